@@ -1,0 +1,558 @@
+//! Walking a packages dir: classify every file, read every distribution's metadata, and
+//! collect every problem rather than stopping at the first.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep440_rs::Version;
+
+use super::filename::{self, normalize_name, FilenameError};
+use super::metadata::{self, ArchiveError, CoreMetadata};
+use super::{rules, Discovery, DistError, DistKind, Distribution, Problem};
+
+/// What a file is, judged by its name alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Dist(DistKind),
+    /// A format PyPI no longer accepts; the string names it for the message.
+    Unsupported(&'static str),
+    /// Known companions of distributions (signatures, attestations) and anything else.
+    Ignored,
+}
+
+/// Formats PEP 527 (and PEP 625 for sdists) retired, by lower-cased suffix.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (".tar.bz2", "a bzip2 tar sdist"),
+    (".tar.xz", "an xz tar sdist"),
+    (".tar.zst", "a zstd tar sdist"),
+    (".tar.z", "a compress tar sdist"),
+    (".tgz", "a `.tgz` sdist"),
+    (".tar", "an uncompressed tar sdist"),
+    (".zip", "a zip sdist"),
+    (".egg", "an egg"),
+    (".exe", "a bdist_wininst installer"),
+    (".msi", "a bdist_msi installer"),
+    (".rpm", "a bdist_rpm package"),
+    (".dmg", "a bdist_dmg image"),
+    (".deb", "a Debian package"),
+];
+
+fn classify(filename: &str) -> Class {
+    let lower = filename.to_ascii_lowercase();
+    if lower.ends_with(".whl") {
+        return Class::Dist(DistKind::Wheel);
+    }
+    if lower.ends_with(".tar.gz") {
+        return Class::Dist(DistKind::Sdist);
+    }
+    for (suffix, what) in UNSUPPORTED {
+        if lower.ends_with(suffix) {
+            return Class::Unsupported(what);
+        }
+    }
+    // Strays such as `.gitignore`, `*.attestation`, `*.publish.attestation`,
+    // `*.sigstore.json`, `*.asc` and anything else unknown: not ours to judge.
+    Class::Ignored
+}
+
+/// Walk `dir` recursively (actions/download-artifact puts each artifact in a sub-folder).
+pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DistError::DirMissing(dir.to_path_buf()))
+        }
+        Err(source) => {
+            return Err(DistError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if !meta.is_dir() {
+        return Err(DistError::NotADirectory(dir.to_path_buf()));
+    }
+
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+
+    let mut out = Discovery::default();
+    let mut by_filename: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for (path, size) in files {
+        let Some(filename) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            // A non-UTF-8 name can't be a valid distribution name; flag it if it looks like one.
+            let lossy = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if let Some(Class::Dist(_)) = lossy.as_deref().map(classify) {
+                out.problems.push(Problem {
+                    path: path.clone(),
+                    rule: rules::FILENAME_INVALID,
+                    message: "the filename is not valid UTF-8".to_string(),
+                    fix: "rename the file to the ASCII name your build backend would give it"
+                        .to_string(),
+                });
+            } else {
+                out.ignored.push(path);
+            }
+            continue;
+        };
+        match classify(&filename) {
+            Class::Ignored => out.ignored.push(path),
+            Class::Unsupported(what) => out.problems.push(Problem {
+                message: format!(
+                    "`{filename}` is {what}, a format PyPI no longer accepts (PEP 527; PEP 625 allows only `.tar.gz` sdists)"
+                ),
+                fix: "upload only wheels (`.whl`) and `.tar.gz` sdists: build them with `python -m build`, and remove this file from the packages dir".to_string(),
+                path,
+                rule: rules::UNSUPPORTED_FORMAT,
+            }),
+            Class::Dist(kind) => {
+                by_filename.entry(filename.clone()).or_default().push(path.clone());
+                let (dist, problems) = inspect(path, filename, kind, size);
+                out.problems.extend(problems);
+                out.dists.extend(dist);
+            }
+        }
+    }
+
+    for (filename, paths) in by_filename {
+        if paths.len() > 1 {
+            let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            for path in paths {
+                out.problems.push(Problem {
+                    path,
+                    rule: rules::DUPLICATE_FILENAME,
+                    message: format!(
+                        "`{filename}` appears {} times: {}",
+                        list.len(),
+                        list.join(", ")
+                    ),
+                    fix: "an index accepts each filename once; keep one copy (check that two jobs do not upload the same artifact)".to_string(),
+                });
+            }
+        }
+    }
+
+    out.dists
+        .sort_by(|a, b| (a.kind, &a.filename, &a.path).cmp(&(b.kind, &b.filename, &b.path)));
+    Ok(out)
+}
+
+/// Collect (path, size) of every regular file below `dir`. Symlinked files count;
+/// symlinked directories are not followed, so a link loop cannot hang the walk.
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<(), DistError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DistError::Io { path, source }
+    };
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(io_err(&path))?;
+        if file_type.is_dir() {
+            walk(&path, out)?;
+        } else if file_type.is_file() || file_type.is_symlink() {
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => out.push((path, m.len())),
+                // A dangling link or a link to a directory: nothing to publish.
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Everything about one distribution file: the Distribution if its metadata could be read,
+/// and every problem found.
+fn inspect(
+    path: PathBuf,
+    filename: String,
+    kind: DistKind,
+    size: u64,
+) -> (Option<Distribution>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let problem = |rule: &'static str, message: String, fix: &str| Problem {
+        path: path.clone(),
+        rule,
+        message,
+        fix: fix.to_string(),
+    };
+
+    // The filename: name, version, and (wheels) the python tag for `pyversion`.
+    let parsed: Result<(String, Version, String, String), FilenameError> = match kind {
+        DistKind::Wheel => filename::parse_wheel(&filename).map(|w| {
+            let prefix = format!("{}-{}", w.name, w.version_str);
+            (w.name, w.version, w.python_tag, prefix)
+        }),
+        DistKind::Sdist => filename::parse_sdist(&filename)
+            .map(|s| (s.name, s.version, "source".to_string(), String::new())),
+    };
+    let parsed = match parsed {
+        Ok(p) => Some(p),
+        Err(e) => {
+            problems.push(problem(
+                rules::FILENAME_INVALID,
+                e.to_string(),
+                match kind {
+                    DistKind::Wheel => "keep the name your build backend gave the wheel (`{name}-{version}-{python tag}-{abi tag}-{platform tag}.whl`, name with `_` for `-`); rebuild rather than rename",
+                    DistKind::Sdist => "keep the name your build backend gave the sdist (`{name}-{version}.tar.gz`, name with `_` for `-`); rebuild rather than rename",
+                },
+            ));
+            None
+        }
+    };
+
+    if size == 0 {
+        problems.push(problem(
+            rules::ARCHIVE_CORRUPT,
+            format!("`{filename}` is empty (0 bytes)"),
+            "rebuild the distribution (`python -m build`); an empty file usually means an interrupted build or artifact download",
+        ));
+        return (None, problems);
+    }
+
+    // The metadata file inside the archive.
+    let read = match kind {
+        DistKind::Wheel => metadata::read_wheel_metadata(
+            &path,
+            parsed.as_ref().map(|(_, _, _, prefix)| prefix.as_str()),
+        ),
+        DistKind::Sdist => metadata::read_sdist_metadata(&path),
+    };
+    let (member, bytes) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(archive_problem(&path, &filename, kind, e));
+            return (None, problems);
+        }
+    };
+    let meta = match metadata::parse(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(problem(
+                rules::METADATA_INVALID,
+                format!("`{member}` in `{filename}` {e}"),
+                "rebuild with a current build backend (e.g. `pip install -U build setuptools` then `python -m build`); do not edit metadata by hand",
+            ));
+            return (None, problems);
+        }
+    };
+    let missing = meta.missing_required();
+    if !missing.is_empty() {
+        problems.push(problem(
+            rules::METADATA_MISSING,
+            format!(
+                "`{member}` in `{filename}` lacks the required field(s) {}",
+                missing
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "set `name` and `version` in pyproject.toml's [project] table (or make them dynamic) and rebuild",
+        ));
+        return (None, problems);
+    }
+
+    if let Some((fname, fversion, _, _)) = &parsed {
+        problems.extend(compare(&path, &filename, &member, &meta, fname, fversion));
+    }
+
+    let pyversion = match (&parsed, kind) {
+        (Some((_, _, py, _)), _) => py.clone(),
+        (None, DistKind::Sdist) => "source".to_string(),
+        // A wheel without a parsable python tag cannot be uploaded; its problem is recorded.
+        (None, DistKind::Wheel) => return (None, problems),
+    };
+    let dist = Distribution {
+        path,
+        filename,
+        kind,
+        size,
+        metadata: meta,
+        pyversion,
+    };
+    (Some(dist), problems)
+}
+
+/// Filename and metadata must name the same project and version, as PyPI checks on upload.
+fn compare(
+    path: &Path,
+    filename: &str,
+    member: &str,
+    meta: &CoreMetadata,
+    fname: &str,
+    fversion: &Version,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if normalize_name(fname) != normalize_name(&meta.name) {
+        problems.push(Problem {
+            path: path.to_path_buf(),
+            rule: rules::NAME_MISMATCH,
+            message: format!(
+                "the filename says the project is `{fname}` but `{member}` says `Name: {}`",
+                meta.name
+            ),
+            fix: "rebuild the distribution instead of renaming it, and make sure the packages dir holds only this project's files".to_string(),
+        });
+    }
+    match Version::from_str(meta.version.trim()) {
+        Ok(v) if &v == fversion => {}
+        Ok(_) => problems.push(Problem {
+            path: path.to_path_buf(),
+            rule: rules::VERSION_MISMATCH,
+            message: format!(
+                "the filename says version `{fversion}` but `{member}` says `Version: {}`",
+                meta.version
+            ),
+            fix: "rebuild the distribution instead of renaming it, and clear stale files from the packages dir (e.g. `rm -rf dist/` before `python -m build`)".to_string(),
+        }),
+        Err(e) => problems.push(Problem {
+            path: path.to_path_buf(),
+            rule: rules::METADATA_INVALID,
+            message: format!(
+                "`{member}` in `{filename}` has `Version: {}`, which is not a PEP 440 version: {e}",
+                meta.version
+            ),
+            fix: "use a PEP 440 version such as `1.2.0`, `1.2.0rc1` or `1.2.0.dev3` in pyproject.toml and rebuild".to_string(),
+        }),
+    }
+    problems
+}
+
+fn archive_problem(path: &Path, filename: &str, kind: DistKind, e: ArchiveError) -> Problem {
+    let what = match kind {
+        DistKind::Wheel => "wheel (zip)",
+        DistKind::Sdist => "sdist (tar.gz)",
+    };
+    let (rule, fix) = match &e {
+        ArchiveError::NotFound { .. } | ArchiveError::Ambiguous { .. } => (
+            rules::METADATA_MISSING,
+            "rebuild with a standard build backend (`python -m build`); the archive must hold exactly one metadata file at that place",
+        ),
+        _ => (
+            rules::ARCHIVE_CORRUPT,
+            "rebuild the distribution (`python -m build`); a truncated or damaged file usually comes from an interrupted build, copy or artifact download",
+        ),
+    };
+    Problem {
+        path: path.to_path_buf(),
+        rule,
+        message: format!("the {what} `{filename}` {e}"),
+        fix: fix.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::metadata::tests::{tar_gz_bytes, zip_bytes};
+    use super::*;
+
+    fn meta(name: &str, version: &str) -> Vec<u8> {
+        format!(
+            "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nClassifier: A\nClassifier: B\n\nBody\n"
+        )
+        .into_bytes()
+    }
+
+    fn wheel(name: &str, version: &str) -> Vec<u8> {
+        let escaped = name.replace('-', "_");
+        zip_bytes(&[
+            (&format!("{escaped}/__init__.py"), b"".as_slice()),
+            (
+                &format!("{escaped}-{version}.dist-info/METADATA"),
+                &meta(name, version),
+            ),
+        ])
+    }
+
+    fn sdist(name: &str, version: &str) -> Vec<u8> {
+        let escaped = name.replace('-', "_");
+        tar_gz_bytes(&[
+            (
+                &format!("{escaped}-{version}/PKG-INFO"),
+                &meta(name, version),
+            ),
+            (
+                &format!("{escaped}-{version}/pyproject.toml"),
+                b"".as_slice(),
+            ),
+        ])
+    }
+
+    fn write(dir: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn rules_for(d: &Discovery, path: &Path) -> Vec<&'static str> {
+        d.problems_for(path).map(|p| p.rule).collect()
+    }
+
+    #[test]
+    fn finds_dists_in_sub_folders_wheels_first_and_ignores_strays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(
+            d,
+            "sdist/improved_sdd-1.2.0.tar.gz",
+            &sdist("improved-sdd", "1.2.0"),
+        );
+        write(
+            d,
+            "wheels/b/improved_sdd-1.2.0-py3-none-any.whl",
+            &wheel("improved-sdd", "1.2.0"),
+        );
+        write(
+            d,
+            "wheels/a/improved_sdd-1.2.0-cp311-cp311-linux_x86_64.whl",
+            &wheel("Improved.SDD", "1.2"),
+        );
+        let strays = [
+            ".gitignore",
+            "wheels/improved_sdd-1.2.0-py3-none-any.whl.publish.attestation",
+            "sdist/improved_sdd-1.2.0.tar.gz.sigstore.json",
+            "sdist/improved_sdd-1.2.0.tar.gz.asc",
+            "README.txt",
+        ];
+        for s in strays {
+            write(d, s, b"x");
+        }
+
+        let found = discover(d).unwrap();
+        assert!(found.is_clean(), "{:#?}", found.problems);
+        let names: Vec<_> = found.dists.iter().map(|x| x.filename.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "improved_sdd-1.2.0-cp311-cp311-linux_x86_64.whl",
+                "improved_sdd-1.2.0-py3-none-any.whl",
+                "improved_sdd-1.2.0.tar.gz"
+            ]
+        );
+        let kinds: Vec<_> = found.dists.iter().map(|x| x.kind).collect();
+        assert_eq!(kinds, [DistKind::Wheel, DistKind::Wheel, DistKind::Sdist]);
+        let py: Vec<_> = found.dists.iter().map(|x| x.pyversion.as_str()).collect();
+        assert_eq!(py, ["cp311", "py3", "source"]);
+        let sd = &found.dists[2];
+        assert_eq!(sd.path, d.join("sdist/improved_sdd-1.2.0.tar.gz"));
+        assert_eq!(sd.size, std::fs::metadata(&sd.path).unwrap().len());
+        assert_eq!(sd.metadata.name, "improved-sdd");
+        assert_eq!(sd.metadata.get_all("classifier").count(), 2);
+        assert_eq!(sd.metadata.description(), Some("Body\n"));
+        assert_eq!(found.ignored.len(), strays.len());
+    }
+
+    #[test]
+    fn every_problem_in_every_file_without_panicking() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let good = write(d, "good-1.0-py3-none-any.whl", &wheel("good", "1.0"));
+        let zip = write(d, "legacy-1.0.zip", b"PK");
+        let egg = write(d, "sub/legacy-1.0-py3.8.egg", b"x");
+        let empty = write(d, "empty-1.0.tar.gz", b"");
+        let whole = wheel("trunc", "1.0");
+        let trunc = write(d, "trunc-1.0-py3-none-any.whl", &whole[..whole.len() / 2]);
+        let garbage = write(d, "garbage-1.0.tar.gz", b"this is not gzip at all");
+        let name = write(d, "other-1.0-py3-none-any.whl", &wheel("good", "1.0"));
+        let ver = write(d, "good-2.0.tar.gz", &sdist("good", "2.0.1"));
+        let badname = write(d, "bad-wheel.whl", &wheel("bad", "1.0"));
+        let nometa = write(
+            d,
+            "nometa-1.0-py3-none-any.whl",
+            &zip_bytes(&[("nometa-1.0.dist-info/RECORD", b"")]),
+        );
+        let missing = write(
+            d,
+            "missing-1.0.tar.gz",
+            &tar_gz_bytes(&[(
+                "missing-1.0/PKG-INFO",
+                b"Metadata-Version: 2.1\nName: missing\n",
+            )]),
+        );
+        let latin1 = write(
+            d,
+            "latin-1.0.tar.gz",
+            &tar_gz_bytes(&[(
+                "latin-1.0/PKG-INFO",
+                b"Metadata-Version: 2.1\nName: latin\nVersion: 1.0\nAuthor: Jos\xe9\n",
+            )]),
+        );
+
+        let found = discover(d).unwrap();
+        assert_eq!(rules_for(&found, &good), Vec::<&str>::new());
+        assert_eq!(rules_for(&found, &zip), ["unsupported-format"]);
+        assert_eq!(rules_for(&found, &egg), ["unsupported-format"]);
+        assert!(found
+            .problems_for(&zip)
+            .next()
+            .unwrap()
+            .message
+            .contains("PEP 527"));
+        assert_eq!(rules_for(&found, &empty), ["archive-corrupt"]);
+        assert_eq!(rules_for(&found, &trunc), ["archive-corrupt"]);
+        assert_eq!(rules_for(&found, &garbage), ["archive-corrupt"]);
+        assert_eq!(rules_for(&found, &name), ["name-mismatch"]);
+        assert_eq!(rules_for(&found, &ver), ["version-mismatch"]);
+        assert_eq!(rules_for(&found, &badname), ["filename-invalid"]);
+        assert_eq!(rules_for(&found, &nometa), ["metadata-missing"]);
+        assert_eq!(rules_for(&found, &missing), ["metadata-missing"]);
+        assert!(found
+            .problems_for(&missing)
+            .next()
+            .unwrap()
+            .message
+            .contains("`Version`"));
+        assert_eq!(rules_for(&found, &latin1), ["metadata-invalid"]);
+        for p in &found.problems {
+            assert!(!p.fix.is_empty() && !p.message.is_empty(), "{p:?}");
+        }
+
+        // Readable files are listed (with their problems recorded); unreadable ones are not.
+        let listed: Vec<_> = found.dists.iter().map(|x| x.filename.as_str()).collect();
+        assert_eq!(
+            listed,
+            [
+                "good-1.0-py3-none-any.whl",
+                "other-1.0-py3-none-any.whl",
+                "good-2.0.tar.gz"
+            ]
+        );
+        assert!(!found.is_clean());
+    }
+
+    #[test]
+    fn same_filename_in_two_folders_is_a_problem() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let a = write(d, "a/p-1.0-py3-none-any.whl", &wheel("p", "1.0"));
+        let b = write(d, "b/p-1.0-py3-none-any.whl", &wheel("p", "1.0"));
+        let found = discover(d).unwrap();
+        assert_eq!(rules_for(&found, &a), ["duplicate-filename"]);
+        assert_eq!(rules_for(&found, &b), ["duplicate-filename"]);
+    }
+
+    #[test]
+    fn directory_level_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("dist");
+        let err = discover(&missing).unwrap_err();
+        assert!(matches!(err, DistError::DirMissing(_)));
+        assert!(err.to_string().contains("packages-dir"), "{err}");
+
+        let file = write(tmp.path(), "file", b"");
+        assert!(matches!(discover(&file), Err(DistError::NotADirectory(_))));
+
+        let empty = tmp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let found = discover(&empty).unwrap();
+        assert!(found.dists.is_empty() && found.problems.is_empty() && found.ignored.is_empty());
+    }
+}

@@ -1,0 +1,517 @@
+//! Core metadata: reading `METADATA` / `PKG-INFO` out of an archive and parsing its
+//! RFC 822-style text.
+//!
+//! Archives are read without loading them: a wheel through its zip central directory, an
+//! sdist as a streaming tar. The metadata file itself is capped at [`MAX_METADATA_BYTES`]
+//! so a decompression bomb cannot take the runner's memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Component, Path};
+
+/// Generous (real metadata with a long README is a few hundred KiB) but bounded.
+pub const MAX_METADATA_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Fields every distribution must declare (core metadata spec).
+pub const REQUIRED_FIELDS: [&str; 3] = ["Metadata-Version", "Name", "Version"];
+
+/// Parsed core metadata: every header in file order, plus the body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoreMetadata {
+    pub metadata_version: String,
+    pub name: String,
+    pub version: String,
+    /// Every header field in file order; multi-use fields (Classifier, Requires-Dist,
+    /// Project-URL, ...) repeated; names as written.
+    pub fields: Vec<(String, String)>,
+    /// The message body (the long description in metadata >= 2.1), if non-empty.
+    pub body: Option<String>,
+}
+
+impl CoreMetadata {
+    /// First value of a field; names compare case-insensitively as in RFC 822.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a (multi-use) field, in file order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The long description: the body, else the (pre-2.1) `Description` header.
+    pub fn description(&self) -> Option<&str> {
+        self.body.as_deref().or_else(|| self.get("Description"))
+    }
+
+    /// Required fields that are absent or blank.
+    pub fn missing_required(&self) -> Vec<&'static str> {
+        REQUIRED_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| self.get(f).is_none_or(|v| v.trim().is_empty()))
+            .collect()
+    }
+}
+
+/// Why metadata text could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("is not valid UTF-8 (first bad byte at offset {offset}); core metadata must be UTF-8 — rebuild with a current build backend")]
+    NotUtf8 { offset: usize },
+    #[error(
+        "line {line} is neither a `Field: value` header nor an indented continuation: `{text}`"
+    )]
+    MalformedLine { line: usize, text: String },
+}
+
+/// Parse RFC 822-style core metadata. Headers end at the first blank line; the rest is the
+/// body. A continuation line (leading space or tab) is appended to the previous value after
+/// a newline, keeping its indentation — what Python's `email` parser (and so twine) does, so
+/// a multi-line pre-2.1 `Description` header survives intact.
+pub fn parse(bytes: &[u8]) -> Result<CoreMetadata, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut body = None;
+    let mut rest = text;
+    let mut line_no = 0usize;
+    while !rest.is_empty() {
+        let (raw_line, next) = match rest.find('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        line_no += 1;
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        if line.is_empty() {
+            body = Some(next);
+            break;
+        }
+        rest = next;
+        if line.starts_with([' ', '\t']) {
+            match fields.last_mut() {
+                Some((_, value)) => {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+                None => {
+                    return Err(ParseError::MalformedLine {
+                        line: line_no,
+                        text: truncate(line),
+                    })
+                }
+            }
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(ParseError::MalformedLine {
+                line: line_no,
+                text: truncate(line),
+            });
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic() && c != ':') {
+            return Err(ParseError::MalformedLine {
+                line: line_no,
+                text: truncate(line),
+            });
+        }
+        fields.push((name.to_string(), value.trim_start().to_string()));
+    }
+    // Trailing whitespace on a header value is not significant.
+    for (_, v) in &mut fields {
+        let trimmed = v.trim_end().len();
+        v.truncate(trimmed);
+    }
+    let body = body.filter(|b| !b.trim().is_empty()).map(str::to_string);
+    let mut meta = CoreMetadata {
+        fields,
+        body,
+        ..CoreMetadata::default()
+    };
+    meta.metadata_version = meta.get("Metadata-Version").unwrap_or_default().to_string();
+    meta.name = meta.get("Name").unwrap_or_default().to_string();
+    meta.version = meta.get("Version").unwrap_or_default().to_string();
+    Ok(meta)
+}
+
+fn truncate(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Why the metadata file could not be taken out of an archive.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("cannot open: {0}")]
+    Io(#[source] io::Error),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("contains no `{expected}`")]
+    NotFound { expected: &'static str },
+    #[error("contains more than one `{expected}`: {}", .candidates.join(", "))]
+    Ambiguous {
+        expected: &'static str,
+        candidates: Vec<String>,
+    },
+    #[error("`{member}` is larger than {} MiB; real metadata is far smaller, so the archive is likely broken or malicious", MAX_METADATA_BYTES / 1024 / 1024)]
+    TooLarge { member: String },
+}
+
+/// Read at most [`MAX_METADATA_BYTES`]; more means [`ArchiveError::TooLarge`].
+fn read_capped(reader: impl Read, member: &str) -> Result<Vec<u8>, ArchiveError> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_METADATA_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| ArchiveError::Corrupt(format!("cannot decompress `{member}`: {e}")))?;
+    if buf.len() as u64 > MAX_METADATA_BYTES {
+        return Err(ArchiveError::TooLarge {
+            member: member.to_string(),
+        });
+    }
+    Ok(buf)
+}
+
+/// The single top-level `*.dist-info/METADATA` of a wheel. If a wheel carries several
+/// `.dist-info` directories (vendoring gone wrong), `preferred_prefix` — the escaped
+/// `{name}-{version}` from its filename — picks the right one, as installers do.
+/// Returns the member name and its bytes.
+pub fn read_wheel_metadata(
+    path: &Path,
+    preferred_prefix: Option<&str>,
+) -> Result<(String, Vec<u8>), ArchiveError> {
+    const EXPECTED: &str = "{name}-{version}.dist-info/METADATA";
+    let file = File::open(path).map_err(ArchiveError::Io)?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| ArchiveError::Corrupt(format!("is not a readable zip archive: {e}")))?;
+    let candidates: Vec<String> = zip
+        .file_names()
+        .filter(|n| {
+            n.strip_suffix(".dist-info/METADATA")
+                .is_some_and(|dir| !dir.is_empty() && !dir.contains('/'))
+        })
+        .map(str::to_string)
+        .collect();
+    let member = match candidates.as_slice() {
+        [] => return Err(ArchiveError::NotFound { expected: EXPECTED }),
+        [one] => one.clone(),
+        many => {
+            let want = preferred_prefix.map(|p| format!("{p}.dist-info/METADATA"));
+            match many.iter().find(|c| Some(c.as_str()) == want.as_deref()) {
+                Some(c) => c.clone(),
+                None => {
+                    return Err(ArchiveError::Ambiguous {
+                        expected: EXPECTED,
+                        candidates: candidates.clone(),
+                    })
+                }
+            }
+        }
+    };
+    let entry = zip
+        .by_name(&member)
+        .map_err(|e| ArchiveError::Corrupt(format!("cannot read `{member}`: {e}")))?;
+    if entry.size() > MAX_METADATA_BYTES {
+        return Err(ArchiveError::TooLarge { member });
+    }
+    let bytes = read_capped(entry, &member)?;
+    Ok((member, bytes))
+}
+
+/// `{top}/PKG-INFO` of an sdist, streaming through the whole tar.gz once: metadata is read
+/// where it lies, and reading to the end (gzip trailer included) is what catches a
+/// truncated upload artifact before the index does.
+pub fn read_sdist_metadata(path: &Path) -> Result<(String, Vec<u8>), ArchiveError> {
+    const EXPECTED: &str = "{name}-{version}/PKG-INFO";
+    let file = File::open(path).map_err(ArchiveError::Io)?;
+    let gz = flate2::read::GzDecoder::new(BufReader::new(file));
+    let mut tar = tar::Archive::new(gz);
+    let corrupt = |e: io::Error| ArchiveError::Corrupt(format!("is not a readable tar.gz: {e}"));
+    let mut found: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut entries_seen = 0usize;
+    for entry in tar.entries().map_err(corrupt)? {
+        let entry = entry.map_err(corrupt)?;
+        entries_seen += 1;
+        let entry_path = entry.path().map_err(corrupt)?.into_owned();
+        let parts: Vec<&std::ffi::OsStr> = entry_path
+            .components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let is_pkg_info = matches!(parts.as_slice(), [_, f] if *f == "PKG-INFO")
+            && entry.header().entry_type().is_file();
+        if is_pkg_info {
+            let name = entry_path.to_string_lossy().into_owned();
+            if entry.size() > MAX_METADATA_BYTES {
+                return Err(ArchiveError::TooLarge { member: name });
+            }
+            // Keep at most two: enough to report ambiguity without buffering an archive's worth.
+            if found.len() < 2 {
+                let bytes = read_capped(entry, &name)?;
+                found.push((name, bytes));
+            } else {
+                found.push((name, Vec::new()));
+            }
+        }
+    }
+    if entries_seen == 0 {
+        return Err(ArchiveError::Corrupt(
+            "is an empty tar archive (no members)".to_string(),
+        ));
+    }
+    // Drain the rest of the gzip stream so its length and CRC are checked.
+    io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(corrupt)?;
+    match found.len() {
+        0 => Err(ArchiveError::NotFound { expected: EXPECTED }),
+        1 => Ok(found.remove(0)),
+        _ => Err(ArchiveError::Ambiguous {
+            expected: EXPECTED,
+            candidates: found.into_iter().map(|(n, _)| n).collect(),
+        }),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A wheel in memory: `files` are (member name, contents).
+    pub(crate) fn zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in files {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    /// An sdist in memory: `files` are (member path, contents).
+    pub(crate) fn tar_gz_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut t = tar::Builder::new(gz);
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            t.append_data(&mut h, name, *data).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap()
+    }
+
+    const SAMPLE: &str = "Metadata-Version: 2.1\r\n\
+Name: improved-sdd\r\n\
+Version: 1.2.0\r\n\
+Summary: Spec-driven development,\r\n\x20 made better\r\n\
+Classifier: Programming Language :: Python :: 3\r\n\
+Classifier: License :: OSI Approved :: MIT License\r\n\
+Requires-Dist: click>=8\r\n\
+Project-URL: Homepage, https://example.org\r\n\
+classifier: Typing :: Typed\r\n\
+\r\n\
+# improved-sdd\r\n\
+\r\n\
+Long description.\r\n";
+
+    #[test]
+    fn parses_headers_continuations_multi_use_and_body() {
+        let m = parse(SAMPLE.as_bytes()).unwrap();
+        assert_eq!(m.metadata_version, "2.1");
+        assert_eq!(m.name, "improved-sdd");
+        assert_eq!(m.version, "1.2.0");
+        assert_eq!(
+            m.get("summary"),
+            Some("Spec-driven development,\n  made better")
+        );
+        let classifiers: Vec<_> = m.get_all("Classifier").collect();
+        assert_eq!(
+            classifiers,
+            [
+                "Programming Language :: Python :: 3",
+                "License :: OSI Approved :: MIT License",
+                "Typing :: Typed"
+            ]
+        );
+        // Names as written, in file order.
+        assert_eq!(m.fields[8].0, "classifier");
+        assert_eq!(m.fields.len(), 9);
+        assert_eq!(m.get("Project-URL"), Some("Homepage, https://example.org"));
+        assert_eq!(
+            m.description(),
+            Some("# improved-sdd\r\n\r\nLong description.\r\n")
+        );
+        assert!(m.missing_required().is_empty());
+    }
+
+    #[test]
+    fn description_header_when_no_body() {
+        let text = "Metadata-Version: 1.1\nName: old\nVersion: 0.1\nDescription: line one\n        line two\n\n\n";
+        let m = parse(text.as_bytes()).unwrap();
+        assert_eq!(m.body, None, "a blank body is no body");
+        assert_eq!(m.description(), Some("line one\n        line two"));
+    }
+
+    #[test]
+    fn missing_required_fields_are_listed() {
+        let m = parse(b"Metadata-Version: 2.1\nName:   \nSummary: x\n").unwrap();
+        assert_eq!(m.missing_required(), ["Name", "Version"]);
+        let m = parse(b"").unwrap();
+        assert_eq!(m.missing_required(), REQUIRED_FIELDS);
+    }
+
+    #[test]
+    fn rejects_non_utf8_and_malformed_lines() {
+        let err = parse(b"Metadata-Version: 2.1\nName: caf\xe9\n").unwrap_err();
+        assert_eq!(err, ParseError::NotUtf8 { offset: 31 });
+        assert!(err.to_string().contains("UTF-8"));
+
+        let err = parse(b"Metadata-Version: 2.1\nthis is not a header\n").unwrap_err();
+        assert!(
+            matches!(err, ParseError::MalformedLine { line: 2, .. }),
+            "{err:?}"
+        );
+        let err = parse(b"  leading continuation\n").unwrap_err();
+        assert!(
+            matches!(err, ParseError::MalformedLine { line: 1, .. }),
+            "{err:?}"
+        );
+        let err = parse(b"Bad Name: x\n").unwrap_err();
+        assert!(
+            matches!(err, ParseError::MalformedLine { line: 1, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn reads_wheel_metadata_from_the_single_dist_info() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.whl");
+        std::fs::write(
+            &p,
+            zip_bytes(&[
+                ("pkg/__init__.py", b""),
+                ("pkg/sub.dist-info/METADATA", b"nested, ignored"),
+                ("pkg-1.0.dist-info/METADATA", b"Name: pkg\n"),
+            ]),
+        )
+        .unwrap();
+        let (member, bytes) = read_wheel_metadata(&p, None).unwrap();
+        assert_eq!(member, "pkg-1.0.dist-info/METADATA");
+        assert_eq!(bytes, b"Name: pkg\n");
+
+        std::fs::write(
+            &p,
+            zip_bytes(&[
+                ("a-1.0.dist-info/METADATA", b"Name: a\n"),
+                ("pkg-1.0.dist-info/METADATA", b"Name: pkg\n"),
+            ]),
+        )
+        .unwrap();
+        assert!(matches!(
+            read_wheel_metadata(&p, None),
+            Err(ArchiveError::Ambiguous { .. })
+        ));
+        let (member, _) = read_wheel_metadata(&p, Some("pkg-1.0")).unwrap();
+        assert_eq!(member, "pkg-1.0.dist-info/METADATA");
+
+        std::fs::write(&p, zip_bytes(&[("pkg/__init__.py", b"")])).unwrap();
+        assert!(matches!(
+            read_wheel_metadata(&p, None),
+            Err(ArchiveError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn metadata_bomb_is_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![b'a'; (MAX_METADATA_BYTES + 1) as usize];
+        let p = dir.path().join("w.whl");
+        std::fs::write(&p, zip_bytes(&[("pkg-1.0.dist-info/METADATA", &big)])).unwrap();
+        assert!(matches!(
+            read_wheel_metadata(&p, None),
+            Err(ArchiveError::TooLarge { .. })
+        ));
+        let p = dir.path().join("s.tar.gz");
+        std::fs::write(&p, tar_gz_bytes(&[("pkg-1.0/PKG-INFO", &big)])).unwrap();
+        assert!(matches!(
+            read_sdist_metadata(&p),
+            Err(ArchiveError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn reads_sdist_pkg_info_at_top_level_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.tar.gz");
+        std::fs::write(
+            &p,
+            tar_gz_bytes(&[
+                ("pkg-1.0/src/pkg.egg-info/PKG-INFO", b"nested"),
+                ("pkg-1.0/PKG-INFO", b"Name: pkg\n"),
+                ("pkg-1.0/setup.py", b""),
+            ]),
+        )
+        .unwrap();
+        let (member, bytes) = read_sdist_metadata(&p).unwrap();
+        assert_eq!(member, "pkg-1.0/PKG-INFO");
+        assert_eq!(bytes, b"Name: pkg\n");
+
+        std::fs::write(&p, tar_gz_bytes(&[("pkg-1.0/setup.py", b"")])).unwrap();
+        assert!(matches!(
+            read_sdist_metadata(&p),
+            Err(ArchiveError::NotFound { .. })
+        ));
+
+        std::fs::write(
+            &p,
+            tar_gz_bytes(&[("a-1.0/PKG-INFO", b"x"), ("b-1.0/PKG-INFO", b"y")]),
+        )
+        .unwrap();
+        assert!(matches!(
+            read_sdist_metadata(&p),
+            Err(ArchiveError::Ambiguous { .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_and_empty_sdists_are_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.tar.gz");
+        let good = tar_gz_bytes(&[
+            ("pkg-1.0/PKG-INFO", b"Name: pkg\n"),
+            ("pkg-1.0/data.bin", &[7u8; 20_000]),
+        ]);
+        std::fs::write(&p, &good[..good.len() - 12]).unwrap();
+        let err = read_sdist_metadata(&p).unwrap_err();
+        assert!(matches!(err, ArchiveError::Corrupt(_)), "{err:?}");
+
+        std::fs::write(&p, b"").unwrap();
+        assert!(matches!(
+            read_sdist_metadata(&p),
+            Err(ArchiveError::Corrupt(_))
+        ));
+        std::fs::write(&p, tar_gz_bytes(&[])).unwrap();
+        assert!(matches!(
+            read_sdist_metadata(&p),
+            Err(ArchiveError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,138 @@
+//! Python distributions on disk: finding them, naming them, and reading their metadata.
+//!
+//! Everything that can be wrong with a single file is a [`Problem`] (collected, never fatal on
+//! its own) so that one run can report every mistake at once; only failures that make the
+//! whole directory unreadable are a [`DistError`].
+
+pub mod discover;
+pub mod filename;
+pub mod metadata;
+
+use std::path::PathBuf;
+
+pub use discover::discover;
+pub use metadata::CoreMetadata;
+
+/// The two upload formats PyPI still accepts (PEP 527 retired the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DistKind {
+    Wheel,
+    Sdist,
+}
+
+impl DistKind {
+    /// The legacy upload API's `filetype` value for this kind.
+    pub fn filetype(self) -> &'static str {
+        match self {
+            DistKind::Wheel => "bdist_wheel",
+            DistKind::Sdist => "sdist",
+        }
+    }
+}
+
+impl std::fmt::Display for DistKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DistKind::Wheel => "wheel",
+            DistKind::Sdist => "sdist",
+        })
+    }
+}
+
+/// A distribution whose filename parsed and whose metadata could be read.
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    /// Path as found under the packages dir (the dir joined with the relative path).
+    pub path: PathBuf,
+    /// Final path component: the name the index will publish it under.
+    pub filename: String,
+    pub kind: DistKind,
+    pub size: u64,
+    pub metadata: CoreMetadata,
+    /// The legacy upload API's `pyversion` field: the wheel's python tag (e.g. "py3",
+    /// "cp311") or "source" for an sdist.
+    pub pyversion: String,
+}
+
+/// One problem with one file (issue-3 will grow the rule set; keep the shape).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Problem {
+    pub path: PathBuf,
+    /// Stable id, e.g. "archive-corrupt", "metadata-missing", "filename-invalid".
+    pub rule: &'static str,
+    /// What was found.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: [{}] {} (fix: {})",
+            self.path.display(),
+            self.rule,
+            self.message,
+            self.fix
+        )
+    }
+}
+
+/// Stable rule ids, in one place so reports and tests agree on spelling.
+pub mod rules {
+    pub const ARCHIVE_CORRUPT: &str = "archive-corrupt";
+    pub const METADATA_MISSING: &str = "metadata-missing";
+    pub const METADATA_INVALID: &str = "metadata-invalid";
+    pub const FILENAME_INVALID: &str = "filename-invalid";
+    pub const UNSUPPORTED_FORMAT: &str = "unsupported-format";
+    pub const NAME_MISMATCH: &str = "name-mismatch";
+    pub const VERSION_MISMATCH: &str = "version-mismatch";
+    pub const DUPLICATE_FILENAME: &str = "duplicate-filename";
+}
+
+/// What [`discover`] found in a packages dir.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Wheels first (sorted by filename), then sdists (sorted) — upload order; PyPI takes
+    /// release metadata from the first upload. A file whose metadata was readable is listed
+    /// here even if it also has problems (e.g. a name mismatch), so reports can show its
+    /// name and version; callers must not upload while `problems` is non-empty.
+    pub dists: Vec<Distribution>,
+    /// Files that are not distributions and not problems (".gitignore", "*.attestation",
+    /// "*.sigstore.json", "*.asc", ...), for a notice.
+    pub ignored: Vec<PathBuf>,
+    /// Every problem in every file — never stop at the first.
+    pub problems: Vec<Problem>,
+}
+
+impl Discovery {
+    /// True when there is nothing to stop an upload (there may still be nothing to upload).
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The problems recorded for one file.
+    pub fn problems_for<'a>(
+        &'a self,
+        path: &'a std::path::Path,
+    ) -> impl Iterator<Item = &'a Problem> + 'a {
+        self.problems.iter().filter(move |p| p.path == path)
+    }
+}
+
+/// Directory-level failures only; per-file issues are [`Problem`]s.
+#[derive(Debug, thiserror::Error)]
+pub enum DistError {
+    #[error("packages-dir `{}` does not exist; build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are", .0.display())]
+    DirMissing(PathBuf),
+    #[error("packages-dir `{}` is a file, not a directory; set the `packages-dir` input to the folder that holds your wheels and sdists (e.g. `dist/`)", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("cannot read `{}`: {source}; check that the path exists and that the runner's user may read it", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
