@@ -1,0 +1,286 @@
+//! The command line. `run` is the action's entry point and reads its settings from the
+//! `INPUT_*` variables, as a GitHub Action must; the other commands take flags so the same
+//! stages run on a laptop.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::gha::{self, Context, Env, Inputs, ProcessEnv, Runtime};
+use crate::pipeline::{self, RunContext};
+use crate::plan::{Mode, Pattern, PlanInput};
+
+/// Exit codes: 0 done (including "nothing to publish"), 1 a stage failed, 2 bad input.
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sdd-publish",
+    version,
+    about = "From green CI to a verified release on PyPI"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole pipeline, configured by INPUT_* and GITHUB_* (the GitHub Action entry point).
+    Run {
+        /// Also print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print where a ref/event would publish, and why.
+    Plan {
+        /// The ref, e.g. refs/tags/v1.2.0 or refs/heads/main [default: $GITHUB_REF].
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+        /// The triggering event [default: $GITHUB_EVENT_NAME, else push].
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long, default_value = "auto", value_parser = parse_mode)]
+        mode: Mode,
+        #[arg(long, default_value = "v*")]
+        tag_pattern: String,
+        /// A publish branch (repeatable); default: the repository's default branch.
+        #[arg(long = "branch")]
+        branches: Vec<String>,
+        /// The repository's default branch [default: from $GITHUB_EVENT_PATH, else main].
+        #[arg(long)]
+        default_branch: Option<String>,
+    },
+    /// Find the distributions in PATHS and report every problem with them.
+    Check {
+        /// Folders to search [default: dist].
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not a mode; expected one of auto, testpypi, pypi"))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = ProcessEnv;
+    match cli.command {
+        Command::Run { json } => run(&env, json),
+        Command::Plan {
+            git_ref,
+            event,
+            mode,
+            tag_pattern,
+            branches,
+            default_branch,
+        } => plan_cmd(
+            &env,
+            git_ref,
+            event,
+            mode,
+            tag_pattern,
+            branches,
+            default_branch,
+        ),
+        Command::Check { paths, json } => check_cmd(paths, json),
+    }
+}
+
+fn runtime_async() -> Result<tokio::runtime::Runtime, std::io::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// The action: context and inputs first (a bad input stops everything before any stage),
+/// secrets masked before anything prints, then the pipeline; outputs and the summary are
+/// written whatever happened.
+pub fn run(env: &dyn Env, json: bool) -> ExitCode {
+    let rt = Runtime::from_env(env);
+    let inputs = match Inputs::from_env(env) {
+        Ok(i) => i,
+        Err(e) => {
+            // Mask whatever token inputs exist even though parsing failed.
+            mask_raw_secrets(env, &rt);
+            rt.error(&e.to_string());
+            write_outputs(&rt, &crate::report::Report::default());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    for s in inputs.secrets() {
+        rt.mask(s);
+    }
+    let ctx = match Context::from_env(env) {
+        Ok(c) => c,
+        Err(e) => {
+            rt.error(&e.to_string());
+            write_outputs(&rt, &crate::report::Report::default());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let cwd = ctx
+        .workspace
+        .clone()
+        .filter(|w| w.is_dir())
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let tokio_rt = match runtime_async() {
+        Ok(r) => r,
+        Err(e) => {
+            rt.error(&format!("could not start the async runtime: {e}"));
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let (report, result) = tokio_rt.block_on(pipeline::run(&RunContext {
+        ctx: &ctx,
+        inputs: &inputs,
+        rt: &rt,
+        cwd: &cwd,
+    }));
+    write_outputs(&rt, &report);
+    if let Err(e) = rt.summary(&report.summary_markdown()) {
+        rt.warning(&format!("could not write the step summary: {e}"));
+    }
+    rt.info(report.terminal_text().trim_end());
+    if json {
+        println!("{}", report.to_json());
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            rt.error(&e.to_string());
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn mask_raw_secrets(env: &dyn Env, rt: &Runtime) {
+    for (k, v) in env.vars() {
+        let Some(name) = k.strip_prefix("INPUT_") else {
+            continue;
+        };
+        let name = name.to_lowercase().replace('_', "-");
+        if gha::inputs::SECRET_INPUTS.contains(&name.as_str()) && !v.trim().is_empty() {
+            rt.mask(&crate::secret::Secret::new(v.trim()));
+        }
+    }
+}
+
+fn write_outputs(rt: &Runtime, report: &crate::report::Report) {
+    for (name, value) in report.outputs() {
+        if let Err(e) = rt.set_output(name, &value) {
+            rt.error(&format!("could not write output `{name}`: {e}"));
+        }
+    }
+}
+
+fn plan_cmd(
+    env: &dyn Env,
+    git_ref: Option<String>,
+    event: Option<String>,
+    mode: Mode,
+    tag_pattern: String,
+    branches: Vec<String>,
+    default_branch: Option<String>,
+) -> ExitCode {
+    let rt = Runtime::from_env(env);
+    let ctx = Context::from_env(env).unwrap_or_default();
+    let pattern = |flag: &str, p: &str| {
+        Pattern::new(p).map_err(|e| format!("--{flag} `{p}` is not a valid glob: {e}"))
+    };
+    let (tag_pattern, branches) = match (
+        pattern("tag-pattern", &tag_pattern),
+        branches
+            .iter()
+            .map(|b| pattern("branch", b))
+            .collect::<Result<Vec<_>, _>>(),
+    ) {
+        (Ok(t), Ok(b)) => (t, b),
+        (Err(e), _) | (_, Err(e)) => {
+            rt.error(&e);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let git_ref = git_ref.unwrap_or(ctx.git_ref);
+    let event = event
+        .or(Some(ctx.event_name).filter(|e| !e.is_empty()))
+        .unwrap_or_else(|| "push".into());
+    let default_branch = default_branch
+        .or(ctx.default_branch)
+        .unwrap_or_else(|| "main".into());
+    let p = crate::plan::plan(&PlanInput {
+        event: &event,
+        git_ref: &git_ref,
+        default_branch: Some(&default_branch),
+        fork: ctx.fork,
+        mode,
+        tag_pattern: &tag_pattern,
+        branches: &branches,
+    });
+    println!("target: {}", p.target);
+    println!("should-publish: {}", p.should_publish());
+    println!("reason: {}", p.reason);
+    ExitCode::SUCCESS
+}
+
+fn check_cmd(paths: Vec<PathBuf>, json: bool) -> ExitCode {
+    let rt = Runtime::from_env(&ProcessEnv);
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("dist")]
+    } else {
+        paths
+    };
+    let mut all = Vec::new();
+    let mut failed = false;
+    for dir in &paths {
+        match crate::dist::discover(dir) {
+            Ok(d) => {
+                for dist in &d.dists {
+                    if !json {
+                        println!(
+                            "{}: {} {} ok",
+                            dist.path.display(),
+                            dist.metadata.name,
+                            dist.metadata.version
+                        );
+                    }
+                }
+                for p in &d.problems {
+                    rt.annotate(
+                        gha::Level::Error,
+                        &format!("[{}] {} Fix: {}", p.rule, p.message, p.fix),
+                        &gha::Annotation {
+                            title: None,
+                            file: Some(p.path.display().to_string()),
+                            line: None,
+                        },
+                    );
+                }
+                failed |= !d.problems.is_empty();
+                all.extend(d.problems);
+            }
+            Err(e) => {
+                rt.error(&e.to_string());
+                failed = true;
+            }
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all).unwrap_or_else(|_| "[]".into())
+        );
+    }
+    if failed {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

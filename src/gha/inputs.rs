@@ -1,0 +1,337 @@
+//! The action's inputs, read from `INPUT_*` with `@actions/core` semantics.
+//!
+//! The runner exports `with:` values as `INPUT_<NAME>` with the name upper-cased and dashes
+//! kept (`INPUT_PACKAGES-DIR`); a composite action maps them by hand and usually writes
+//! `INPUT_PACKAGES_DIR`, since dashes are not valid shell names. Both spellings are accepted.
+//! An empty value means "not set" (Actions passes every declared input, empty when omitted),
+//! and booleans take exactly the YAML 1.2 core spellings, as `getBooleanInput` does.
+//!
+//! Reading is two layers: `envy` turns the variables into raw optional strings, then
+//! [`Inputs::from_raw`] validates each into a typed value with an error that names the input.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::Url;
+
+use super::Env;
+use crate::plan::Mode;
+use crate::secret::Secret;
+
+pub const DEFAULT_PYPI_URL: &str = "https://upload.pypi.org/legacy/";
+pub const DEFAULT_TESTPYPI_URL: &str = "https://test.pypi.org/legacy/";
+
+/// Every input as the workflow wrote it; `None` when absent or empty.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawInputs {
+    pub mode: Option<String>,
+    pub tag_pattern: Option<String>,
+    pub branches: Option<String>,
+    pub packages_dir: Option<String>,
+    pub pypi_token: Option<String>,
+    pub testpypi_token: Option<String>,
+    pub pypi_url: Option<String>,
+    pub testpypi_url: Option<String>,
+    pub dry_run: Option<String>,
+}
+
+/// Input names whose values are secrets: masked first, never echoed in an error.
+pub const SECRET_INPUTS: &[&str] = &["pypi-token", "testpypi-token"];
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InputError {
+    #[error("input `{input}`: got `{value}`, expected {expected}. Fix the `{input}:` value under `with:` in your workflow")]
+    Invalid {
+        input: String,
+        value: String,
+        expected: String,
+    },
+    #[error("input `{input}` is given twice, as INPUT_{dashed} and INPUT_{underscored}, with different values; set it once")]
+    Conflict {
+        input: String,
+        dashed: String,
+        underscored: String,
+    },
+    #[error("reading the INPUT_* variables failed: {0}")]
+    Env(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub mode: Mode,
+    pub tag_pattern: String,
+    /// Publish branches (globs); empty = the repository's default branch.
+    pub branches: Vec<String>,
+    pub packages_dir: PathBuf,
+    pub pypi_token: Option<Secret>,
+    pub testpypi_token: Option<Secret>,
+    pub pypi_url: Url,
+    pub testpypi_url: Url,
+    pub dry_run: bool,
+}
+
+impl RawInputs {
+    /// Collect `INPUT_*`: normalise `-` to `_` (so both spellings land on one field), drop
+    /// empty values, and refuse two spellings of one input with different values.
+    pub fn from_env(env: &dyn Env) -> Result<RawInputs, InputError> {
+        let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (key, value) in env.vars() {
+            let Some(name) = key.strip_prefix("INPUT_") else {
+                continue;
+            };
+            if value.is_empty() {
+                continue;
+            }
+            let norm = name.replace('-', "_");
+            if let Some((other_key, other_value)) = seen.get(&norm) {
+                if *other_value != value {
+                    let (dashed, underscored) = if other_key.contains('-') {
+                        (other_key.clone(), name.to_string())
+                    } else {
+                        (name.to_string(), other_key.clone())
+                    };
+                    return Err(InputError::Conflict {
+                        input: norm.to_lowercase().replace('_', "-"),
+                        dashed,
+                        underscored,
+                    });
+                }
+                continue;
+            }
+            seen.insert(norm, (name.to_string(), value));
+        }
+        envy::prefixed("INPUT_")
+            .from_iter(
+                seen.into_iter()
+                    .map(|(norm, (_, value))| (format!("INPUT_{norm}"), value)),
+            )
+            .map_err(|e| InputError::Env(e.to_string()))
+    }
+}
+
+/// `getBooleanInput`'s accepted spellings.
+pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
+    match value.trim() {
+        "true" | "True" | "TRUE" => Ok(true),
+        "false" | "False" | "FALSE" => Ok(false),
+        other => Err(InputError::Invalid {
+            input: input.into(),
+            value: other.into(),
+            expected: "a YAML 1.2 boolean: true | True | TRUE | false | False | FALSE".into(),
+        }),
+    }
+}
+
+/// A list input: one item per line or comma-separated, blanks dropped.
+pub fn parse_list(value: &str) -> Vec<String> {
+    value
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
+    let invalid = |why: &str| InputError::Invalid {
+        input: input.into(),
+        value: value.into(),
+        expected: format!("an http(s) URL of the index's upload endpoint ({why})"),
+    };
+    let url = Url::parse(value.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(invalid("the scheme must be https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // A URL with credentials would print them in every log line that shows the URL.
+        return Err(InputError::Invalid {
+            input: input.into(),
+            value: "<URL with credentials, not shown>".into(),
+            expected: "a URL without user:password; pass the token in the token input".into(),
+        });
+    }
+    Ok(url)
+}
+
+fn secret(value: Option<String>) -> Option<Secret> {
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+impl Inputs {
+    pub fn from_env(env: &dyn Env) -> Result<Inputs, InputError> {
+        Inputs::from_raw(RawInputs::from_env(env)?)
+    }
+
+    pub fn from_raw(raw: RawInputs) -> Result<Inputs, InputError> {
+        let mode = match raw.mode.as_deref().map(str::trim) {
+            None => Mode::Auto,
+            Some(m) => m.parse::<Mode>().map_err(|_| InputError::Invalid {
+                input: "mode".into(),
+                value: m.into(),
+                expected: "one of auto, testpypi, pypi".into(),
+            })?,
+        };
+        let tag_pattern = raw
+            .tag_pattern
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| "v*".into());
+        crate::plan::Pattern::new(&tag_pattern).map_err(|e| InputError::Invalid {
+            input: "tag-pattern".into(),
+            value: tag_pattern.clone(),
+            expected: format!("a glob such as `v*` ({e})"),
+        })?;
+        let branches = raw.branches.as_deref().map(parse_list).unwrap_or_default();
+        for b in &branches {
+            crate::plan::Pattern::new(b).map_err(|e| InputError::Invalid {
+                input: "branches".into(),
+                value: b.clone(),
+                expected: format!("branch names or globs, one per line ({e})"),
+            })?;
+        }
+        let dry_run = match raw.dry_run.as_deref() {
+            None => false,
+            Some(v) => parse_bool("dry-run", v)?,
+        };
+        Ok(Inputs {
+            mode,
+            tag_pattern,
+            branches,
+            packages_dir: PathBuf::from(
+                raw.packages_dir
+                    .map(|p| p.trim().to_owned())
+                    .unwrap_or_else(|| "dist".into()),
+            ),
+            pypi_token: secret(raw.pypi_token),
+            testpypi_token: secret(raw.testpypi_token),
+            pypi_url: parse_url(
+                "pypi-url",
+                raw.pypi_url.as_deref().unwrap_or(DEFAULT_PYPI_URL),
+            )?,
+            testpypi_url: parse_url(
+                "testpypi-url",
+                raw.testpypi_url.as_deref().unwrap_or(DEFAULT_TESTPYPI_URL),
+            )?,
+            dry_run,
+        })
+    }
+
+    /// The secrets among the inputs, for masking before anything prints.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        self.pypi_token
+            .iter()
+            .chain(self.testpypi_token.iter())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_when_nothing_or_empty_is_given() {
+        let i = Inputs::from_env(&env(&[("INPUT_MODE", ""), ("INPUT_PACKAGES-DIR", "")])).unwrap();
+        assert_eq!(i.mode, Mode::Auto);
+        assert_eq!(i.tag_pattern, "v*");
+        assert_eq!(i.packages_dir, PathBuf::from("dist"));
+        assert_eq!(i.pypi_url.as_str(), DEFAULT_PYPI_URL);
+        assert_eq!(i.testpypi_url.as_str(), DEFAULT_TESTPYPI_URL);
+        assert!(i.pypi_token.is_none() && !i.dry_run && i.branches.is_empty());
+    }
+
+    #[test]
+    fn dashed_and_underscored_names_both_work() {
+        let a = Inputs::from_env(&env(&[("INPUT_PACKAGES-DIR", "out")])).unwrap();
+        let b = Inputs::from_env(&env(&[("INPUT_PACKAGES_DIR", "out")])).unwrap();
+        let c = Inputs::from_env(&env(&[
+            ("INPUT_PACKAGES_DIR", "out"),
+            ("INPUT_PACKAGES-DIR", "out"),
+        ]))
+        .unwrap();
+        for i in [a, b, c] {
+            assert_eq!(i.packages_dir, PathBuf::from("out"));
+        }
+        let err = Inputs::from_env(&env(&[
+            ("INPUT_PACKAGES_DIR", "a"),
+            ("INPUT_PACKAGES-DIR", "b"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("packages-dir"), "{err}");
+    }
+
+    #[test]
+    fn yaml_core_booleans_only() {
+        for (v, want) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("false", false),
+            ("False", false),
+            ("FALSE", false),
+        ] {
+            let i = Inputs::from_env(&env(&[("INPUT_DRY-RUN", v)])).unwrap();
+            assert_eq!(i.dry_run, want, "{v}");
+        }
+        for v in ["yes", "1", "on", "tRUE"] {
+            let err = Inputs::from_env(&env(&[("INPUT_DRY_RUN", v)])).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains("`dry-run`") && msg.contains("YAML 1.2"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_mode_names_the_input_and_the_choices() {
+        let err = Inputs::from_env(&env(&[("INPUT_MODE", "production")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input `mode`: got `production`, expected one of auto, testpypi, pypi. \
+             Fix the `mode:` value under `with:` in your workflow"
+        );
+    }
+
+    #[test]
+    fn urls_are_validated_and_credentials_never_echoed() {
+        let err = Inputs::from_env(&env(&[("INPUT_PYPI-URL", "not a url")])).unwrap_err();
+        assert!(err.to_string().contains("`pypi-url`"));
+        let err = Inputs::from_env(&env(&[("INPUT_TESTPYPI_URL", "ftp://x/legacy/")])).unwrap_err();
+        assert!(err.to_string().contains("`testpypi-url`"));
+        let err = Inputs::from_env(&env(&[(
+            "INPUT_PYPI_URL",
+            "https://__token__:pypi-SECRET@upload.example/legacy/",
+        )]))
+        .unwrap_err();
+        assert!(!err.to_string().contains("pypi-SECRET"), "{err}");
+    }
+
+    #[test]
+    fn lists_and_tokens() {
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_BRANCHES", "main\nrelease/*, next\n\n"),
+            ("INPUT_PYPI_TOKEN", "  pypi-abc \n"),
+        ]))
+        .unwrap();
+        assert_eq!(i.branches, vec!["main", "release/*", "next"]);
+        assert_eq!(i.pypi_token.as_ref().map(|s| s.expose()), Some("pypi-abc"));
+        assert_eq!(i.secrets().len(), 1);
+    }
+
+    #[test]
+    fn a_bad_glob_is_an_input_error() {
+        let err = Inputs::from_env(&env(&[("INPUT_TAG_PATTERN", "v[")])).unwrap_err();
+        assert!(err.to_string().contains("`tag-pattern`"), "{err}");
+    }
+}

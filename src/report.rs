@@ -1,0 +1,262 @@
+//! The run's result, and every way it is shown: step outputs, the Markdown step summary,
+//! terminal text and JSON. Stages fill a [`Report`]; only this module decides how it reads.
+
+use serde::Serialize;
+
+use crate::dist::Problem;
+use crate::plan::{Plan, Target};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileResult {
+    Uploaded,
+    /// Dry run: this file would have been uploaded.
+    WouldUpload,
+    /// The upload of this file failed; the message is the server's or the transport's.
+    Failed(String),
+    /// Not attempted: an earlier file failed, or a check stopped the run first.
+    NotAttempted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    pub filename: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub result: FileResult,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub plan: Option<Plan>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub index_url: Option<String>,
+    pub dry_run: bool,
+    pub files: Vec<FileEntry>,
+    pub ignored: Vec<String>,
+    pub problems: Vec<Problem>,
+    /// The error that ended the run, if any (already free of secrets).
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn target(&self) -> Target {
+        self.plan.as_ref().map_or(Target::None, |p| p.target)
+    }
+
+    pub fn uploaded(&self) -> Vec<&str> {
+        self.files
+            .iter()
+            .filter(|f| f.result == FileResult::Uploaded)
+            .map(|f| f.filename.as_str())
+            .collect()
+    }
+
+    /// The step outputs, in a fixed order. Every output is always written (empty when
+    /// unknown) so downstream `needs.<job>.outputs.*` expressions never see a stale value.
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        let plan = self.plan.as_ref();
+        vec![
+            (
+                "should-publish",
+                plan.is_some_and(Plan::should_publish).to_string(),
+            ),
+            ("target", self.target().as_str().to_owned()),
+            ("reason", plan.map(|p| p.reason.clone()).unwrap_or_default()),
+            ("name", self.name.clone().unwrap_or_default()),
+            ("version", self.version.clone().unwrap_or_default()),
+            ("uploaded", self.uploaded().join("\n")),
+        ]
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    fn headline(&self) -> String {
+        let what = match (&self.name, &self.version) {
+            (Some(n), Some(v)) => format!("{n} {v}"),
+            _ => "the distributions".into(),
+        };
+        let target = self.target();
+        match (&self.error, target) {
+            (Some(_), _) => format!("failed to publish {what} to {}", target.label()),
+            (None, Target::None) => "nothing to publish".into(),
+            (None, _) if self.dry_run => {
+                format!("dry run: would publish {what} to {}", target.label())
+            }
+            (None, _) => format!("published {what} to {}", target.label()),
+        }
+    }
+
+    /// The step summary: decision, files with size and sha256, result, problems.
+    pub fn summary_markdown(&self) -> String {
+        let mut md = format!("## sdd-publish: {}\n\n", self.headline());
+        if let Some(p) = &self.plan {
+            md.push_str(&format!(
+                "**Decision:** {} (target: `{}`)\n\n",
+                md_escape(&p.reason),
+                p.target
+            ));
+        }
+        if let Some(e) = &self.error {
+            md.push_str(&format!("**Error:** {}\n\n", md_escape(e)));
+        }
+        if !self.files.is_empty() {
+            md.push_str("| File | Size | sha256 | Result |\n|---|---:|---|---|\n");
+            for f in &self.files {
+                let result = match &f.result {
+                    FileResult::Uploaded => "uploaded".to_string(),
+                    FileResult::WouldUpload => "would upload (dry run)".to_string(),
+                    FileResult::Failed(m) => format!("failed: {}", md_escape(m)),
+                    FileResult::NotAttempted => "not attempted".to_string(),
+                };
+                md.push_str(&format!(
+                    "| `{}` | {} | `{}` | {} |\n",
+                    f.filename,
+                    human_size(f.size),
+                    f.sha256.as_deref().unwrap_or("-"),
+                    result
+                ));
+            }
+            md.push('\n');
+        }
+        if !self.problems.is_empty() {
+            md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
+            for p in &self.problems {
+                md.push_str(&format!(
+                    "| `{}` | `{}` | {} | {} |\n",
+                    p.path.display(),
+                    p.rule,
+                    md_escape(&p.message),
+                    md_escape(&p.fix)
+                ));
+            }
+            md.push('\n');
+        }
+        if !self.ignored.is_empty() {
+            md.push_str(&format!(
+                "Ignored (not distributions): {}\n\n",
+                self.ignored
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        md
+    }
+
+    /// The closing lines on a terminal or in the log.
+    pub fn terminal_text(&self) -> String {
+        let mut out = format!("sdd-publish: {}\n", self.headline());
+        if let Some(p) = &self.plan {
+            out.push_str(&format!("  decision: {}\n", p.reason));
+        }
+        for f in &self.files {
+            let result = match &f.result {
+                FileResult::Uploaded => "uploaded".to_string(),
+                FileResult::WouldUpload => "would upload".to_string(),
+                FileResult::Failed(m) => format!("FAILED: {m}"),
+                FileResult::NotAttempted => "not attempted".to_string(),
+            };
+            out.push_str(&format!(
+                "  {:<50} {:>10}  {}\n",
+                f.filename,
+                human_size(f.size),
+                result
+            ));
+        }
+        out
+    }
+}
+
+/// Table cells must not break the table: escape pipes, fold newlines.
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            plan: Some(Plan {
+                target: Target::Pypi,
+                reason: "tag v1.0.0 matches v* → PyPI".into(),
+                tag: Some("v1.0.0".into()),
+            }),
+            name: Some("improved-sdd".into()),
+            version: Some("1.0.0".into()),
+            files: vec![
+                FileEntry {
+                    filename: "improved_sdd-1.0.0-py3-none-any.whl".into(),
+                    size: 2048,
+                    sha256: Some("ab".repeat(32)),
+                    result: FileResult::Uploaded,
+                },
+                FileEntry {
+                    filename: "improved_sdd-1.0.0.tar.gz".into(),
+                    size: 100,
+                    sha256: None,
+                    result: FileResult::Failed("400 bad | thing".into()),
+                },
+            ],
+            error: Some("upload failed".into()),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn outputs_are_complete_and_ordered() {
+        let outs = report().outputs();
+        let names: Vec<_> = outs.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "should-publish",
+                "target",
+                "reason",
+                "name",
+                "version",
+                "uploaded"
+            ]
+        );
+        assert_eq!(outs[0].1, "true");
+        assert_eq!(outs[5].1, "improved_sdd-1.0.0-py3-none-any.whl");
+        let empty = Report::default().outputs();
+        assert_eq!(empty[0].1, "false");
+        assert_eq!(empty[1].1, "none");
+    }
+
+    #[test]
+    fn summary_keeps_the_table_intact() {
+        let md = report().summary_markdown();
+        assert!(md.starts_with("## sdd-publish: failed to publish improved-sdd 1.0.0 to PyPI"));
+        assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | 2.0 KiB |"));
+        assert!(md.contains("failed: 400 bad \\| thing"), "{md}");
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(9_961_472), "9.5 MiB");
+    }
+}

@@ -1,0 +1,399 @@
+//! Shared test helpers: where the tools are, a real pypiserver on a free loopback port, the
+//! fixture package built with `python -m build`, and a way to run the action's binary with a
+//! controlled environment (never the test process's own `GITHUB_*`).
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("SDD_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools"))
+}
+
+pub fn sdd_publish_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sdd-publish"))
+}
+
+/// A tool under the tools dir; panics (never skips) when it is missing.
+pub fn require_tool(rel_path: &str) -> PathBuf {
+    let p = tools_dir().join(rel_path);
+    assert!(
+        p.exists(),
+        "required test tool {} is missing: run `scripts/tools` (or `scripts/test`, which runs it) first",
+        p.display()
+    );
+    p
+}
+
+pub fn venv_bin(name: &str) -> PathBuf {
+    require_tool(&format!("venv/bin/{name}"))
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A minimal HTTP GET over loopback (the tests must not depend on the code under test).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nCache-Control: no-cache\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+/// A real pypiserver on 127.0.0.1, uploads behind an htpasswd (`__token__` + a token).
+pub struct PyPIServer {
+    child: Child,
+    pub port: u16,
+    pub token: String,
+    pub root: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl PyPIServer {
+    pub fn start() -> PyPIServer {
+        let root = tempfile::tempdir().unwrap();
+        let packages = root.path().join("packages");
+        std::fs::create_dir(&packages).unwrap();
+        let token = format!("pypi-TESTTOKEN{}", random_hex(12));
+        let htpasswd = root.path().join("htpasswd");
+        let out = Command::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import os,sys\nfrom passlib.apache import HtpasswdFile\nh=HtpasswdFile(sys.argv[1],new=True)\nh.set_password('__token__',os.environ['TOKEN'])\nh.save()",
+            ])
+            .arg(&htpasswd)
+            .env("TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "htpasswd: {}", String::from_utf8_lossy(&out.stderr));
+        let log = root.path().join("server.log");
+        let mut last_err = String::new();
+        // A free port can be taken between our probe and the server's bind: retry a few.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(venv_bin("pypi-server"))
+                .args(["run", "-i", "127.0.0.1", "-p", &port.to_string()])
+                .arg("-P")
+                .arg(&htpasswd)
+                .args(["-a", "update", "--disable-fallback", "--server", "waitress"])
+                .arg(&packages)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("start pypi-server");
+            if wait_ready(&mut child, port) {
+                return PyPIServer {
+                    child,
+                    port,
+                    token,
+                    root,
+                    log,
+                };
+            }
+            last_err = std::fs::read_to_string(&log).unwrap_or_default();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("pypiserver did not start: {last_err}");
+    }
+
+    pub fn upload_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn simple_url(&self) -> String {
+        format!("http://127.0.0.1:{}/simple/", self.port)
+    }
+
+    /// Files the index serves for a project, with the sha256 from their `#sha256=` links.
+    pub fn served(&self, project: &str) -> BTreeMap<String, String> {
+        let (status, body) = http_get(self.port, &format!("/simple/{project}/"));
+        if status == 404 {
+            return BTreeMap::new();
+        }
+        assert_eq!(status, 200, "{body}");
+        let mut files = BTreeMap::new();
+        for part in body.split("href=\"").skip(1) {
+            let href = &part[..part.find('"').unwrap_or(0)];
+            let (path, frag) = href.split_once('#').unwrap_or((href, ""));
+            let name = path.rsplit('/').next().unwrap_or(path).to_owned();
+            let sha = frag.strip_prefix("sha256=").unwrap_or("").to_owned();
+            files.insert(name, sha);
+        }
+        files
+    }
+
+    /// Files stored on the server's disk (what a later upload would collide with).
+    pub fn stored(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.root.path().join("packages"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() && http_get(port, "/simple/").0 == 200 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+impl Drop for PyPIServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).unwrap();
+    hex::encode(b)
+}
+
+/// The fixture package `improved-sdd`, built once per version with `python -m build`
+/// (no isolation: setuptools comes from the tools venv, so no index is needed).
+/// Returns the folder holding the wheel and the sdist.
+pub fn fixture_dists(version: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let cache = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = cache.get(version) {
+        return p.clone();
+    }
+    let work = repo_root()
+        .join("target")
+        .join("fixture-builds")
+        .join(format!("{version}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let src = work.join("src");
+    copy_dir(&repo_root().join("tests/fixtures/improved-sdd"), &src);
+    let pyproject = src.join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        text.replacen("version = \"0.1.0\"", &format!("version = \"{version}\""), 1),
+    )
+    .unwrap();
+    let out = work.join("dist");
+    let status = Command::new(venv_bin("python"))
+        .args(["-m", "build", "--no-isolation", "--outdir"])
+        .arg(&out)
+        .arg(&src)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the fixture failed");
+    cache.insert(version.to_owned(), out.clone());
+    out
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let n = name.to_string_lossy();
+        if n == "build" || n == "dist" || n.ends_with(".egg-info") || n == "__pycache__" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A fresh workspace: a temp dir with `dist/` holding copies of the fixture's files.
+pub fn workspace_with_dists(version: &str) -> tempfile::TempDir {
+    let ws = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dists(version), &ws.path().join("dist"));
+    ws
+}
+
+/// What one run of `sdd-publish run` left behind.
+pub struct RunResult {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub output_file: String,
+    pub summary: String,
+}
+
+impl RunResult {
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}\n{}\n{}", self.stdout, self.stderr, self.output_file, self.summary)
+    }
+
+    /// The `$GITHUB_OUTPUT` entries in order, parsed from the heredoc form.
+    pub fn outputs(&self) -> Vec<(String, String)> {
+        parse_output_file(&self.output_file)
+    }
+
+    pub fn output(&self, name: &str) -> Option<String> {
+        self.outputs()
+            .into_iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Parse `name<<DELIM\nvalue\nDELIM\n` entries; panics on anything else, so a malformed
+/// file fails the test.
+pub fn parse_output_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(head) = lines.next() {
+        let (name, delim) = head
+            .split_once("<<")
+            .unwrap_or_else(|| panic!("not a heredoc output line: {head:?}\n{text}"));
+        let mut value = Vec::new();
+        loop {
+            let l = lines
+                .next()
+                .unwrap_or_else(|| panic!("unterminated output {name}\n{text}"));
+            if l == delim {
+                break;
+            }
+            value.push(l);
+        }
+        out.push((name.to_owned(), value.join("\n")));
+    }
+    out
+}
+
+/// An Actions-like environment for one run: GITHUB_ACTIONS, output/summary files in `dir`,
+/// an event payload, and the given extra variables.
+pub struct ActionEnv {
+    pub dir: tempfile::TempDir,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl ActionEnv {
+    pub fn new(event: &str, git_ref: &str, default_branch: &str) -> ActionEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let payload = serde_json::json!({
+            "ref": git_ref,
+            "repository": {
+                "full_name": "octo-org/improved-sdd",
+                "default_branch": default_branch,
+                "fork": false
+            }
+        });
+        let event_path = dir.path().join("event.json");
+        std::fs::write(&event_path, payload.to_string()).unwrap();
+        let mut vars = BTreeMap::new();
+        for (k, v) in [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", event),
+            ("GITHUB_REF", git_ref),
+            ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+            ("GITHUB_REPOSITORY", "octo-org/improved-sdd"),
+            ("GITHUB_RUN_ID", "1001"),
+            ("GITHUB_RUN_NUMBER", "17"),
+            ("GITHUB_RUN_ATTEMPT", "1"),
+        ] {
+            vars.insert(k.into(), v.into());
+        }
+        vars.insert("GITHUB_EVENT_PATH".into(), event_path.display().to_string());
+        vars.insert(
+            "GITHUB_OUTPUT".into(),
+            dir.path().join("output").display().to_string(),
+        );
+        vars.insert(
+            "GITHUB_STEP_SUMMARY".into(),
+            dir.path().join("summary.md").display().to_string(),
+        );
+        ActionEnv { dir, vars }
+    }
+
+    pub fn set(&mut self, k: &str, v: impl Into<String>) -> &mut Self {
+        self.vars.insert(k.into(), v.into());
+        self
+    }
+
+    pub fn remove(&mut self, k: &str) -> &mut Self {
+        self.vars.remove(k);
+        self
+    }
+
+    /// Run `sdd-publish <args>` in `cwd` with exactly these variables (plus PATH and HOME).
+    pub fn run(&self, cwd: &Path, args: &[&str]) -> RunResult {
+        let out: Output = Command::new(sdd_publish_bin())
+            .args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .envs(&self.vars)
+            .output()
+            .unwrap();
+        let read = |k: &str| {
+            self.vars
+                .get(k)
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
+        RunResult {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            output_file: read("GITHUB_OUTPUT"),
+            summary: read("GITHUB_STEP_SUMMARY"),
+        }
+    }
+}
