@@ -59,6 +59,7 @@ pub struct RunContext<'a> {
 pub async fn run(rc: &RunContext<'_>) -> (Report, Result<(), PipelineError>) {
     let mut report = Report {
         dry_run: rc.inputs.dry_run,
+        plan_only: rc.inputs.plan_only,
         ..Report::default()
     };
     let result = stages(rc, &mut report).await;
@@ -78,7 +79,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     rt.info(&format!("{} (target: {})", plan.reason, plan.target));
     rt.group_end();
     report.plan = Some(plan.clone());
-    if !plan.should_publish() {
+    if !plan.should_publish() || inputs.plan_only {
         return Ok(());
     }
 

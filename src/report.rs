@@ -33,6 +33,8 @@ pub struct Report {
     pub version: Option<String>,
     pub index_url: Option<String>,
     pub dry_run: bool,
+    /// Only the decision was asked for (`plan-only`).
+    pub plan_only: bool,
     pub files: Vec<FileEntry>,
     pub ignored: Vec<String>,
     pub problems: Vec<Problem>,
@@ -83,6 +85,7 @@ impl Report {
         match (&self.error, target) {
             (Some(_), _) => format!("failed to publish {what} to {}", target.label()),
             (None, Target::None) => "nothing to publish".into(),
+            (None, _) if self.plan_only => format!("plan: this run publishes to {}", target.label()),
             (None, _) if self.dry_run => {
                 format!("dry run: would publish {what} to {}", target.label())
             }

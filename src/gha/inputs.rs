@@ -34,6 +34,7 @@ pub struct RawInputs {
     pub pypi_url: Option<String>,
     pub testpypi_url: Option<String>,
     pub dry_run: Option<String>,
+    pub plan_only: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -69,6 +70,8 @@ pub struct Inputs {
     pub pypi_url: Url,
     pub testpypi_url: Url,
     pub dry_run: bool,
+    /// Decide and write the outputs, nothing else: for a gate job that runs before the build.
+    pub plan_only: bool,
 }
 
 impl RawInputs {
@@ -196,6 +199,10 @@ impl Inputs {
             None => false,
             Some(v) => parse_bool("dry-run", v)?,
         };
+        let plan_only = match raw.plan_only.as_deref() {
+            None => false,
+            Some(v) => parse_bool("plan-only", v)?,
+        };
         Ok(Inputs {
             mode,
             tag_pattern,
@@ -216,6 +223,7 @@ impl Inputs {
                 raw.testpypi_url.as_deref().unwrap_or(DEFAULT_TESTPYPI_URL),
             )?,
             dry_run,
+            plan_only,
         })
     }
 

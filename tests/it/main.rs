@@ -4,5 +4,6 @@
 
 pub mod support;
 
+mod act;
 mod cli;
 mod publish;

@@ -206,3 +206,15 @@ fn bad_inputs_are_one_clear_error_each() {
     }
     assert!(server.stored().is_empty());
 }
+
+#[test]
+fn plan_only_decides_without_distributions_or_tokens() {
+    let empty = tempfile::tempdir().unwrap();
+    let mut env = ActionEnv::new("push", "refs/tags/v1.0.0", "master");
+    env.set("INPUT_PLAN-ONLY", "true");
+    let r = env.run(empty.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(r.output("should-publish").as_deref(), Some("true"));
+    assert_eq!(r.output("target").as_deref(), Some("pypi"));
+    assert!(r.summary.contains("plan: this run publishes to PyPI"), "{}", r.summary);
+}

@@ -112,7 +112,7 @@ impl PyPIServer {
                 .args(["run", "-i", "127.0.0.1", "-p", &port.to_string()])
                 .arg("-P")
                 .arg(&htpasswd)
-                .args(["-a", "update", "--disable-fallback", "--server", "waitress"])
+                .args(["-a", "update", "--disable-fallback", "--server", "auto"])
                 .arg(&packages)
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).unwrap())
