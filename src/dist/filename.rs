@@ -262,9 +262,11 @@ mod tests {
         assert_eq!(w.version, Version::from_str("1.0.dev3+local.1").unwrap());
     }
 
+    type Check = fn(&FilenameError) -> bool;
+
     #[test]
     fn invalid_wheels() {
-        let cases: &[(&str, fn(&FilenameError) -> bool)] = &[
+        let cases: &[(&str, Check)] = &[
             ("pkg-1.0-py3-none.whl", |e| {
                 matches!(e, FilenameError::WheelParts { found: 4, .. })
             }),

@@ -407,7 +407,8 @@ fn extract_message(body: &str, is_json: bool) -> Option<String> {
         for tag in ["pre", "title", "h1"] {
             if let Some(inner) = element_text(trimmed, tag) {
                 let t = tidy(&unescape(&strip_tags(inner)));
-                if !t.is_empty() {
+                // pypiserver renders an error without a reason as `<pre>None</pre>`.
+                if !t.is_empty() && t != "None" {
                     return Some(t);
                 }
             }
@@ -1008,6 +1009,12 @@ mod tests {
         assert_eq!(
             extract_message("\n\n  Conflict: file exists  \nsecond line", false).as_deref(),
             Some("Conflict: file exists")
+        );
+        // pypiserver's 403 for a wrong password: no reason, so the title it is.
+        let pypiserver_403 = "\n    <!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n    <html>\n        <head>\n            <title>Error: 403 Forbidden</title>\n            <style type=\"text/css\">\n              pre {background-color: #eee;}\n            </style>\n        </head>\n        <body>\n            <h1>Error: 403 Forbidden</h1>\n            <pre>None</pre>\n        </body>\n    </html>";
+        assert_eq!(
+            extract_message(pypiserver_403, false).as_deref(),
+            Some("Error: 403 Forbidden")
         );
         assert_eq!(extract_message("   ", false), None);
         let long = "x".repeat(5000);
