@@ -85,7 +85,9 @@ impl Report {
         match (&self.error, target) {
             (Some(_), _) => format!("failed to publish {what} to {}", target.label()),
             (None, Target::None) => "nothing to publish".into(),
-            (None, _) if self.plan_only => format!("plan: this run publishes to {}", target.label()),
+            (None, _) if self.plan_only => {
+                format!("plan: this run publishes to {}", target.label())
+            }
             (None, _) if self.dry_run => {
                 format!("dry run: would publish {what} to {}", target.label())
             }

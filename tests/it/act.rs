@@ -30,7 +30,10 @@ fn release_dir(dir: &Path) -> String {
             .unwrap()
             .success();
         assert!(ok, "tar failed");
-        sums.push_str(&format!("{}  {archive}\n", sha256_file(&dir.join(&archive))));
+        sums.push_str(&format!(
+            "{}  {archive}\n",
+            sha256_file(&dir.join(&archive))
+        ));
     }
     sums
 }
@@ -44,8 +47,14 @@ struct FileServer {
 impl FileServer {
     fn start(dir: &Path) -> FileServer {
         let port = free_port();
-        let child = Command::new(venv_bin("python"))
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+        let mut child = Command::new(venv_bin("python"))
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -57,6 +66,8 @@ impl FileServer {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("file server did not start");
     }
 }
@@ -118,13 +129,16 @@ fn act_runs_the_action_for_a_tag_push() {
         .arg("--env")
         .arg(format!("SDD_E2E_PYPI_URL={}", server.upload_url()))
         .arg("--env")
-        .arg(format!("SDD_PUBLISH_DIST_URL=http://127.0.0.1:{}/", files.port))
+        .arg(format!(
+            "SDD_PUBLISH_DIST_URL=http://127.0.0.1:{}/",
+            files.port
+        ))
         .arg("--env")
         .arg(format!("SDD_PUBLISH_SHA256SUMS={}", sums_file.display()))
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "act failed:\n{log}");
 
     let report = std::fs::read_to_string(&report).unwrap_or_else(|_| panic!("no report:\n{log}"));
@@ -140,6 +154,21 @@ fn act_runs_the_action_for_a_tag_push() {
         assert_eq!(sha, &sha256_file(&project.join("dist").join(file)));
     }
     // The installer really downloaded and verified (not a source build, not a shortcut).
-    assert!(log.contains("sha256"), "installer log mentions the check:\n{log}");
-    assert!(!log.contains(&server.token), "the token never reaches the log");
+    let download = format!("downloading http://127.0.0.1:{}/sdd-publish-", files.port);
+    assert!(
+        log.contains(&download),
+        "installer downloaded over loopback:\n{log}"
+    );
+    assert!(
+        log.contains("verified sha256 "),
+        "installer checked the hash:\n{log}"
+    );
+    assert!(
+        !log.contains("building from source"),
+        "no fallback build:\n{log}"
+    );
+    assert!(
+        !log.contains(&server.token),
+        "the token never reaches the log"
+    );
 }

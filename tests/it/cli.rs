@@ -37,5 +37,8 @@ fn plan_prints_target_and_reason() {
 fn plan_rejects_a_bad_mode() {
     let (code, out) = plan(&["--mode", "prod"]);
     assert_eq!(code, 2);
-    assert!(out.contains("expected one of auto, testpypi, pypi"), "{out}");
+    assert!(
+        out.contains("expected one of auto, testpypi, pypi"),
+        "{out}"
+    );
 }

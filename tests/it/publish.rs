@@ -69,8 +69,13 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
     assert_eq!(first, format!("::add-mask::{}", server.token));
     assert_eq!(r.all_output().matches(&server.token).count(), 1);
     assert!(r.stdout.contains("::group::Upload to PyPI"), "{}", r.stdout);
-    assert!(r.summary.contains("## sdd-publish: published improved-sdd 0.1.0 to PyPI"));
-    assert!(r.summary.contains(&expected[WHEEL]), "summary lists the sha256");
+    assert!(r
+        .summary
+        .contains("## sdd-publish: published improved-sdd 0.1.0 to PyPI"));
+    assert!(
+        r.summary.contains(&expected[WHEEL]),
+        "summary lists the sha256"
+    );
 
     // pip installs it back from the index and the console script answers.
     let venv = tempfile::tempdir().unwrap();
@@ -82,17 +87,29 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
         .success();
     assert!(ok);
     let pip = Command::new(venv.path().join("bin/pip"))
-        .args(["install", "--no-cache-dir", "--disable-pip-version-check", "--index-url"])
+        .args([
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+        ])
         .arg(server.simple_url())
         .arg(format!("improved-sdd=={VERSION}"))
         .output()
         .unwrap();
-    assert!(pip.status.success(), "{}", String::from_utf8_lossy(&pip.stderr));
+    assert!(
+        pip.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pip.stderr)
+    );
     let v = Command::new(venv.path().join("bin/improved-sdd"))
         .arg("--version")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&v.stdout).trim(), "improved-sdd 0.1.0");
+    assert_eq!(
+        String::from_utf8_lossy(&v.stdout).trim(),
+        "improved-sdd 0.1.0"
+    );
 }
 
 #[test]
@@ -104,10 +121,21 @@ fn wrong_token_is_a_clear_error_and_never_printed() {
     env.set("INPUT_PYPI_TOKEN", wrong.clone());
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r.stdout.lines().find(|l| l.starts_with("::error")).unwrap_or_default();
+    let err = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .unwrap_or_default();
     assert!(err.contains(WHEEL), "the error names the file: {err}");
-    assert!(err.contains("pypi-token"), "the error names the input: {err}");
-    assert_eq!(r.all_output().matches(&wrong).count(), 1, "only the mask line");
+    assert!(
+        err.contains("pypi-token"),
+        "the error names the input: {err}"
+    );
+    assert_eq!(
+        r.all_output().matches(&wrong).count(),
+        1,
+        "only the mask line"
+    );
     assert!(server.stored().is_empty(), "nothing reached the index");
     assert_eq!(r.output("should-publish").as_deref(), Some("true"));
     assert_eq!(r.output("uploaded").as_deref(), Some(""));
@@ -121,7 +149,10 @@ fn push_to_default_branch_publishes_to_testpypi() {
     env.set("INPUT_TESTPYPI_URL", server.upload_url())
         .set("INPUT_TESTPYPI_TOKEN", server.token.clone())
         // The PyPI URL points at a closed port: touching it would fail the run.
-        .set("INPUT_PYPI_URL", format!("http://127.0.0.1:{}/", free_port()));
+        .set(
+            "INPUT_PYPI_URL",
+            format!("http://127.0.0.1:{}/", free_port()),
+        );
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(r.output("target").as_deref(), Some("testpypi"));
@@ -132,8 +163,10 @@ fn push_to_default_branch_publishes_to_testpypi() {
 fn pull_request_publishes_nothing_and_says_why() {
     let ws = workspace_with_dists(VERSION);
     let mut env = ActionEnv::new("pull_request", "refs/pull/7/merge", "master");
-    env.set("INPUT_PYPI_TOKEN", "pypi-unused")
-        .set("INPUT_PYPI_URL", format!("http://127.0.0.1:{}/", free_port()));
+    env.set("INPUT_PYPI_TOKEN", "pypi-unused").set(
+        "INPUT_PYPI_URL",
+        format!("http://127.0.0.1:{}/", free_port()),
+    );
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(r.output("should-publish").as_deref(), Some("false"));
@@ -153,7 +186,11 @@ fn tag_version_mismatch_fails_before_any_upload() {
     env.set("GITHUB_REF", "refs/tags/v0.2.0");
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r.stdout.lines().find(|l| l.starts_with("::error")).unwrap_or_default();
+    let err = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .unwrap_or_default();
     assert!(err.contains("v0.2.0") && err.contains("0.1.0"), "{err}");
     assert!(server.stored().is_empty());
 }
@@ -167,9 +204,15 @@ fn dry_run_uploads_nothing() {
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert!(server.stored().is_empty());
-    assert!(r.stdout.contains(&format!("would upload {WHEEL}")), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("would upload {WHEEL}")),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.output("uploaded").as_deref(), Some(""));
-    assert!(r.summary.contains("dry run: would publish improved-sdd 0.1.0 to PyPI"));
+    assert!(r
+        .summary
+        .contains("dry run: would publish improved-sdd 0.1.0 to PyPI"));
 }
 
 /// Each bad input: exit 2 or 1, exactly one `::error::` line naming the input and the fix,
@@ -180,14 +223,56 @@ fn bad_inputs_are_one_clear_error_each() {
     let empty = tempfile::tempdir().unwrap();
     std::fs::create_dir(empty.path().join("dist")).unwrap();
     let ws = workspace_with_dists(VERSION);
-    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a std::path::Path, i32, &'a [&'a str]);
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        &'a std::path::Path,
+        i32,
+        &'a [&'a str],
+    );
     let cases: Vec<Case> = vec![
-        ("unknown mode", vec![("INPUT_MODE", "production")], ws.path(), 2, &["`mode`", "auto, testpypi, pypi"]),
-        ("bad boolean", vec![("INPUT_DRY_RUN", "yes")], ws.path(), 2, &["`dry-run`", "YAML 1.2"]),
-        ("bad url", vec![("INPUT_PYPI_URL", "upload.pypi.org")], ws.path(), 2, &["`pypi-url`"]),
-        ("empty packages-dir", vec![], empty.path(), 1, &["packages-dir", "python -m build"]),
-        ("missing packages-dir", vec![("INPUT_PACKAGES_DIR", "nope")], ws.path(), 1, &["packages-dir", "nope"]),
-        ("missing token", vec![("INPUT_PYPI_TOKEN", "")], ws.path(), 1, &["`pypi-token`", "secrets.PYPI_API_TOKEN"]),
+        (
+            "unknown mode",
+            vec![("INPUT_MODE", "production")],
+            ws.path(),
+            2,
+            &["`mode`", "auto, testpypi, pypi"],
+        ),
+        (
+            "bad boolean",
+            vec![("INPUT_DRY_RUN", "yes")],
+            ws.path(),
+            2,
+            &["`dry-run`", "YAML 1.2"],
+        ),
+        (
+            "bad url",
+            vec![("INPUT_PYPI_URL", "upload.pypi.org")],
+            ws.path(),
+            2,
+            &["`pypi-url`"],
+        ),
+        (
+            "empty packages-dir",
+            vec![],
+            empty.path(),
+            1,
+            &["packages-dir", "python -m build"],
+        ),
+        (
+            "missing packages-dir",
+            vec![("INPUT_PACKAGES_DIR", "nope")],
+            ws.path(),
+            1,
+            &["packages-dir", "nope"],
+        ),
+        (
+            "missing token",
+            vec![("INPUT_PYPI_TOKEN", "")],
+            ws.path(),
+            1,
+            &["`pypi-token`", "secrets.PYPI_API_TOKEN"],
+        ),
     ];
     for (what, vars, cwd, code, needles) in cases {
         let mut env = tag_push(&server);
@@ -196,13 +281,24 @@ fn bad_inputs_are_one_clear_error_each() {
         }
         let r = env.run(cwd, &["run"]);
         assert_eq!(r.code, code, "{what}: {}", r.all_output());
-        let errors: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+        let errors: Vec<&str> = r
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .collect();
         assert_eq!(errors.len(), 1, "{what}: {errors:?}");
         for n in needles {
-            assert!(errors[0].contains(n), "{what}: `{n}` missing in {}", errors[0]);
+            assert!(
+                errors[0].contains(n),
+                "{what}: `{n}` missing in {}",
+                errors[0]
+            );
         }
         assert!(!r.stderr.contains("panicked"), "{what}: {}", r.stderr);
-        assert!(r.output("should-publish").is_some(), "{what}: outputs written");
+        assert!(
+            r.output("should-publish").is_some(),
+            "{what}: outputs written"
+        );
     }
     assert!(server.stored().is_empty());
 }
@@ -216,5 +312,9 @@ fn plan_only_decides_without_distributions_or_tokens() {
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(r.output("should-publish").as_deref(), Some("true"));
     assert_eq!(r.output("target").as_deref(), Some("pypi"));
-    assert!(r.summary.contains("plan: this run publishes to PyPI"), "{}", r.summary);
+    assert!(
+        r.summary.contains("plan: this run publishes to PyPI"),
+        "{}",
+        r.summary
+    );
 }

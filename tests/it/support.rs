@@ -73,7 +73,11 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_owned();
     (status, body)
 }
 
@@ -102,7 +106,11 @@ impl PyPIServer {
             .env("TOKEN", &token)
             .output()
             .unwrap();
-        assert!(out.status.success(), "htpasswd: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "htpasswd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let log = root.path().join("server.log");
         let mut last_err = String::new();
         // A free port can be taken between our probe and the server's bind: retry a few.
@@ -223,7 +231,11 @@ pub fn fixture_dists(version: &str) -> PathBuf {
     let text = std::fs::read_to_string(&pyproject).unwrap();
     std::fs::write(
         &pyproject,
-        text.replacen("version = \"0.1.0\"", &format!("version = \"{version}\""), 1),
+        text.replacen(
+            "version = \"0.1.0\"",
+            &format!("version = \"{version}\""),
+            1,
+        ),
     )
     .unwrap();
     let out = work.join("dist");
@@ -275,7 +287,10 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn all_output(&self) -> String {
-        format!("{}\n{}\n{}\n{}", self.stdout, self.stderr, self.output_file, self.summary)
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.stdout, self.stderr, self.output_file, self.summary
+        )
     }
 
     /// The `$GITHUB_OUTPUT` entries in order, parsed from the heredoc form.
