@@ -6,4 +6,6 @@ pub mod support;
 
 mod act;
 mod cli;
+mod installer;
+mod lint;
 mod publish;
