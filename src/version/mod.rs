@@ -3,7 +3,11 @@
 
 use std::str::FromStr;
 
-use pep440_rs::Version;
+pub use pep440_rs::Version;
+
+pub mod bump;
+
+pub use bump::{bump, dev_version, BumpError, Part, PreKind};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum VersionError {
