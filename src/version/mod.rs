@@ -6,8 +6,10 @@ use std::str::FromStr;
 pub use pep440_rs::Version;
 
 pub mod bump;
+pub mod project;
 
 pub use bump::{bump, dev_version, BumpError, Part, PreKind};
+pub use project::{Current, Edit, Project, ProjectError, Source};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum VersionError {
