@@ -60,6 +60,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show, bump, set or check the project's PEP 440 version (format-preserving edits).
+    Version {
+        #[command(subcommand)]
+        command: crate::version::command::VersionCommand,
+    },
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -89,6 +94,7 @@ pub fn main() -> ExitCode {
             default_branch,
         ),
         Command::Check { paths, json } => check_cmd(paths, json),
+        Command::Version { command } => version_cmd(&command),
     }
 }
 
@@ -282,5 +288,19 @@ fn check_cmd(paths: Vec<PathBuf>, json: bool) -> ExitCode {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `version …`: the work lives in `version::command`; here only the error's annotation and
+/// exit code (2 bad input, 1 mismatch or failed write).
+fn version_cmd(command: &crate::version::command::VersionCommand) -> ExitCode {
+    let (mut out, mut info) = (std::io::stdout().lock(), std::io::stderr().lock());
+    match crate::version::command::run(command, &mut out, &mut info) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            drop((out, info));
+            Runtime::from_env(&ProcessEnv).error(&e.to_string());
+            ExitCode::from(e.exit_code())
+        }
     }
 }

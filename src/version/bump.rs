@@ -26,7 +26,7 @@ use std::str::FromStr;
 use pep440_rs::{Prerelease, PrereleaseKind, Version};
 
 /// Which part of the version to bump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Part {
     Major,
     Minor,
@@ -90,10 +90,13 @@ impl FromStr for Part {
 }
 
 /// A pre-release phase, spelled the way users type it on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum PreKind {
+    #[value(alias = "a")]
     Alpha,
+    #[value(alias = "b")]
     Beta,
+    #[value(alias = "c")]
     Rc,
 }
 

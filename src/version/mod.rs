@@ -6,6 +6,7 @@ use std::str::FromStr;
 pub use pep440_rs::Version;
 
 pub mod bump;
+pub mod command;
 pub mod project;
 
 pub use bump::{bump, dev_version, BumpError, Part, PreKind};

@@ -609,7 +609,7 @@ fn find_source(dir: &Path, pyproject: &Path, root: &Item) -> Result<Source, Proj
         return Ok(Source::PythonFile {
             path,
             names: vec!["__version__".into()],
-            owner: "flit reads the module's docstring and `__version__`".into(),
+            owner: format!("flit module `{module}`"),
         });
     }
 

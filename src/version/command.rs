@@ -1,0 +1,345 @@
+//! `sdd-publish version …`: the command-line face of this module. Kept here rather than in
+//! `cli.rs` so the command is testable with in-memory output and `cli.rs` only dispatches.
+//!
+//! stdout carries the result (the bare version for `current`, so `$(sdd-publish version
+//! current)` works in scripts); stderr carries where it came from and the next steps.
+//! Exit codes follow `cli`: 0 ok, 1 a mismatch or a failed write, 2 bad usage or input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::project::{self, Edit, Project, ProjectError};
+use super::{bump, BumpError, Part, PreKind, Version, VersionError};
+use crate::cli::{EXIT_FAILED, EXIT_USAGE};
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum VersionCommand {
+    /// Print the project's version ([project].version, [tool.poetry].version, or the file a
+    /// dynamic-version backend reads).
+    Current {
+        /// The folder holding pyproject.toml.
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+    },
+    /// Bump the version by PEP 440 rules; never moves it backwards.
+    Bump {
+        /// major, minor, patch, pre, post, dev or release.
+        part: Part,
+        /// Start (with major/minor/patch) or move to (with pre) this pre-release phase.
+        #[arg(long)]
+        pre: Option<PreKind>,
+        /// Show the change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// The folder holding pyproject.toml.
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+        /// Also update `__version__ = "…"` in this Python file, relative to the project
+        /// folder (repeatable).
+        #[arg(long = "version-file")]
+        version_files: Vec<PathBuf>,
+    },
+    /// Set an explicit PEP 440 version (normalised: `2.0.0-beta.1` is written `2.0.0b1`).
+    Set {
+        version: String,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+        #[arg(long = "version-file")]
+        version_files: Vec<PathBuf>,
+    },
+    /// Exit 0 if the tag names the project's version (PEP 440 comparison), 1 if not.
+    Check {
+        /// The release tag, e.g. v2.0.0b1.
+        #[arg(long)]
+        tag: String,
+        /// The tag pattern whose literal prefix is stripped (`release-*`).
+        #[arg(long, default_value = "v*")]
+        tag_pattern: String,
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error(transparent)]
+    Bump(#[from] BumpError),
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    #[error("tag `{tag}` names version {tag_version}, but {location} says {project_version}: run `sdd-publish version set {tag_version}` and commit, or tag the commit as v{project_version}")]
+    Mismatch {
+        tag: String,
+        tag_version: String,
+        location: String,
+        project_version: String,
+    },
+}
+
+impl CommandError {
+    /// A mismatch or a write that failed is a failure (1); anything the user can fix in the
+    /// command or the project files is bad input (2).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Mismatch { .. } => EXIT_FAILED,
+            CommandError::Project(ProjectError::Io {
+                action: "write", ..
+            }) => EXIT_FAILED,
+            _ => EXIT_USAGE,
+        }
+    }
+}
+
+/// Run one `version` subcommand; results go to `out`, explanations to `info`.
+pub fn run(
+    cmd: &VersionCommand,
+    out: &mut dyn Write,
+    info: &mut dyn Write,
+) -> Result<(), CommandError> {
+    match cmd {
+        VersionCommand::Current { project } => {
+            let p = Project::open(project)?;
+            let cur = p.current()?;
+            let _ = writeln!(out, "{}", cur.version);
+            let _ = writeln!(info, "from {}", cur.location);
+            if cur.raw != cur.version.to_string() {
+                let _ = writeln!(
+                    info,
+                    "note: written as `{}`, which PEP 440 normalises to {}",
+                    cur.raw, cur.version
+                );
+            }
+            Ok(())
+        }
+        VersionCommand::Bump {
+            part,
+            pre,
+            dry_run,
+            project,
+            version_files,
+        } => {
+            let p = Project::open(project)?;
+            let cur = p.current()?;
+            let next = bump(&cur.version, *part, *pre)?;
+            change(&p, &cur.version, &next, version_files, *dry_run, out, info)
+        }
+        VersionCommand::Set {
+            version,
+            dry_run,
+            project,
+            version_files,
+        } => {
+            let next = super::parse(version)?;
+            let p = Project::open(project)?;
+            // The current value may be unreadable (that may be why we are setting it).
+            let cur = p.current().ok().map(|c| c.version);
+            if let Some(c) = cur.as_ref().filter(|c| next < **c) {
+                let _ = writeln!(
+                    info,
+                    "warning: {next} sorts before the current {c}; pip will prefer {c} wherever both are published"
+                );
+            }
+            let from = cur.unwrap_or_else(|| next.clone());
+            change(&p, &from, &next, version_files, *dry_run, out, info)
+        }
+        VersionCommand::Check {
+            tag,
+            tag_pattern,
+            project,
+        } => {
+            let tag_version = super::tag_version(tag, tag_pattern)?;
+            let p = Project::open(project)?;
+            let cur = p.current()?;
+            if cur.version != tag_version {
+                return Err(CommandError::Mismatch {
+                    tag: tag.clone(),
+                    tag_version: tag_version.to_string(),
+                    location: cur.location,
+                    project_version: cur.version.to_string(),
+                });
+            }
+            let _ = writeln!(
+                out,
+                "ok: tag {tag} and {} both say {}",
+                cur.location, cur.version
+            );
+            Ok(())
+        }
+    }
+}
+
+fn shown(path: &Path) -> String {
+    path.strip_prefix(".").unwrap_or(path).display().to_string()
+}
+
+/// Plan the edits, show them, and (unless dry-run) write them and print the next steps.
+fn change(
+    p: &Project,
+    from: &Version,
+    next: &Version,
+    version_files: &[PathBuf],
+    dry_run: bool,
+    out: &mut dyn Write,
+    info: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let edits = p.set_version(next, version_files)?;
+    for e in &edits {
+        show(e, from, next, out);
+    }
+    if dry_run {
+        let _ = writeln!(info, "dry run: nothing written");
+        return Ok(());
+    }
+    project::write(&edits)?;
+    let files: Vec<String> = edits.iter().map(|e| shown(&e.path)).collect();
+    let _ = writeln!(
+        info,
+        "\nNext steps (sdd-publish runs no git commands):\n  git add {files}\n  git commit -m \"Release {next}\"\n  git tag v{next}\n  git push && git push origin v{next}",
+        files = files.join(" ")
+    );
+    Ok(())
+}
+
+/// One line per edit, then the changed lines as a tiny diff, so a dry run shows exactly
+/// what a real run writes.
+fn show(e: &Edit, from: &Version, next: &Version, out: &mut dyn Write) {
+    let _ = writeln!(out, "{}: {} {} -> {next}", shown(&e.path), e.field, e.old);
+    if super::parse(&e.old).is_ok_and(|old| old != *from) {
+        let _ = writeln!(
+            out,
+            "  note: this file said {}, not the project's {from}",
+            e.old
+        );
+    }
+    for (b, a) in e
+        .before
+        .lines()
+        .zip(e.after.lines())
+        .filter(|(b, a)| b != a)
+    {
+        let _ = writeln!(out, "  - {b}\n  + {a}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[command(subcommand)]
+        cmd: VersionCommand,
+    }
+
+    fn run_args(dir: &Path, args: &[&str]) -> (Result<(), CommandError>, String, String) {
+        let mut argv = vec!["t"];
+        argv.extend_from_slice(args);
+        let mut cmd = T::try_parse_from(argv).unwrap().cmd;
+        match &mut cmd {
+            VersionCommand::Current { project }
+            | VersionCommand::Bump { project, .. }
+            | VersionCommand::Set { project, .. }
+            | VersionCommand::Check { project, .. } => *project = dir.into(),
+        }
+        let (mut out, mut info) = (Vec::new(), Vec::new());
+        let r = run(&cmd, &mut out, &mut info);
+        (
+            r,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(info).unwrap(),
+        )
+    }
+
+    fn project(version: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("pyproject.toml"),
+            format!("[project]\nname = \"x\"\nversion = \"{version}\"  # here\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(d.path().join("x")).unwrap();
+        std::fs::write(
+            d.path().join("x/__init__.py"),
+            format!("__version__ = \"{version}\"\n"),
+        )
+        .unwrap();
+        d
+    }
+
+    #[test]
+    fn bump_writes_and_prints_next_steps() {
+        let d = project("1.2.3");
+        let (r, out, info) = run_args(
+            d.path(),
+            &["bump", "minor", "--version-file", "x/__init__.py"],
+        );
+        r.unwrap();
+        assert!(out.contains("[project].version 1.2.3 -> 1.3.0"), "{out}");
+        assert!(out.contains("`__version__` 1.2.3 -> 1.3.0"), "{out}");
+        assert!(info.contains("git tag v1.3.0"), "{info}");
+        let text = std::fs::read_to_string(d.path().join("pyproject.toml")).unwrap();
+        assert!(text.contains("version = \"1.3.0\"  # here"), "{text}");
+        let init = std::fs::read_to_string(d.path().join("x/__init__.py")).unwrap();
+        assert_eq!(init, "__version__ = \"1.3.0\"\n");
+    }
+
+    #[test]
+    fn dry_run_writes_nothing() {
+        let d = project("1.3.0");
+        let (r, out, info) = run_args(d.path(), &["bump", "minor", "--pre", "rc", "--dry-run"]);
+        r.unwrap();
+        assert!(out.contains("-> 1.4.0rc1"), "{out}");
+        assert!(out.contains("  + version = \"1.4.0rc1\"  # here"), "{out}");
+        assert!(info.contains("dry run"), "{info}");
+        let text = std::fs::read_to_string(d.path().join("pyproject.toml")).unwrap();
+        assert!(text.contains("\"1.3.0\""));
+    }
+
+    #[test]
+    fn exit_codes() {
+        let d = project("1.2.3");
+        let (r, ..) = run_args(d.path(), &["bump", "pre"]);
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), EXIT_USAGE);
+        assert!(e.to_string().contains("bump minor --pre rc"), "{e}");
+
+        let (r, out, _) = run_args(d.path(), &["check", "--tag", "v1.2.3"]);
+        r.unwrap();
+        assert!(out.starts_with("ok:"), "{out}");
+        let (r, ..) = run_args(d.path(), &["check", "--tag", "v1.2.4"]);
+        let e = r.unwrap_err();
+        assert_eq!(e.exit_code(), EXIT_FAILED);
+        assert!(
+            e.to_string().contains("1.2.4") && e.to_string().contains("1.2.3"),
+            "{e}"
+        );
+        let (r, ..) = run_args(d.path(), &["check", "--tag", "nightly"]);
+        assert_eq!(r.unwrap_err().exit_code(), EXIT_USAGE);
+
+        let (r, ..) = run_args(d.path(), &["set", "1.0-banana"]);
+        assert_eq!(r.unwrap_err().exit_code(), EXIT_USAGE);
+    }
+
+    #[test]
+    fn set_normalises_and_current_prints_the_bare_version() {
+        let d = project("1.2.3");
+        let (r, _, info) = run_args(d.path(), &["set", "2.0.0-beta.1"]);
+        r.unwrap();
+        assert!(info.contains("git tag v2.0.0b1"), "{info}");
+        let (r, out, info) = run_args(d.path(), &["current"]);
+        r.unwrap();
+        assert_eq!(out, "2.0.0b1\n");
+        assert!(
+            info.contains("[project].version in pyproject.toml"),
+            "{info}"
+        );
+        let (r, ..) = run_args(d.path(), &["set", "1.0"]);
+        r.unwrap();
+    }
+}
