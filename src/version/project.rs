@@ -66,6 +66,8 @@ pub enum ProjectError {
         module: String,
         tried: String,
     },
+    #[error("version file {path} does not exist (relative `--version-file` paths are under the project folder, like paths in pyproject.toml)")]
+    VersionFileMissing { path: PathBuf },
     #[error("{path} has no `{names} = \"…\"` assignment at the start of a line; add one like `__version__ = \"1.2.3\"`")]
     NoAssignment { path: PathBuf, names: String },
     #[error("{path}: `{name}` is {value}, which is not a PEP 440 version ({reason}); write it like \"1.2.3\"")]
@@ -328,6 +330,9 @@ impl Project {
                 || edits.iter().any(|e| same(&e.path, &path))
             {
                 continue;
+            }
+            if !path.is_file() {
+                return Err(ProjectError::VersionFileMissing { path });
             }
             edits.push(python_edit(&path, &["__version__".to_string()], &new_s)?);
         }
@@ -966,9 +971,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no `__version__ = \"…\"` assignment"), "{e}");
-        assert!(p
-            .set_version(&Version::new([2]), &[PathBuf::from("nope.py")])
-            .is_err());
+        assert!(matches!(
+            p.set_version(&Version::new([2]), &[PathBuf::from("nope.py")]),
+            Err(ProjectError::VersionFileMissing { .. })
+        ));
     }
 
     #[test]
