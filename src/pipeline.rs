@@ -38,6 +38,8 @@ pub enum PipelineError {
         input: &'static str,
         secret: &'static str,
     },
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
     #[error("upload of `{filename}` failed: {source}")]
     Upload {
         filename: String,
@@ -86,6 +88,22 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     // Configuration before any file work: a missing token is known without reading a byte.
     let (url, token) = target_endpoint(inputs, plan.target)?;
     report.index_url = Some(url.to_string());
+
+    if let Some(command) = &inputs.build {
+        rt.group_start("Build");
+        let cfg = crate::build::BuildConfig {
+            command: command.clone(),
+            project_dir: rc.cwd.to_path_buf(),
+            dev_version: inputs.dev_version && plan.target == Target::Testpypi,
+            version_files: inputs.version_files.clone(),
+            run_number: ctx.run_number.unwrap_or(0),
+            run_attempt: ctx.run_attempt.unwrap_or(1),
+            tag_pattern: inputs.tag_pattern.clone(),
+        };
+        let built = crate::build::build(&cfg, &|line| rt.info(line)).await;
+        rt.group_end();
+        report.stamped_version = built?.stamped.map(|v| v.to_string());
+    }
 
     rt.group_start("Check distributions");
     let dir = rc.cwd.join(&inputs.packages_dir);

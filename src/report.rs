@@ -35,6 +35,8 @@ pub struct Report {
     pub dry_run: bool,
     /// Only the decision was asked for (`plan-only`).
     pub plan_only: bool,
+    /// The dev version stamped before the build (TestPyPI with `dev-version`).
+    pub stamped_version: Option<String>,
     pub files: Vec<FileEntry>,
     pub ignored: Vec<String>,
     pub problems: Vec<Problem>,
@@ -104,6 +106,9 @@ impl Report {
                 md_escape(&p.reason),
                 p.target
             ));
+        }
+        if let Some(v) = &self.stamped_version {
+            md.push_str(&format!("**Dev version:** built as `{v}`\n\n"));
         }
         if let Some(e) = &self.error {
             md.push_str(&format!("**Error:** {}\n\n", md_escape(e)));

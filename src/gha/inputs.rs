@@ -35,6 +35,9 @@ pub struct RawInputs {
     pub testpypi_url: Option<String>,
     pub dry_run: Option<String>,
     pub plan_only: Option<String>,
+    pub build: Option<String>,
+    pub dev_version: Option<String>,
+    pub version_files: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -72,6 +75,12 @@ pub struct Inputs {
     pub dry_run: bool,
     /// Decide and write the outputs, nothing else: for a gate job that runs before the build.
     pub plan_only: bool,
+    /// Build command run before checking the distributions (empty: build nothing).
+    pub build: Option<String>,
+    /// Stamp `X.Y.Z.devN` before building for TestPyPI.
+    pub dev_version: bool,
+    /// Extra files whose `__version__` is stamped too.
+    pub version_files: Vec<PathBuf>,
 }
 
 impl RawInputs {
@@ -203,6 +212,21 @@ impl Inputs {
             None => false,
             Some(v) => parse_bool("plan-only", v)?,
         };
+        let dev_version = match raw.dev_version.as_deref() {
+            None => false,
+            Some(v) => parse_bool("dev-version", v)?,
+        };
+        let build = raw
+            .build
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty());
+        if dev_version && build.is_none() {
+            return Err(InputError::Invalid {
+                input: "dev-version".into(),
+                value: "true".into(),
+                expected: "a `build` command too: the dev version is stamped before building (e.g. `build: python -m build`)".into(),
+            });
+        }
         Ok(Inputs {
             mode,
             tag_pattern,
@@ -224,6 +248,16 @@ impl Inputs {
             )?,
             dry_run,
             plan_only,
+            build,
+            dev_version,
+            version_files: raw
+                .version_files
+                .as_deref()
+                .map(parse_list)
+                .unwrap_or_default()
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
         })
     }
 

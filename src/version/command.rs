@@ -33,6 +33,12 @@ pub enum VersionCommand {
         /// Show the change without writing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Commit the changed files (`git commit -m "Release X"`).
+        #[arg(long)]
+        commit: bool,
+        /// Commit, then tag the commit `vX` (annotated). Implies --commit.
+        #[arg(long)]
+        tag: bool,
         /// The folder holding pyproject.toml.
         #[arg(long, default_value = ".")]
         project: PathBuf,
@@ -46,6 +52,12 @@ pub enum VersionCommand {
         version: String,
         #[arg(long)]
         dry_run: bool,
+        /// Commit the changed files (`git commit -m "Release X"`).
+        #[arg(long)]
+        commit: bool,
+        /// Commit, then tag the commit `vX` (annotated). Implies --commit.
+        #[arg(long)]
+        tag: bool,
         #[arg(long, default_value = ".")]
         project: PathBuf,
         #[arg(long = "version-file")]
@@ -79,6 +91,8 @@ pub enum CommandError {
         location: String,
         project_version: String,
     },
+    #[error("`{command}` failed: {message}. The version files are already written; finish by hand or `git checkout -- .` to undo")]
+    Git { command: String, message: String },
 }
 
 impl CommandError {
@@ -86,7 +100,7 @@ impl CommandError {
     /// command or the project files is bad input (2).
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Mismatch { .. } => EXIT_FAILED,
+            CommandError::Mismatch { .. } | CommandError::Git { .. } => EXIT_FAILED,
             CommandError::Project(ProjectError::Io {
                 action: "write", ..
             }) => EXIT_FAILED,
@@ -120,20 +134,41 @@ pub fn run(
             part,
             pre,
             dry_run,
+            commit,
+            tag,
             project,
             version_files,
         } => {
             let p = Project::open(project)?;
             let cur = p.current()?;
             let next = bump(&cur.version, *part, *pre)?;
-            change(&p, &cur.version, &next, version_files, *dry_run, out, info)
+            let git = Git {
+                commit: *commit || *tag,
+                tag: *tag,
+            };
+            change(
+                &p,
+                &cur.version,
+                &next,
+                version_files,
+                *dry_run,
+                git,
+                out,
+                info,
+            )
         }
         VersionCommand::Set {
             version,
             dry_run,
+            commit,
+            tag,
             project,
             version_files,
         } => {
+            let git = Git {
+                commit: *commit || *tag,
+                tag: *tag,
+            };
             let next = super::parse(version)?;
             let p = Project::open(project)?;
             // The current value may be unreadable (that may be why we are setting it).
@@ -145,7 +180,7 @@ pub fn run(
                 );
             }
             let from = cur.unwrap_or_else(|| next.clone());
-            change(&p, &from, &next, version_files, *dry_run, out, info)
+            change(&p, &from, &next, version_files, *dry_run, git, out, info)
         }
         VersionCommand::Check {
             tag,
@@ -177,13 +212,42 @@ fn shown(path: &Path) -> String {
     path.strip_prefix(".").unwrap_or(path).display().to_string()
 }
 
+/// What to do in git after writing: nothing (print the steps), commit, or commit and tag.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Git {
+    pub commit: bool,
+    pub tag: bool,
+}
+
+/// Run one git command in `dir`; its own message is the error when it fails.
+fn git(dir: &Path, args: &[&str]) -> Result<(), CommandError> {
+    let shown = format!("git {}", args.join(" "));
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| CommandError::Git {
+            command: shown.clone(),
+            message: format!("{e}; is git installed and on PATH?"),
+        })?;
+    if !out.status.success() {
+        return Err(CommandError::Git {
+            command: shown,
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Plan the edits, show them, and (unless dry-run) write them and print the next steps.
+#[allow(clippy::too_many_arguments)]
 fn change(
     p: &Project,
     from: &Version,
     next: &Version,
     version_files: &[PathBuf],
     dry_run: bool,
+    git_steps: Git,
     out: &mut dyn Write,
     info: &mut dyn Write,
 ) -> Result<(), CommandError> {
@@ -197,6 +261,32 @@ fn change(
     }
     project::write(&edits)?;
     let files: Vec<String> = edits.iter().map(|e| shown(&e.path)).collect();
+    if git_steps.commit {
+        let mut add = vec!["add", "--"];
+        let paths: Vec<String> = edits.iter().map(|e| e.path.display().to_string()).collect();
+        add.extend(paths.iter().map(String::as_str));
+        git(&p.dir, &add)?;
+        let message = format!("Release {next}");
+        // Commit only our files, whatever else the user has staged.
+        let mut commit = vec!["commit", "-m", message.as_str(), "--"];
+        commit.extend(paths.iter().map(String::as_str));
+        git(&p.dir, &commit)?;
+        let _ = writeln!(info, "committed: {message}");
+        if git_steps.tag {
+            let tag = format!("v{next}");
+            git(&p.dir, &["tag", "-a", &tag, "-m", &message])?;
+            let _ = writeln!(
+                info,
+                "tagged: {tag}\n\nNext step: git push && git push origin {tag}"
+            );
+        } else {
+            let _ = writeln!(
+                info,
+                "\nNext steps:\n  git tag v{next}\n  git push && git push origin v{next}"
+            );
+        }
+        return Ok(());
+    }
     let _ = writeln!(
         info,
         "\nNext steps (sdd-publish runs no git commands):\n  git add {files}\n  git commit -m \"Release {next}\"\n  git tag v{next}\n  git push && git push origin v{next}",

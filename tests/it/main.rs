@@ -6,6 +6,8 @@ pub mod support;
 
 mod act;
 mod cli;
+mod devversion;
 mod installer;
 mod lint;
 mod publish;
+mod version;

@@ -111,3 +111,81 @@ fn set_updates_the_hatch_path_file_and_extra_version_files() {
         "__version__ = '2.0.0rc1'\n"
     );
 }
+
+#[test]
+fn bump_commit_tag_commits_only_the_version_files_and_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("pyproject.toml"),
+        "[project]\nname = \"x\"\nversion = \"1.2.3\"\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("other.txt"), "a").unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    std::fs::write(d.join("other.txt"), "changed and staged").unwrap();
+    git(&["add", "other.txt"]);
+    let out = std::process::Command::new(crate::support::sdd_publish_bin())
+        .args(["version", "bump", "minor", "--tag", "--project"])
+        .arg(d)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(git(&["log", "-1", "--format=%s"]), "Release 1.3.0");
+    assert_eq!(
+        git(&["show", "--name-only", "--format=", "HEAD"]),
+        "pyproject.toml"
+    );
+    assert_eq!(git(&["tag", "--points-at", "HEAD"]), "v1.3.0");
+    assert_eq!(
+        git(&["diff", "--cached", "--name-only"]),
+        "other.txt",
+        "the user's staged change is left alone"
+    );
+}
+
+#[test]
+fn commit_outside_a_git_repository_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project]\nname = \"x\"\nversion = \"1.0\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::support::sdd_publish_bin())
+        .args(["version", "bump", "patch", "--commit", "--project"])
+        .arg(dir.path())
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`git add") && err.contains("not a git repository"),
+        "{err}"
+    );
+}
