@@ -13,4 +13,5 @@ pub mod plan;
 pub mod release;
 pub mod report;
 pub mod secret;
+pub mod verify;
 pub mod version;

@@ -9,3 +9,4 @@ mod cli;
 mod installer;
 mod lint;
 mod publish;
+mod verify;
