@@ -11,6 +11,8 @@ pub mod gha;
 pub mod index;
 pub mod pipeline;
 pub mod plan;
+pub mod release;
 pub mod report;
 pub mod secret;
+pub mod verify;
 pub mod version;

@@ -10,4 +10,5 @@ mod devversion;
 mod installer;
 mod lint;
 mod publish;
+mod verify;
 mod version;

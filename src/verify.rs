@@ -1,0 +1,317 @@
+//! After the upload: prove the release installs. A fresh virtual environment, exactly
+//! `name==version` from the target's index with no cache, then an optional smoke command.
+//!
+//! Uses `uv` when it is on PATH (fast, and its first-index strategy keeps a TestPyPI install
+//! from silently taking a same-named package from the PyPI extra index), else `python -m venv`
+//! and pip. Waiting until the index serves the files is a separate step (it needs the index
+//! query), so this stage assumes the files are there.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+/// How to make the environment and install into it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Installer {
+    Uv(PathBuf),
+    Pip { python: PathBuf },
+}
+
+impl Installer {
+    /// `uv` if on PATH, else `python3` (`python` on Windows). `None` when neither is there.
+    pub fn detect(path_var: Option<&std::ffi::OsStr>) -> Option<Installer> {
+        let find = |name: &str| -> Option<PathBuf> {
+            let exe = if cfg!(windows) {
+                format!("{name}.exe")
+            } else {
+                name.to_owned()
+            };
+            std::env::split_paths(path_var?)
+                .map(|d| d.join(&exe))
+                .find(|p| p.is_file())
+        };
+        if let Some(uv) = find("uv") {
+            return Some(Installer::Uv(uv));
+        }
+        let python = if cfg!(windows) { "python" } else { "python3" };
+        find(python).map(|python| Installer::Pip { python })
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Installer::Uv(_) => "uv",
+            Installer::Pip { .. } => "pip",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InstallCheck {
+    pub installer: Installer,
+    pub name: String,
+    pub version: String,
+    /// The target's simple index, e.g. `https://test.pypi.org/simple/`.
+    pub index_url: String,
+    /// Where dependencies come from when the target is TestPyPI (PyPI's simple index).
+    pub extra_index_url: Option<String>,
+    /// Run through the shell inside the environment, e.g. `improved-sdd --help`.
+    pub command: Option<String>,
+    /// A scratch directory; the environment is made inside it.
+    pub workdir: PathBuf,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InstallReport {
+    pub installer: &'static str,
+    /// The smoke command's output (stdout then stderr), trimmed.
+    pub command_output: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("could not run `{program}`: {source}. Install Python 3 (or uv) on the runner, e.g. with actions/setup-python, or set `verify-install: false`")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("creating a virtual environment with {installer} failed:\n{output}")]
+    Venv {
+        installer: &'static str,
+        output: String,
+    },
+    #[error("`{requirement}` did not install from {index} with {installer}:\n{output}\nThe files are uploaded; check that the index serves them (a new release can take a moment to appear on a mirror) and that its dependencies resolve")]
+    Install {
+        requirement: String,
+        index: String,
+        installer: &'static str,
+        output: String,
+    },
+    #[error("`{command}` exited with {status} after installing `{requirement}`:\n{output}")]
+    Command {
+        command: String,
+        requirement: String,
+        status: String,
+        output: String,
+    },
+    #[error("`{step}` did not finish within {secs} s (`verify-timeout`)")]
+    Timeout { step: String, secs: u64 },
+}
+
+/// The last lines of a tool's output: enough to see the cause, not a page of noise.
+fn tail(out: &std::process::Output, lines: usize) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+async fn run(
+    mut cmd: Command,
+    program: &str,
+    step: &str,
+    timeout: Duration,
+) -> Result<std::process::Output, VerifyError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|source| VerifyError::Spawn {
+        program: program.to_owned(),
+        source,
+    })?;
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(source)) => Err(VerifyError::Spawn {
+            program: program.to_owned(),
+            source,
+        }),
+        Err(_) => Err(VerifyError::Timeout {
+            step: step.to_owned(),
+            secs: timeout.as_secs(),
+        }),
+    }
+}
+
+fn venv_bin(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts")
+    } else {
+        venv.join("bin")
+    }
+}
+
+/// Make the environment, install exactly `name==version`, run the smoke command.
+pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, VerifyError> {
+    let venv = check.workdir.join("verify-venv");
+    let requirement = format!("{}=={}", check.name, check.version);
+    let label = check.installer.label();
+    let python = venv_bin(&venv).join(if cfg!(windows) {
+        "python.exe"
+    } else {
+        "python"
+    });
+
+    let (mut make, mut install) = match &check.installer {
+        Installer::Uv(uv) => {
+            let mut make = Command::new(uv);
+            make.arg("venv").arg("--quiet").arg(&venv);
+            let mut install = Command::new(uv);
+            install
+                .args(["pip", "install", "--no-cache", "--python"])
+                .arg(&python);
+            (make, install)
+        }
+        Installer::Pip { python: base } => {
+            let mut make = Command::new(base);
+            make.args(["-m", "venv"]).arg(&venv);
+            let mut install = Command::new(&python);
+            install.args([
+                "-m",
+                "pip",
+                "install",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+            ]);
+            (make, install)
+        }
+    };
+    // Config files and variables must not redirect the install to another index.
+    for c in [&mut make, &mut install] {
+        for k in [
+            "PIP_INDEX_URL",
+            "PIP_EXTRA_INDEX_URL",
+            "UV_INDEX_URL",
+            "UV_EXTRA_INDEX_URL",
+            "UV_INDEX",
+            "UV_DEFAULT_INDEX",
+            "PIP_CONFIG_FILE",
+        ] {
+            c.env_remove(k);
+        }
+    }
+    let program = match &check.installer {
+        Installer::Uv(p) | Installer::Pip { python: p } => p.display().to_string(),
+    };
+    let out = run(
+        make,
+        &program,
+        "create the virtual environment",
+        check.timeout,
+    )
+    .await?;
+    if !out.status.success() {
+        return Err(VerifyError::Venv {
+            installer: label,
+            output: tail(&out, 20),
+        });
+    }
+
+    install.arg("--index-url").arg(&check.index_url);
+    if let Some(extra) = &check.extra_index_url {
+        install.arg("--extra-index-url").arg(extra);
+    }
+    install.arg(&requirement);
+    let out = run(
+        install,
+        &program,
+        &format!("install {requirement}"),
+        check.timeout,
+    )
+    .await?;
+    if !out.status.success() {
+        return Err(VerifyError::Install {
+            requirement,
+            index: check.index_url.clone(),
+            installer: label,
+            output: tail(&out, 20),
+        });
+    }
+
+    let command_output = match &check.command {
+        None => None,
+        Some(command) => {
+            let bin = venv_bin(&venv);
+            let path = std::env::join_paths(
+                std::iter::once(bin.clone()).chain(
+                    std::env::var_os("PATH")
+                        .iter()
+                        .flat_map(std::env::split_paths),
+                ),
+            )
+            .unwrap_or_default();
+            let mut c = Command::new(if cfg!(windows) { "bash" } else { "sh" });
+            c.arg("-c")
+                .arg(command)
+                .env("PATH", path)
+                .env("VIRTUAL_ENV", &venv)
+                .current_dir(&check.workdir);
+            let out = run(c, "sh", command, check.timeout).await?;
+            if !out.status.success() {
+                return Err(VerifyError::Command {
+                    command: command.clone(),
+                    requirement,
+                    status: out.status.to_string(),
+                    output: tail(&out, 20),
+                });
+            }
+            Some(tail(&out, 40))
+        }
+    };
+    Ok(InstallReport {
+        installer: label,
+        command_output,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_prefers_uv_then_python() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = Installer::detect(Some(dir.path().as_os_str()));
+        assert_eq!(none, None);
+        let py = dir.path().join("python3");
+        std::fs::write(&py, "").unwrap();
+        assert_eq!(
+            Installer::detect(Some(dir.path().as_os_str())),
+            Some(Installer::Pip { python: py })
+        );
+        let uv = dir.path().join("uv");
+        std::fs::write(&uv, "").unwrap();
+        assert_eq!(
+            Installer::detect(Some(dir.path().as_os_str())),
+            Some(Installer::Uv(uv))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_interpreter_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = InstallCheck {
+            installer: Installer::Pip {
+                python: dir.path().join("no-python"),
+            },
+            name: "x".into(),
+            version: "1.0".into(),
+            index_url: "http://127.0.0.1:9/simple/".into(),
+            extra_index_url: None,
+            command: None,
+            workdir: dir.path().to_path_buf(),
+            timeout: Duration::from_secs(5),
+        };
+        let err = install_and_smoke(&check).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("no-python") && msg.contains("verify-install: false"),
+            "{msg}"
+        );
+    }
+}
