@@ -7,6 +7,7 @@ pub mod support;
 mod act;
 mod cli;
 mod devversion;
+mod docs;
 mod installer;
 mod lint;
 mod publish;
