@@ -318,3 +318,15 @@ fn plan_only_decides_without_distributions_or_tokens() {
         r.summary
     );
 }
+
+/// The guard every run goes through must itself catch a leak.
+#[test]
+#[should_panic(expected = "a secret leaked")]
+fn the_secret_guard_catches_a_leak() {
+    let secret = format!("pypi-LEAK{}", random_hex(8));
+    register_secret(&secret);
+    assert_no_secrets(
+        "self-test",
+        &format!("::add-mask::{secret}\nok\nerror: bad token {secret}\n"),
+    );
+}

@@ -96,6 +96,7 @@ impl PyPIServer {
         let packages = root.path().join("packages");
         std::fs::create_dir(&packages).unwrap();
         let token = format!("pypi-TESTTOKEN{}", random_hex(12));
+        register_secret(&token);
         let htpasswd = root.path().join("htpasswd");
         let out = Command::new(venv_bin("python"))
             .args([
@@ -276,6 +277,33 @@ pub fn workspace_with_dists(version: &str) -> tempfile::TempDir {
     ws
 }
 
+/// Every secret the suite has handed out (index tokens, passwords). Each run through
+/// [`ActionEnv::run`] is checked against all of them, so no test can leak one unnoticed.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+pub fn register_secret(secret: &str) {
+    if secret.len() >= 8 {
+        SECRETS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(secret.to_owned());
+    }
+}
+
+/// Panic if any registered secret appears in `text` anywhere but an `::add-mask::` line
+/// (the one place it must appear, so the runner can hide it).
+pub fn assert_no_secrets(what: &str, text: &str) {
+    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for line in text.lines().filter(|l| !l.starts_with("::add-mask::")) {
+        for s in &secrets {
+            assert!(
+                !line.contains(s.as_str()),
+                "{what}: a secret leaked into the output: {line:?}"
+            );
+        }
+    }
+}
+
 /// What one run of `sdd-publish run` left behind.
 pub struct RunResult {
     pub code: i32,
@@ -388,6 +416,11 @@ impl ActionEnv {
 
     /// Run `sdd-publish <args>` in `cwd` with exactly these variables (plus PATH and HOME).
     pub fn run(&self, cwd: &Path, args: &[&str]) -> RunResult {
+        for (k, v) in &self.vars {
+            if k.contains("TOKEN") || k.contains("PASSWORD") {
+                register_secret(v);
+            }
+        }
         let out: Output = Command::new(sdd_publish_bin())
             .args(args)
             .current_dir(cwd)
@@ -403,12 +436,17 @@ impl ActionEnv {
                 .and_then(|p| std::fs::read_to_string(p).ok())
                 .unwrap_or_default()
         };
-        RunResult {
+        let result = RunResult {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             output_file: read("GITHUB_OUTPUT"),
             summary: read("GITHUB_STEP_SUMMARY"),
-        }
+        };
+        assert_no_secrets(
+            &format!("sdd-publish {}", args.join(" ")),
+            &result.all_output(),
+        );
+        result
     }
 }
