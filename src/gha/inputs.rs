@@ -16,6 +16,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::Env;
+use crate::auth::TrustedPublishing;
 use crate::plan::Mode;
 use crate::secret::Secret;
 
@@ -35,6 +36,7 @@ pub struct RawInputs {
     pub testpypi_url: Option<String>,
     pub dry_run: Option<String>,
     pub plan_only: Option<String>,
+    pub trusted_publishing: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -72,6 +74,8 @@ pub struct Inputs {
     pub dry_run: bool,
     /// Decide and write the outputs, nothing else: for a gate job that runs before the build.
     pub plan_only: bool,
+    /// `auto | always | never`: mint a token by OIDC when no token input is given.
+    pub trusted_publishing: TrustedPublishing,
 }
 
 impl RawInputs {
@@ -203,6 +207,14 @@ impl Inputs {
             None => false,
             Some(v) => parse_bool("plan-only", v)?,
         };
+        let trusted_publishing = match raw.trusted_publishing.as_deref().map(str::trim) {
+            None => TrustedPublishing::Auto,
+            Some(v) => v.parse().map_err(|_| InputError::Invalid {
+                input: "trusted-publishing".into(),
+                value: v.into(),
+                expected: "one of auto, always, never".into(),
+            })?,
+        };
         Ok(Inputs {
             mode,
             tag_pattern,
@@ -224,6 +236,7 @@ impl Inputs {
             )?,
             dry_run,
             plan_only,
+            trusted_publishing,
         })
     }
 
@@ -335,6 +348,26 @@ mod tests {
         assert_eq!(i.branches, vec!["main", "release/*", "next"]);
         assert_eq!(i.pypi_token.as_ref().map(|s| s.expose()), Some("pypi-abc"));
         assert_eq!(i.secrets().len(), 1);
+    }
+
+    #[test]
+    fn trusted_publishing_modes() {
+        let i = Inputs::from_env(&env(&[])).unwrap();
+        assert_eq!(i.trusted_publishing, TrustedPublishing::Auto);
+        for (v, want) in [
+            ("auto", TrustedPublishing::Auto),
+            ("always", TrustedPublishing::Always),
+            (" never ", TrustedPublishing::Never),
+        ] {
+            let i = Inputs::from_env(&env(&[("INPUT_TRUSTED-PUBLISHING", v)])).unwrap();
+            assert_eq!(i.trusted_publishing, want, "{v}");
+        }
+        let err = Inputs::from_env(&env(&[("INPUT_TRUSTED_PUBLISHING", "yes")])).unwrap_err();
+        assert!(
+            err.to_string().contains("`trusted-publishing`")
+                && err.to_string().contains("auto, always, never"),
+            "{err}"
+        );
     }
 
     #[test]
