@@ -130,7 +130,7 @@ enum State {
     },
     Trusted {
         request: IdTokenRequest,
-        exchange: Exchange,
+        exchange: Box<Exchange>,
         audience: Option<String>,
         minted: Option<Minted>,
     },
@@ -152,10 +152,12 @@ impl<'a> Session<'a> {
             },
             Method::TrustedPublishing(request) => State::Trusted {
                 request,
-                exchange: Exchange::new(upload_url).map_err(|source| AuthError::Exchange {
-                    label: names.label,
-                    source,
-                })?,
+                exchange: Box::new(Exchange::new(upload_url).map_err(|source| {
+                    AuthError::Exchange {
+                        label: names.label,
+                        source,
+                    }
+                })?),
                 audience: None,
                 minted: None,
             },
