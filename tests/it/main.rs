@@ -8,4 +8,5 @@ mod act;
 mod cli;
 mod installer;
 mod lint;
+mod oidc;
 mod publish;
