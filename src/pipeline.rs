@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
 use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
-use crate::index::{Credentials, Uploader};
+use crate::index::Uploader;
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
-use crate::secret::Secret;
 use crate::version;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,7 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     TagVersion(#[from] version::VersionError),
-    #[error("publishing to {label} needs a token: set the `{input}` input (e.g. `{input}: ${{{{ secrets.{secret} }}}}`) from a repository secret holding an API token for {label}")]
+    #[error("publishing to {label} needs a token: set the `{input}` input (e.g. `{input}: ${{{{ secrets.{secret} }}}}`) from a repository secret holding an API token for {label}, or grant the job `permissions: id-token: write` for trusted publishing (OIDC)")]
     MissingToken {
         label: &'static str,
         input: &'static str,
@@ -40,6 +40,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Build(#[from] crate::build::BuildError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
     #[error("upload of `{filename}` failed: {source}")]
     Upload {
         filename: String,
@@ -86,7 +88,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     // Configuration before any file work: a missing token is known without reading a byte.
-    let (url, token) = target_endpoint(inputs, plan.target)?;
+    let (url, method, names) = target_endpoint(ctx, inputs, plan.target)?;
     report.index_url = Some(url.to_string());
 
     if let Some(command) = &inputs.build {
@@ -112,7 +114,10 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     let dists = checked?;
 
     rt.group_start(&format!("Upload to {}", plan.target.label()));
-    let uploaded = upload(&dists, url, token, inputs.dry_run, rt, report).await;
+    let uploaded = match Session::new(rt, method, url, names, report.name.clone()) {
+        Ok(mut session) => upload(&dists, url, &mut session, inputs.dry_run, rt, report).await,
+        Err(e) => Err(e.into()),
+    };
     rt.group_end();
     uploaded
 }
@@ -146,14 +151,21 @@ pub fn decide(ctx: &Context, inputs: &Inputs) -> Plan {
     })
 }
 
-fn target_endpoint(inputs: &Inputs, target: Target) -> Result<(&url::Url, &Secret), PipelineError> {
-    let (url, token, label, input, secret) = match target {
+/// The upload URL and how to authenticate to it: the token input, else trusted publishing
+/// when the job can mint an ID token (see [`auth::choose`]).
+fn target_endpoint<'i>(
+    ctx: &Context,
+    inputs: &'i Inputs,
+    target: Target,
+) -> Result<(&'i url::Url, auth::Method, IndexNames), PipelineError> {
+    let (url, token, label, input, secret, web) = match target {
         Target::Pypi => (
             &inputs.pypi_url,
             &inputs.pypi_token,
             "PyPI",
             "pypi-token",
             "PYPI_API_TOKEN",
+            "pypi.org",
         ),
         _ => (
             &inputs.testpypi_url,
@@ -161,16 +173,34 @@ fn target_endpoint(inputs: &Inputs, target: Target) -> Result<(&url::Url, &Secre
             "TestPyPI",
             "testpypi-token",
             "TEST_PYPI_API_TOKEN",
+            "test.pypi.org",
         ),
     };
-    match token {
-        Some(t) => Ok((url, t)),
+    let names = IndexNames { label, input, web };
+    match auth::choose(
+        inputs.trusted_publishing,
+        token.as_ref(),
+        ctx.id_token.as_ref(),
+        names,
+        fork_pull_request(ctx),
+    )? {
+        Some(method) => Ok((url, method, names)),
         None => Err(PipelineError::MissingToken {
             label,
             input,
             secret,
         }),
     }
+}
+
+/// A pull request whose head lives in another repository: GitHub gives it no ID token.
+fn fork_pull_request(ctx: &Context) -> bool {
+    ctx.event_name.starts_with("pull_request")
+        && ctx
+            .event
+            .pointer("/pull_request/head/repo/full_name")
+            .and_then(|v| v.as_str())
+            .is_some_and(|head| !head.eq_ignore_ascii_case(&ctx.repository))
 }
 
 /// Stage: find and validate the distributions; the release-level rules (one project, one
@@ -277,26 +307,20 @@ pub fn check(
 async fn upload(
     dists: &[Distribution],
     url: &url::Url,
-    token: &Secret,
+    session: &mut Session<'_>,
     dry_run: bool,
     rt: &Runtime,
     report: &mut Report,
 ) -> Result<(), PipelineError> {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
-    let uploader = Uploader::new(
-        url.clone(),
-        Credentials {
-            username: "__token__".into(),
-            password: token.clone(),
-        },
-    )
-    .map_err(|source| PipelineError::Upload {
-        filename: dists
-            .first()
-            .map(|d| d.filename.clone())
-            .unwrap_or_default(),
+    let uploader_err = |d: Option<&Distribution>, source| PipelineError::Upload {
+        filename: d.map(|d| d.filename.clone()).unwrap_or_default(),
         source,
-    })?;
+    };
+    if dry_run && session.is_trusted_publishing() {
+        rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
+    }
+    let mut uploader: Option<Uploader> = None;
     for (i, d) in dists.iter().enumerate() {
         if dry_run {
             let digests = crate::index::digest_file(&d.path).await.ok();
@@ -305,6 +329,13 @@ async fn upload(
             rt.info(&format!("would upload {} to {url}", d.filename));
             continue;
         }
+        // Per file: a minted token is re-minted when it is close to expiry.
+        let (credentials, fresh) = session.credentials().await?;
+        let current = match uploader.take() {
+            Some(u) if !fresh => u,
+            _ => Uploader::new(url.clone(), credentials).map_err(|e| uploader_err(Some(d), e))?,
+        };
+        let uploader = uploader.insert(current);
         match uploader.upload(d).await {
             Ok(up) => {
                 rt.info(&format!(

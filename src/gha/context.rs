@@ -46,6 +46,8 @@ pub struct Context {
     pub runner_temp: Option<PathBuf>,
     /// The whole payload, for the stages that need more of it.
     pub event: serde_json::Value,
+    /// Set when the job may mint an OIDC ID token (`permissions: id-token: write`).
+    pub id_token: Option<super::oidc::IdTokenRequest>,
 }
 
 impl Context {
@@ -98,6 +100,7 @@ impl Context {
             runner_arch: opt("RUNNER_ARCH"),
             runner_temp: opt("RUNNER_TEMP").map(PathBuf::from),
             event,
+            id_token: super::oidc::IdTokenRequest::from_env(env),
         })
     }
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::Env;
+use crate::auth::TrustedPublishing;
 use crate::plan::Mode;
 use crate::secret::Secret;
 
@@ -38,6 +39,7 @@ pub struct RawInputs {
     pub build: Option<String>,
     pub dev_version: Option<String>,
     pub version_files: Option<String>,
+    pub trusted_publishing: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -81,6 +83,8 @@ pub struct Inputs {
     pub dev_version: bool,
     /// Extra files whose `__version__` is stamped too.
     pub version_files: Vec<PathBuf>,
+    /// `auto | always | never`: mint a token by OIDC when no token input is given.
+    pub trusted_publishing: TrustedPublishing,
 }
 
 impl RawInputs {
@@ -227,6 +231,14 @@ impl Inputs {
                 expected: "a `build` command too: the dev version is stamped before building (e.g. `build: python -m build`)".into(),
             });
         }
+        let trusted_publishing = match raw.trusted_publishing.as_deref().map(str::trim) {
+            None => TrustedPublishing::Auto,
+            Some(v) => v.parse().map_err(|_| InputError::Invalid {
+                input: "trusted-publishing".into(),
+                value: v.into(),
+                expected: "one of auto, always, never".into(),
+            })?,
+        };
         Ok(Inputs {
             mode,
             tag_pattern,
@@ -258,6 +270,7 @@ impl Inputs {
                 .into_iter()
                 .map(PathBuf::from)
                 .collect(),
+            trusted_publishing,
         })
     }
 
@@ -369,6 +382,26 @@ mod tests {
         assert_eq!(i.branches, vec!["main", "release/*", "next"]);
         assert_eq!(i.pypi_token.as_ref().map(|s| s.expose()), Some("pypi-abc"));
         assert_eq!(i.secrets().len(), 1);
+    }
+
+    #[test]
+    fn trusted_publishing_modes() {
+        let i = Inputs::from_env(&env(&[])).unwrap();
+        assert_eq!(i.trusted_publishing, TrustedPublishing::Auto);
+        for (v, want) in [
+            ("auto", TrustedPublishing::Auto),
+            ("always", TrustedPublishing::Always),
+            (" never ", TrustedPublishing::Never),
+        ] {
+            let i = Inputs::from_env(&env(&[("INPUT_TRUSTED-PUBLISHING", v)])).unwrap();
+            assert_eq!(i.trusted_publishing, want, "{v}");
+        }
+        let err = Inputs::from_env(&env(&[("INPUT_TRUSTED_PUBLISHING", "yes")])).unwrap_err();
+        assert!(
+            err.to_string().contains("`trusted-publishing`")
+                && err.to_string().contains("auto, always, never"),
+            "{err}"
+        );
     }
 
     #[test]

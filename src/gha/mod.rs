@@ -11,6 +11,7 @@
 pub mod commands;
 pub mod context;
 pub mod inputs;
+pub mod oidc;
 
 pub use commands::{Annotation, Level, Runtime};
 pub use context::Context;

@@ -3,6 +3,7 @@
 //! This is the only module that speaks HTTP to an index.
 
 pub mod form;
+pub mod oidc;
 pub mod upload;
 
 pub use upload::{digest_file, Credentials, FileDigests, UploadError, Uploaded, Uploader};

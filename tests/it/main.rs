@@ -10,6 +10,7 @@ mod devversion;
 mod docs;
 mod installer;
 mod lint;
+mod oidc;
 mod publish;
 mod verify;
 mod version;

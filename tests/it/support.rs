@@ -92,10 +92,16 @@ pub struct PyPIServer {
 
 impl PyPIServer {
     pub fn start() -> PyPIServer {
+        PyPIServer::start_with_token(&format!("pypi-TESTTOKEN{}", random_hex(12)))
+    }
+
+    /// A server whose htpasswd accepts `__token__` with exactly this token (e.g. the one a
+    /// trusted-publishing double mints).
+    pub fn start_with_token(token: &str) -> PyPIServer {
+        let token = token.to_owned();
         let root = tempfile::tempdir().unwrap();
         let packages = root.path().join("packages");
         std::fs::create_dir(&packages).unwrap();
-        let token = format!("pypi-TESTTOKEN{}", random_hex(12));
         register_secret(&token);
         let htpasswd = root.path().join("htpasswd");
         let out = Command::new(venv_bin("python"))
