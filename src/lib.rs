@@ -4,9 +4,11 @@
 //! `pipeline` alone knows their order, `gha` alone knows GitHub Actions' file formats, and
 //! `index` alone speaks HTTP to a package index. See `DESIGN.md` in the shared folder.
 
+pub mod checks;
 pub mod cli;
 pub mod dist;
 pub mod gha;
+pub mod github;
 pub mod index;
 pub mod pipeline;
 pub mod plan;

@@ -5,7 +5,9 @@
 pub mod support;
 
 mod act;
+mod checks;
 mod cli;
+mod github_double;
 mod installer;
 mod lint;
 mod publish;
