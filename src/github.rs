@@ -24,7 +24,7 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
-    #[error("GitHub API URL `{url}` is not usable: {reason}. Set GITHUB_API_URL (or the `github-api-url` input) to e.g. https://api.github.com or https://HOST/api/v3")]
+    #[error("GitHub API URL `{url}` is not usable: {reason}. Set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3")]
     BadUrl { url: String, reason: String },
     #[error("GET {url} failed after {attempts} attempt(s): {message}")]
     Transport {

@@ -149,10 +149,12 @@ async fn wait_for_checks(
     rt: &Runtime,
     report: &mut Report,
 ) -> Result<(), PipelineError> {
+    // Not passed until it passes: any failure below leaves `should-publish=false`.
+    report.checks = Some(crate::report::ChecksReport::default());
     if ctx.sha.is_empty() || ctx.repository.is_empty() {
         return Err(PipelineError::NoCommit);
     }
-    let api = inputs.github_api_url.as_deref().unwrap_or(&ctx.api_url);
+    let api = &ctx.api_url;
     // Rate-limit waits and retries print plain lines (URLs and seconds, never the token).
     let gh = crate::github::GitHub::new(api, inputs.github_token.clone())?
         .with_logger(|m| println!("{m}"));

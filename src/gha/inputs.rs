@@ -43,7 +43,6 @@ pub struct RawInputs {
     pub appear_timeout: Option<String>,
     pub allowed_conclusions: Option<String>,
     pub github_token: Option<String>,
-    pub github_api_url: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -85,8 +84,6 @@ pub struct Inputs {
     pub wait: Option<WaitInputs>,
     /// For GitHub's API (the checks gate); `github-token`, default `${{ github.token }}`.
     pub github_token: Option<Secret>,
-    /// `github-api-url`; `None` = `GITHUB_API_URL` from the context.
-    pub github_api_url: Option<String>,
 }
 
 /// The gate's settings. `wait` defaults to off, and to on when `wait-for` names checks.
@@ -230,14 +227,9 @@ impl Inputs {
             None => false,
             Some(v) => parse_bool("plan-only", v)?,
         };
-        let github_api_url = match raw.github_api_url.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(u) => Some(parse_url("github-api-url", u)?.to_string()),
-        };
         Ok(Inputs {
             wait,
             github_token: secret(raw.github_token),
-            github_api_url,
             mode,
             tag_pattern,
             branches,
@@ -470,7 +462,6 @@ mod tests {
             ("INPUT_WAIT_INTERVAL", "0", "`wait-interval`"),
             ("INPUT_WAIT", "yes", "`wait`"),
             ("INPUT_WAIT_FOR", "a[", "`wait-for`"),
-            ("INPUT_GITHUB_API_URL", "nope", "`github-api-url`"),
         ] {
             let err = Inputs::from_env(&env(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");

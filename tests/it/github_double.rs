@@ -106,6 +106,7 @@ struct State {
     rate_remaining: u64,
     /// Tokens seen in Authorization headers (the gate must send them).
     auth: Vec<String>,
+    paths: Vec<String>,
 }
 
 pub struct GitHubDouble {
@@ -203,6 +204,7 @@ impl GitHubDouble {
             first_seen: BTreeMap::new(),
             rate_remaining: 5000,
             auth: Vec::new(),
+            paths: Vec::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -268,6 +270,11 @@ impl GitHubDouble {
             .copied()
     }
 
+    /// Every path requested, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.state.lock().unwrap().paths.clone()
+    }
+
     pub fn auth_headers(&self) -> Vec<String> {
         self.state.lock().unwrap().auth.clone()
     }
@@ -280,22 +287,16 @@ impl Drop for GitHubDouble {
     }
 }
 
+/// The route of a path, for any owner/repo and commit (act picks its own; the double records
+/// what it was asked for).
 fn route_of(path: &str) -> Option<Route> {
-    let rest = path.strip_prefix(&format!("/repos/{REPO}/"))?;
-    if rest == format!("commits/{SHA}/check-runs") {
-        Some(Route::CheckRuns)
-    } else if rest == format!("commits/{SHA}/status") {
-        Some(Route::Status)
-    } else if let Some(run) = rest.strip_prefix("actions/runs/") {
-        if run.ends_with("/jobs") {
-            Some(Route::Jobs)
-        } else if run.parse::<u64>().is_ok() {
-            Some(Route::Run)
-        } else {
-            None
-        }
-    } else {
-        None
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["repos", _, _, "commits", _, "check-runs"] => Some(Route::CheckRuns),
+        ["repos", _, _, "commits", _, "status"] => Some(Route::Status),
+        ["repos", _, _, "actions", "runs", id] if id.parse::<u64>().is_ok() => Some(Route::Run),
+        ["repos", _, _, "actions", "runs", _, "jobs"] => Some(Route::Jobs),
+        _ => None,
     }
 }
 
@@ -360,6 +361,7 @@ fn answer(
     headers: &BTreeMap<String, String>,
 ) -> Answer {
     let mut s = state.lock().unwrap();
+    s.paths.push(path.to_owned());
     if let Some(a) = headers.get("authorization") {
         s.auth.push(a.clone());
     }

@@ -5,6 +5,7 @@
 pub mod support;
 
 mod act;
+mod act_checks;
 mod checks;
 mod cli;
 mod github_double;
