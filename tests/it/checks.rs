@@ -610,3 +610,84 @@ fn a_failed_gate_stops_the_run_before_any_file_work() {
         Some("Bearer ghs_ACTIONTOKEN")
     );
 }
+
+/// The rate-limit budget of a 10-minute wait at the default 10 s interval (60 polls; Security
+/// Scan finishes at poll 20, Test Suite at poll 60), time-compressed (the counts do not depend
+/// on the interval): the gate's conditional requests vs a plain loop that GETs the same URLs
+/// unconditionally at the same interval. Prints the table in `docs/checks.md`.
+#[test]
+fn rate_limit_budget_of_a_10_minute_wait() {
+    const POLLS: u32 = 60;
+    let rows: Vec<(&str, usize)> = vec![("2 checks, 1 page", 0), ("250 checks, 3 pages", 248)];
+    let mut table = String::from(
+        "| checks on the commit | client | requests | full (200) | 304 | rate-limit units |\n|---|---|---:|---:|---:|---:|\n",
+    );
+    for (label, extra) in rows {
+        let world = move |poll: u32| {
+            let mut v: Vec<Value> = (0..extra)
+                .map(|i| done(5000 + i as u64, &format!("lint ({i})"), "success"))
+                .collect();
+            v.push(if poll < 20 {
+                running(1, "Security Scan")
+            } else {
+                done(1, "Security Scan", "success")
+            });
+            v.push(if poll < POLLS {
+                running(2, "Test Suite")
+            } else {
+                done(2, "Test Suite", "success")
+            });
+            v
+        };
+        // Ours.
+        let d = GitHubDouble::scripted(world, |_| vec![]);
+        let mut c = cfg(&["Test Suite", "Security Scan"]);
+        c.interval = Duration::from_millis(5);
+        let r = gate(&d, &c);
+        r.verdict.result.as_ref().unwrap();
+        assert_eq!(r.verdict.polls, POLLS);
+        let ours = d.total();
+        // Every full response is a first look or a change; the rest were free.
+        assert_eq!(ours.requests, ours.full + ours.not_modified);
+        // A plain loop over the same URLs, no ETag.
+        let d = GitHubDouble::scripted(world, |_| vec![]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let http = reqwest::Client::new();
+            for _ in 0..POLLS {
+                let mut next = Some(format!(
+                    "{}/repos/{REPO}/commits/{SHA}/check-runs?filter=latest&per_page=100",
+                    d.api_url()
+                ));
+                while let Some(u) = next.take() {
+                    let resp = http.get(&u).send().await.unwrap();
+                    next = resp
+                        .headers()
+                        .get("link")
+                        .and_then(|l| l.to_str().ok())
+                        .and_then(|l| l.split_once(">; rel=\"next\""))
+                        .map(|(u, _)| u.trim_start_matches('<').to_owned());
+                    assert_eq!(resp.status(), 200);
+                }
+                let s = format!(
+                    "{}/repos/{REPO}/commits/{SHA}/status?per_page=100",
+                    d.api_url()
+                );
+                assert_eq!(http.get(&s).send().await.unwrap().status(), 200);
+            }
+        });
+        let plain = d.total();
+        assert_eq!(plain.not_modified, 0);
+        assert!(ours.full * 10 < plain.full, "{ours:?} vs {plain:?}");
+        for (who, n) in [("sdd-publish (ETag)", ours), ("plain polling loop", plain)] {
+            table.push_str(&format!(
+                "| {label} | {who} | {} | {} | {} | {} |\n",
+                n.requests, n.full, n.not_modified, n.full
+            ));
+        }
+    }
+    println!("{table}");
+}

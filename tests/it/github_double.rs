@@ -115,9 +115,20 @@ pub struct GitHubDouble {
     stop: Arc<AtomicBool>,
 }
 
+/// A fixture from `tests/fixtures/github/`, read once.
 fn fixture(name: &str) -> Value {
-    let p = repo_root().join("tests/fixtures/github").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+    static CACHE: std::sync::OnceLock<Mutex<BTreeMap<String, Value>>> = std::sync::OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            let p = repo_root().join("tests/fixtures/github").join(name);
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+        })
+        .clone()
 }
 
 /// A check run: the spec's example with the given identity and state.
