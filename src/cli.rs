@@ -53,6 +53,30 @@ pub enum Command {
         #[arg(long)]
         default_branch: Option<String>,
     },
+    /// Wait for checks and commit statuses on a commit (GITHUB_TOKEN, GITHUB_API_URL from the environment).
+    Wait {
+        /// The repository, `owner/name` [default: $GITHUB_REPOSITORY].
+        #[arg(long)]
+        repo: Option<String>,
+        /// The commit [default: $GITHUB_SHA].
+        #[arg(long)]
+        sha: Option<String>,
+        /// A check name or `*` glob (repeatable); none = every check on the commit.
+        #[arg(long = "check")]
+        checks: Vec<String>,
+        #[arg(long, default_value = "30m", value_parser = crate::checks::parse_duration)]
+        timeout: std::time::Duration,
+        #[arg(long, default_value = "10s", value_parser = crate::checks::parse_duration)]
+        interval: std::time::Duration,
+        #[arg(long, default_value = "5m", value_parser = crate::checks::parse_duration)]
+        appear_timeout: std::time::Duration,
+        /// Conclusions that pass (comma-separated).
+        #[arg(long, default_value = "success,neutral,skipped")]
+        allowed: String,
+        /// Print the checks as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Find the distributions in PATHS and report every problem with them.
     Check {
         /// Folders to search [default: dist].
@@ -95,6 +119,31 @@ pub fn main() -> ExitCode {
         ),
         Command::Check { paths, json } => check_cmd(paths, json),
         Command::Version { command } => version_cmd(&command),
+        Command::Wait {
+            repo,
+            sha,
+            checks,
+            timeout,
+            interval,
+            appear_timeout,
+            allowed,
+            json,
+        } => wait_cmd(
+            &env,
+            crate::checks::WaitConfig {
+                repo: repo
+                    .or_else(|| env.get("GITHUB_REPOSITORY"))
+                    .unwrap_or_default(),
+                sha: sha.or_else(|| env.get("GITHUB_SHA")).unwrap_or_default(),
+                checks,
+                timeout,
+                interval,
+                appear_timeout,
+                allowed: gha::inputs::parse_list(&allowed.to_ascii_lowercase()),
+                own_run: None,
+            },
+            json,
+        ),
     }
 }
 
@@ -234,6 +283,67 @@ fn plan_cmd(
     println!("should-publish: {}", p.should_publish());
     println!("reason: {}", p.reason);
     ExitCode::SUCCESS
+}
+
+fn wait_cmd(env: &dyn Env, cfg: crate::checks::WaitConfig, json: bool) -> ExitCode {
+    let rt = Runtime::from_env(env);
+    if cfg.repo.is_empty() || cfg.sha.is_empty() {
+        rt.error("give the repository and commit: --repo owner/name --sha COMMIT (or set GITHUB_REPOSITORY and GITHUB_SHA)");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let token = env
+        .get("GITHUB_TOKEN")
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| crate::secret::Secret::new(t.trim()));
+    if let Some(t) = &token {
+        rt.mask(t);
+    }
+    let api = env
+        .get("GITHUB_API_URL")
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| crate::github::DEFAULT_API_URL.into());
+    let gh = match crate::github::GitHub::new(&api, token) {
+        Ok(g) => g,
+        Err(e) => {
+            rt.error(&e.to_string());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let tokio_rt = match runtime_async() {
+        Ok(r) => r,
+        Err(e) => {
+            rt.error(&format!("could not start the async runtime: {e}"));
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let log = |line: &str| eprintln!("{line}");
+    let gh = gh.with_logger(log);
+    let verdict = tokio_rt.block_on(crate::checks::wait(&gh, &cfg, &log));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict.checks).unwrap_or_else(|_| "[]".into())
+        );
+    } else {
+        for c in &verdict.checks {
+            println!("{:<40} {:<16} {}", c.name, c.conclusion, c.url);
+        }
+    }
+    let s = gh.stats();
+    eprintln!(
+        "{} requests ({} full, {} not modified) in {}",
+        s.requests,
+        s.full,
+        s.not_modified,
+        crate::checks::fmt_duration(verdict.elapsed)
+    );
+    match verdict.result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            rt.error(&e.to_string());
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }
 
 fn check_cmd(paths: Vec<PathBuf>, json: bool) -> ExitCode {

@@ -6,9 +6,11 @@
 
 pub mod auth;
 pub mod build;
+pub mod checks;
 pub mod cli;
 pub mod dist;
 pub mod gha;
+pub mod github;
 pub mod index;
 pub mod pipeline;
 pub mod plan;

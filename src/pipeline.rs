@@ -42,6 +42,12 @@ pub enum PipelineError {
     Build(#[from] crate::build::BuildError),
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    #[error("waiting for checks: {0}")]
+    Checks(#[from] crate::checks::WaitError),
+    #[error(transparent)]
+    GitHub(#[from] crate::github::GitHubError),
+    #[error("waiting for checks needs the commit and the repository (GITHUB_SHA, GITHUB_REPOSITORY); they are set by the runner")]
+    NoCommit,
     #[error("upload of `{filename}` failed: {source}")]
     Upload {
         filename: String,
@@ -90,6 +96,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     // Configuration before any file work: a missing token is known without reading a byte.
     let (url, method, names) = target_endpoint(ctx, inputs, plan.target)?;
     report.index_url = Some(url.to_string());
+
+    if let Some(wait) = &inputs.wait {
+        rt.group_start("Wait for checks");
+        let gated = wait_for_checks(ctx, inputs, wait, rt, report).await;
+        rt.group_end();
+        gated?;
+    }
 
     if let Some(command) = &inputs.build {
         rt.group_start("Build");
@@ -149,6 +162,61 @@ pub fn decide(ctx: &Context, inputs: &Inputs) -> Plan {
         tag_pattern: &tag_pattern,
         branches: &branches,
     })
+}
+
+/// Stage: the checks gate, on this run's commit, leaving this run's own checks out.
+async fn wait_for_checks(
+    ctx: &Context,
+    inputs: &Inputs,
+    wait: &crate::gha::inputs::WaitInputs,
+    rt: &Runtime,
+    report: &mut Report,
+) -> Result<(), PipelineError> {
+    // Not passed until it passes: any failure below leaves `should-publish=false`.
+    report.checks = Some(crate::report::ChecksReport::default());
+    if ctx.sha.is_empty() || ctx.repository.is_empty() {
+        return Err(PipelineError::NoCommit);
+    }
+    let api = &ctx.api_url;
+    // Rate-limit waits and retries print plain lines (URLs and seconds, never the token).
+    let gh = crate::github::GitHub::new(api, inputs.github_token.clone())?
+        .with_logger(|m| println!("{m}"));
+    let cfg = crate::checks::WaitConfig {
+        repo: ctx.repository.clone(),
+        sha: ctx.sha.clone(),
+        checks: wait.checks.clone(),
+        timeout: wait.timeout,
+        interval: wait.interval,
+        appear_timeout: wait.appear_timeout,
+        allowed: wait.allowed_conclusions.clone(),
+        own_run: ctx.run_id.map(|run_id| crate::checks::OwnRun {
+            run_id,
+            runner_name: ctx.runner_name.clone(),
+        }),
+    };
+    rt.info(&format!(
+        "waiting for {} on {} (timeout {}, every {})",
+        if cfg.checks.is_empty() {
+            "every check outside this workflow run".to_string()
+        } else {
+            cfg.checks.join(", ")
+        },
+        ctx.sha,
+        crate::checks::fmt_duration(cfg.timeout),
+        crate::checks::fmt_duration(cfg.interval),
+    ));
+    let verdict = crate::checks::wait(&gh, &cfg, &|line| rt.info(line)).await;
+    let stats = gh.stats();
+    rt.info(&format!(
+        "checks gate: {} requests, {} full responses, {} not modified (free)",
+        stats.requests, stats.full, stats.not_modified
+    ));
+    report.checks = Some(crate::report::ChecksReport {
+        passed: verdict.result.is_ok(),
+        elapsed_secs: verdict.elapsed.as_secs_f64(),
+        checks: verdict.checks,
+    });
+    Ok(verdict.result?)
 }
 
 /// The upload URL and how to authenticate to it: the token input, else trusted publishing

@@ -42,6 +42,16 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// The error that ended the run, if any (already free of secrets).
     pub error: Option<String>,
+    /// The wait-for-checks gate, when it ran.
+    pub checks: Option<ChecksReport>,
+}
+
+/// What the checks gate saw and decided.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChecksReport {
+    pub passed: bool,
+    pub elapsed_secs: f64,
+    pub checks: Vec<crate::checks::CheckResult>,
 }
 
 impl Report {
@@ -64,13 +74,23 @@ impl Report {
         vec![
             (
                 "should-publish",
-                plan.is_some_and(Plan::should_publish).to_string(),
+                // A failed gate means "do not publish", whatever the plan said.
+                (plan.is_some_and(Plan::should_publish)
+                    && self.checks.as_ref().is_none_or(|c| c.passed))
+                .to_string(),
             ),
             ("target", self.target().as_str().to_owned()),
             ("reason", plan.map(|p| p.reason.clone()).unwrap_or_default()),
             ("name", self.name.clone().unwrap_or_default()),
             ("version", self.version.clone().unwrap_or_default()),
             ("uploaded", self.uploaded().join("\n")),
+            (
+                "checks",
+                self.checks
+                    .as_ref()
+                    .map(|c| serde_json::to_string(&c.checks).unwrap_or_else(|_| "[]".into()))
+                    .unwrap_or_else(|| "[]".into()),
+            ),
         ]
     }
 
@@ -112,6 +132,26 @@ impl Report {
         }
         if let Some(e) = &self.error {
             md.push_str(&format!("**Error:** {}\n\n", md_escape(e)));
+        }
+        if let Some(c) = &self.checks {
+            md.push_str(&format!(
+                "### Checks: {} after {:.0}s\n\n",
+                if c.passed { "passed" } else { "not passed" },
+                c.elapsed_secs
+            ));
+            if !c.checks.is_empty() {
+                md.push_str("| Check | Conclusion |\n|---|---|\n");
+                for k in &c.checks {
+                    let name = md_escape(&k.name);
+                    let cell = if k.url.is_empty() {
+                        name
+                    } else {
+                        format!("[{name}]({})", k.url.replace(')', "%29"))
+                    };
+                    md.push_str(&format!("| {cell} | `{}` |\n", md_escape(&k.conclusion)));
+                }
+                md.push('\n');
+            }
         }
         if !self.files.is_empty() {
             md.push_str("| File | Size | sha256 | Result |\n|---|---:|---|---|\n");
@@ -246,11 +286,13 @@ mod tests {
                 "reason",
                 "name",
                 "version",
-                "uploaded"
+                "uploaded",
+                "checks"
             ]
         );
         assert_eq!(outs[0].1, "true");
         assert_eq!(outs[5].1, "improved_sdd-1.0.0-py3-none-any.whl");
+        assert_eq!(outs[6].1, "[]");
         let empty = Report::default().outputs();
         assert_eq!(empty[0].1, "false");
         assert_eq!(empty[1].1, "none");
@@ -262,6 +304,32 @@ mod tests {
         assert!(md.starts_with("## sdd-publish: failed to publish improved-sdd 1.0.0 to PyPI"));
         assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | 2.0 KiB |"));
         assert!(md.contains("failed: 400 bad \\| thing"), "{md}");
+    }
+
+    #[test]
+    fn a_failed_gate_says_do_not_publish() {
+        let mut r = report();
+        r.checks = Some(ChecksReport {
+            passed: false,
+            elapsed_secs: 3.0,
+            checks: vec![crate::checks::CheckResult {
+                name: "Test | Suite".into(),
+                conclusion: "failure".into(),
+                url: "https://github.com/o/r/runs/5".into(),
+                done: true,
+            }],
+        });
+        let outs = r.outputs();
+        assert_eq!(outs[0].1, "false");
+        assert_eq!(
+            outs[6].1,
+            r#"[{"name":"Test | Suite","conclusion":"failure","url":"https://github.com/o/r/runs/5"}]"#
+        );
+        let md = r.summary_markdown();
+        assert!(
+            md.contains("| [Test \\| Suite](https://github.com/o/r/runs/5) | `failure` |"),
+            "{md}"
+        );
     }
 
     #[test]

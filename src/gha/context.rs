@@ -43,6 +43,8 @@ pub struct Context {
     pub workspace: Option<PathBuf>,
     pub runner_os: Option<String>,
     pub runner_arch: Option<String>,
+    /// `RUNNER_NAME`: tells our own job apart among the run's jobs.
+    pub runner_name: Option<String>,
     pub runner_temp: Option<PathBuf>,
     /// The whole payload, for the stages that need more of it.
     pub event: serde_json::Value,
@@ -98,6 +100,7 @@ impl Context {
             workspace: opt("GITHUB_WORKSPACE").map(PathBuf::from),
             runner_os: opt("RUNNER_OS"),
             runner_arch: opt("RUNNER_ARCH"),
+            runner_name: opt("RUNNER_NAME"),
             runner_temp: opt("RUNNER_TEMP").map(PathBuf::from),
             event,
             id_token: super::oidc::IdTokenRequest::from_env(env),

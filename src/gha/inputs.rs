@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
@@ -40,10 +41,17 @@ pub struct RawInputs {
     pub dev_version: Option<String>,
     pub version_files: Option<String>,
     pub trusted_publishing: Option<String>,
+    pub wait: Option<String>,
+    pub wait_for: Option<String>,
+    pub wait_timeout: Option<String>,
+    pub wait_interval: Option<String>,
+    pub appear_timeout: Option<String>,
+    pub allowed_conclusions: Option<String>,
+    pub github_token: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
-pub const SECRET_INPUTS: &[&str] = &["pypi-token", "testpypi-token"];
+pub const SECRET_INPUTS: &[&str] = &["pypi-token", "testpypi-token", "github-token"];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum InputError {
@@ -85,6 +93,21 @@ pub struct Inputs {
     pub version_files: Vec<PathBuf>,
     /// `auto | always | never`: mint a token by OIDC when no token input is given.
     pub trusted_publishing: TrustedPublishing,
+    /// The wait-for-checks gate; `None` when it is off.
+    pub wait: Option<WaitInputs>,
+    /// For GitHub's API (the checks gate); `github-token`, default `${{ github.token }}`.
+    pub github_token: Option<Secret>,
+}
+
+/// The gate's settings. `wait` defaults to off, and to on when `wait-for` names checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitInputs {
+    /// Names or globs; empty = every check on the commit outside this workflow run.
+    pub checks: Vec<String>,
+    pub timeout: Duration,
+    pub interval: Duration,
+    pub appear_timeout: Duration,
+    pub allowed_conclusions: Vec<String>,
 }
 
 impl RawInputs {
@@ -183,6 +206,7 @@ impl Inputs {
     }
 
     pub fn from_raw(raw: RawInputs) -> Result<Inputs, InputError> {
+        let wait = wait_inputs(&raw)?;
         let mode = match raw.mode.as_deref().map(str::trim) {
             None => Mode::Auto,
             Some(m) => m.parse::<Mode>().map_err(|_| InputError::Invalid {
@@ -240,6 +264,8 @@ impl Inputs {
             })?,
         };
         Ok(Inputs {
+            wait,
+            github_token: secret(raw.github_token),
             mode,
             tag_pattern,
             branches,
@@ -279,8 +305,68 @@ impl Inputs {
         self.pypi_token
             .iter()
             .chain(self.testpypi_token.iter())
+            .chain(self.github_token.iter())
             .collect()
     }
+}
+
+fn duration(input: &str, value: Option<&str>, default: Duration) -> Result<Duration, InputError> {
+    match value {
+        None => Ok(default),
+        Some(v) => crate::checks::parse_duration(v).map_err(|e| InputError::Invalid {
+            input: input.into(),
+            value: v.into(),
+            expected: format!("a duration such as `90s`, `30m`, `1h` or plain seconds ({e})"),
+        }),
+    }
+}
+
+fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
+    let checks = raw.wait_for.as_deref().map(parse_list).unwrap_or_default();
+    for c in &checks {
+        crate::plan::Pattern::new(c).map_err(|e| InputError::Invalid {
+            input: "wait-for".into(),
+            value: c.clone(),
+            expected: format!("check names or `*` globs, one per line or comma-separated ({e})"),
+        })?;
+    }
+    let on = match raw.wait.as_deref() {
+        None => !checks.is_empty(),
+        Some(v) => parse_bool("wait", v)?,
+    };
+    let settings = WaitInputs {
+        timeout: duration(
+            "wait-timeout",
+            raw.wait_timeout.as_deref(),
+            Duration::from_secs(30 * 60),
+        )?,
+        interval: duration(
+            "wait-interval",
+            raw.wait_interval.as_deref(),
+            Duration::from_secs(10),
+        )?,
+        appear_timeout: duration(
+            "appear-timeout",
+            raw.appear_timeout.as_deref(),
+            Duration::from_secs(5 * 60),
+        )?,
+        allowed_conclusions: match raw.allowed_conclusions.as_deref() {
+            None => crate::checks::DEFAULT_ALLOWED
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            Some(v) => parse_list(&v.to_ascii_lowercase()),
+        },
+        checks,
+    };
+    if settings.interval.is_zero() {
+        return Err(InputError::Invalid {
+            input: "wait-interval".into(),
+            value: raw.wait_interval.clone().unwrap_or_default(),
+            expected: "a positive duration such as `10s`".into(),
+        });
+    }
+    Ok(on.then_some(settings))
 }
 
 #[cfg(test)]
@@ -402,6 +488,51 @@ mod tests {
                 && err.to_string().contains("auto, always, never"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn wait_is_off_by_default_and_on_when_checks_are_named() {
+        let i = Inputs::from_env(&env(&[])).unwrap();
+        assert_eq!(i.wait, None);
+        let i = Inputs::from_env(&env(&[("INPUT_WAIT", "true")])).unwrap();
+        let w = i.wait.unwrap();
+        assert!(w.checks.is_empty());
+        assert_eq!(w.timeout, Duration::from_secs(1800));
+        assert_eq!(w.interval, Duration::from_secs(10));
+        assert_eq!(w.appear_timeout, Duration::from_secs(300));
+        assert_eq!(w.allowed_conclusions, ["success", "neutral", "skipped"]);
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_WAIT_FOR", "Test Suite\nSecurity *, lint"),
+            ("INPUT_WAIT_TIMEOUT", "90"),
+            ("INPUT_WAIT-INTERVAL", "200ms"),
+            ("INPUT_APPEAR_TIMEOUT", "1h"),
+            ("INPUT_ALLOWED_CONCLUSIONS", "Success"),
+            ("INPUT_GITHUB_TOKEN", "ghs_x"),
+        ]))
+        .unwrap();
+        let w = i.wait.clone().unwrap();
+        assert_eq!(w.checks, ["Test Suite", "Security *", "lint"]);
+        assert_eq!(w.timeout, Duration::from_secs(90));
+        assert_eq!(w.interval, Duration::from_millis(200));
+        assert_eq!(w.appear_timeout, Duration::from_secs(3600));
+        assert_eq!(w.allowed_conclusions, ["success"]);
+        assert_eq!(i.secrets().len(), 1);
+        let off =
+            Inputs::from_env(&env(&[("INPUT_WAIT_FOR", "x"), ("INPUT_WAIT", "false")])).unwrap();
+        assert_eq!(off.wait, None);
+    }
+
+    #[test]
+    fn bad_wait_settings_name_the_input() {
+        for (k, v, name) in [
+            ("INPUT_WAIT_TIMEOUT", "forever", "`wait-timeout`"),
+            ("INPUT_WAIT_INTERVAL", "0", "`wait-interval`"),
+            ("INPUT_WAIT", "yes", "`wait`"),
+            ("INPUT_WAIT_FOR", "a[", "`wait-for`"),
+        ] {
+            let err = Inputs::from_env(&env(&[(k, v)])).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

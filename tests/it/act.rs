@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use crate::support::*;
 
 /// Pack the test binary as the release archive the installer expects, and its sha256 list.
-fn release_dir(dir: &Path) -> String {
+pub(crate) fn release_dir(dir: &Path) -> String {
     let stage = dir.join("stage");
     std::fs::create_dir_all(&stage).unwrap();
     std::fs::copy(sdd_publish_bin(), stage.join("sdd-publish")).unwrap();
@@ -39,13 +39,13 @@ fn release_dir(dir: &Path) -> String {
 }
 
 /// A loopback static file server (python's http.server from the tools venv).
-struct FileServer {
+pub(crate) struct FileServer {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl FileServer {
-    fn start(dir: &Path) -> FileServer {
+    pub(crate) fn start(dir: &Path) -> FileServer {
         let port = free_port();
         let mut child = Command::new(venv_bin("python"))
             .args([

@@ -5,9 +5,12 @@
 pub mod support;
 
 mod act;
+mod act_checks;
+mod checks;
 mod cli;
 mod devversion;
 mod docs;
+mod github_double;
 mod installer;
 mod lint;
 mod oidc;

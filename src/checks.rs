@@ -1,0 +1,489 @@
+//! The wait-for-checks gate: poll the commit's check runs and commit statuses until the
+//! checks that matter have concluded, failing fast on the first bad conclusion.
+//!
+//! The failures of the usual wait-on-check actions are designed out: this run's own check
+//! runs are never waited on (found through the run's API record, not guessed from names);
+//! a named check that never appears is an error after `appear_timeout`, not a hang or a pass;
+//! every page of check runs is read; a re-run's newer check run replaces the older one; and
+//! polling is conditional (ETag), so a long wait costs almost no rate limit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::github::{GitHub, GitHubError};
+use crate::plan::Pattern;
+
+pub const DEFAULT_ALLOWED: &[&str] = &["success", "neutral", "skipped"];
+
+/// This workflow run, so the gate can leave its own check runs out.
+#[derive(Debug, Clone, Default)]
+pub struct OwnRun {
+    /// `GITHUB_RUN_ID`.
+    pub run_id: u64,
+    /// `RUNNER_NAME`: picks our own job among the run's jobs.
+    pub runner_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WaitConfig {
+    /// `owner/name`.
+    pub repo: String,
+    pub sha: String,
+    /// Check names or `*` globs; empty = every check on the commit outside this run.
+    pub checks: Vec<String>,
+    pub timeout: Duration,
+    pub interval: Duration,
+    pub appear_timeout: Duration,
+    /// Conclusions that count as passed (lower-case).
+    pub allowed: Vec<String>,
+    pub own_run: Option<OwnRun>,
+}
+
+/// One check as the gate last saw it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckResult {
+    pub name: String,
+    /// The conclusion when done, else the status (`queued`, `in_progress`, `pending`).
+    pub conclusion: String,
+    pub url: String,
+    #[serde(skip)]
+    pub done: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("check `{name}` concluded `{conclusion}` (allowed: {allowed}): {url}")]
+    Failed {
+        name: String,
+        conclusion: String,
+        url: String,
+        allowed: String,
+    },
+    #[error("timed out after {}: still pending: {}; never appeared: {}. Raise `wait-timeout` if the checks are just slow", fmt_duration(*after), list(pending), list(missing))]
+    TimedOut {
+        after: Duration,
+        pending: Vec<String>,
+        missing: Vec<String>,
+    },
+    #[error("no check matching {} appeared within {} (appear-timeout). Check the names in `wait-for` against the check names on the commit (seen: {})", list(missing), fmt_duration(*after), list(seen))]
+    NeverAppeared {
+        after: Duration,
+        missing: Vec<String>,
+        seen: Vec<String>,
+    },
+    #[error("`wait-for` entry `{0}` is not a valid glob: {1}")]
+    BadPattern(String, String),
+    #[error("could not find this run's own check suite ({0}); without it the gate could wait on itself. Give the job `permissions: actions: read`, or name the checks in `wait-for`")]
+    OwnRun(GitHubError),
+    #[error(transparent)]
+    Api(#[from] GitHubError),
+}
+
+/// The gate's verdict: what it saw, how long it took, and whether it passed.
+#[derive(Debug)]
+pub struct Verdict {
+    pub checks: Vec<CheckResult>,
+    pub elapsed: Duration,
+    pub polls: u32,
+    pub result: Result<(), WaitError>,
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 && d.subsec_millis() != 0 {
+        format!("{s:.1}s")
+    } else {
+        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    }
+}
+
+/// Parse `90s`, `30m`, `1h`, `1h30m`, `200ms`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(t).map_err(|e| e.to_string())
+}
+
+/// Which of our own run's check runs to leave out.
+#[derive(Debug, Default)]
+struct Own {
+    suite: Option<u64>,
+    /// Our job's check run ids (a job's id is its check run's id).
+    jobs: BTreeSet<u64>,
+}
+
+/// Run the gate. Status lines go to `log`, only when what is pending or done changes.
+pub async fn wait(gh: &GitHub, cfg: &WaitConfig, log: &dyn Fn(&str)) -> Verdict {
+    let start = Instant::now();
+    let mut polls = 0;
+    let mut seen = Vec::new();
+    let result = run(gh, cfg, log, start, &mut polls, &mut seen).await;
+    Verdict {
+        checks: seen,
+        elapsed: start.elapsed(),
+        polls,
+        result,
+    }
+}
+
+async fn run(
+    gh: &GitHub,
+    cfg: &WaitConfig,
+    log: &dyn Fn(&str),
+    start: Instant,
+    polls: &mut u32,
+    seen: &mut Vec<CheckResult>,
+) -> Result<(), WaitError> {
+    let patterns = cfg
+        .checks
+        .iter()
+        .map(|c| Pattern::new(c).map_err(|e| WaitError::BadPattern(c.clone(), e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deadline = tokio::time::Instant::from_std(start + cfg.timeout);
+    let named = !patterns.is_empty();
+
+    let own = match &cfg.own_run {
+        None => Own::default(),
+        Some(run) => match own_checks(gh, cfg, run).await {
+            Ok(o) => o,
+            Err(e) if named => {
+                log(&format!(
+                    "warning: could not look up this run's own jobs ({e}); checks of this run that match `wait-for` will be waited on"
+                ));
+                Own::default()
+            }
+            Err(e) => return Err(WaitError::OwnRun(e)),
+        },
+    };
+
+    let mut last_line = String::new();
+    let mut settled_on: Option<Vec<CheckResult>> = None;
+    loop {
+        let fetched = match tokio::time::timeout_at(deadline, snapshot(gh, cfg, &own, named)).await
+        {
+            Ok(r) => r?,
+            Err(_) => return Err(timed_out(start, seen, &patterns)),
+        };
+        *polls += 1;
+        let relevant: Vec<CheckResult> = if named {
+            fetched
+                .into_iter()
+                .filter(|c| patterns.iter().any(|p| p.is_match(&c.name)))
+                .collect()
+        } else {
+            fetched
+        };
+        *seen = relevant.clone();
+
+        if let Some(bad) = relevant
+            .iter()
+            .find(|c| c.done && !cfg.allowed.iter().any(|a| a == &c.conclusion))
+        {
+            return Err(WaitError::Failed {
+                name: bad.name.clone(),
+                conclusion: bad.conclusion.clone(),
+                url: bad.url.clone(),
+                allowed: cfg.allowed.join(", "),
+            });
+        }
+        let pending: Vec<String> = relevant
+            .iter()
+            .filter(|c| !c.done)
+            .map(|c| c.name.clone())
+            .collect();
+        let missing = missing(&patterns, &relevant);
+        let done = relevant.iter().filter(|c| c.done).count();
+
+        let line = status_line(done, &pending, &missing);
+        if line != last_line {
+            log(&format!("[{}] {line}", fmt_duration(start.elapsed())));
+            last_line = line;
+        }
+
+        if pending.is_empty() && missing.is_empty() {
+            if named {
+                return Ok(());
+            }
+            // Without names, "nothing pending" may just mean the other CI has not created its
+            // checks yet: pass only when a second poll, an interval later, sees the same set.
+            if settled_on.as_ref() == Some(&relevant) {
+                if relevant.is_empty() {
+                    log("no other checks or statuses on this commit; nothing to wait for");
+                }
+                return Ok(());
+            }
+            settled_on = Some(relevant.clone());
+        } else {
+            settled_on = None;
+        }
+        if !missing.is_empty() && start.elapsed() >= cfg.appear_timeout {
+            let mut names: Vec<String> = seen.iter().map(|c| c.name.clone()).collect();
+            names.sort();
+            names.dedup();
+            return Err(WaitError::NeverAppeared {
+                after: cfg.appear_timeout,
+                missing,
+                seen: names,
+            });
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(timed_out(start, seen, &patterns));
+        }
+        tokio::time::sleep_until((now + cfg.interval).min(deadline)).await;
+        if tokio::time::Instant::now() >= deadline {
+            return Err(timed_out(start, seen, &patterns));
+        }
+    }
+}
+
+fn status_line(done: usize, pending: &[String], missing: &[String]) -> String {
+    let mut line = format!("{done} done");
+    if !pending.is_empty() {
+        line.push_str(&format!(", waiting for {}", pending.join(", ")));
+    }
+    if !missing.is_empty() {
+        line.push_str(&format!(", not yet created: {}", missing.join(", ")));
+    }
+    line
+}
+
+fn missing(patterns: &[Pattern], relevant: &[CheckResult]) -> Vec<String> {
+    patterns
+        .iter()
+        .filter(|p| !relevant.iter().any(|c| p.is_match(&c.name)))
+        .map(|p| p.as_str().to_owned())
+        .collect()
+}
+
+fn timed_out(start: Instant, seen: &[CheckResult], patterns: &[Pattern]) -> WaitError {
+    WaitError::TimedOut {
+        after: start.elapsed(),
+        pending: seen
+            .iter()
+            .filter(|c| !c.done)
+            .map(|c| c.name.clone())
+            .collect(),
+        missing: missing(patterns, seen),
+    }
+}
+
+/// This run's check suite (from the run's record) and our own job (the run's in-progress job
+/// on this runner).
+async fn own_checks(gh: &GitHub, cfg: &WaitConfig, run: &OwnRun) -> Result<Own, GitHubError> {
+    let url = gh.url(&format!("repos/{}/actions/runs/{}", cfg.repo, run.run_id))?;
+    let record = gh.get(&url).await?.body;
+    let suite = record
+        .get("check_suite_id")
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            record
+                .get("check_suite_url")
+                .and_then(Value::as_str)
+                .and_then(|u| u.rsplit('/').next())
+                .and_then(|id| id.parse().ok())
+        });
+    let mut jobs = BTreeSet::new();
+    if let Some(runner) = run.runner_name.as_deref().filter(|r| !r.is_empty()) {
+        let url = gh.url(&format!(
+            "repos/{}/actions/runs/{}/jobs?per_page=100",
+            cfg.repo, run.run_id
+        ))?;
+        for page in gh.get_all(&url).await? {
+            for job in page
+                .body
+                .get("jobs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let ours = job.get("runner_name").and_then(Value::as_str) == Some(runner)
+                    && job.get("status").and_then(Value::as_str) != Some("completed");
+                if let (true, Some(id)) = (ours, job.get("id").and_then(Value::as_u64)) {
+                    jobs.insert(id);
+                }
+            }
+        }
+    }
+    Ok(Own { suite, jobs })
+}
+
+/// One poll: every check run (all pages, latest per name and app) and every commit status,
+/// minus our own.
+async fn snapshot(
+    gh: &GitHub,
+    cfg: &WaitConfig,
+    own: &Own,
+    named: bool,
+) -> Result<Vec<CheckResult>, GitHubError> {
+    let runs_url = gh.url(&format!(
+        "repos/{}/commits/{}/check-runs?filter=latest&per_page=100",
+        cfg.repo, cfg.sha
+    ))?;
+    let status_url = gh.url(&format!(
+        "repos/{}/commits/{}/status?per_page=100",
+        cfg.repo, cfg.sha
+    ))?;
+    let (runs, statuses) = tokio::join!(gh.get_all(&runs_url), gh.get_all(&status_url));
+
+    // Latest check run per (app, name): a re-run's newer run replaces the failed one.
+    let mut latest: BTreeMap<(u64, String), (u64, CheckResult)> = BTreeMap::new();
+    for page in runs? {
+        for run in page
+            .body
+            .get("check_runs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let id = run.get("id").and_then(Value::as_u64).unwrap_or(0);
+            let suite = run
+                .get("check_suite")
+                .and_then(|s| s.get("id"))
+                .and_then(Value::as_u64);
+            let in_our_suite = own.suite.is_some() && suite == own.suite;
+            // Unnamed: none of our run's checks. Named: never our own job.
+            if (!named && in_our_suite) || own.jobs.contains(&id) {
+                continue;
+            }
+            let app = run
+                .get("app")
+                .and_then(|a| a.get("id"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let name = str_field(run, "name");
+            let status = str_field(run, "status");
+            let done = status == "completed";
+            let conclusion = if done {
+                run.get("conclusion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_ascii_lowercase()
+            } else {
+                status
+            };
+            let url = run
+                .get("html_url")
+                .and_then(Value::as_str)
+                .or_else(|| run.get("details_url").and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_owned();
+            let entry = CheckResult {
+                name: name.clone(),
+                conclusion,
+                url,
+                done,
+            };
+            match latest.get(&(app, name.clone())) {
+                Some((old, _)) if *old > id => {}
+                _ => {
+                    latest.insert((app, name), (id, entry));
+                }
+            }
+        }
+    }
+    let mut out: Vec<CheckResult> = latest.into_values().map(|(_, c)| c).collect();
+
+    // Commit statuses: the combined status already keeps the latest per context.
+    let mut contexts = BTreeSet::new();
+    for page in statuses? {
+        for s in page
+            .body
+            .get("statuses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = str_field(s, "context");
+            if !contexts.insert(name.clone()) {
+                continue;
+            }
+            let state = str_field(s, "state");
+            out.push(CheckResult {
+                name,
+                done: state != "pending",
+                conclusion: state,
+                url: s
+                    .get("target_url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.url.cmp(&b.url)));
+    Ok(out)
+}
+
+fn str_field(v: &Value, k: &str) -> String {
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_or_plain_seconds() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration(" 1h ").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("200ms").unwrap(), Duration::from_millis(200));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-5").is_err());
+    }
+
+    #[test]
+    fn status_lines_name_what_is_left() {
+        assert_eq!(
+            status_line(1, &["Test Suite".into()], &["Security*".into()]),
+            "1 done, waiting for Test Suite, not yet created: Security*"
+        );
+        assert_eq!(status_line(2, &[], &[]), "2 done");
+    }
+
+    #[test]
+    fn errors_name_the_check_and_the_fix() {
+        let e = WaitError::Failed {
+            name: "Test Suite".into(),
+            conclusion: "failure".into(),
+            url: "https://github.com/o/r/runs/1".into(),
+            allowed: DEFAULT_ALLOWED.join(", "),
+        };
+        assert_eq!(
+            e.to_string(),
+            "check `Test Suite` concluded `failure` (allowed: success, neutral, skipped): https://github.com/o/r/runs/1"
+        );
+        let e = WaitError::TimedOut {
+            after: Duration::from_secs(1800),
+            pending: vec!["Test Suite".into()],
+            missing: vec![],
+        };
+        assert!(
+            e.to_string().starts_with(
+                "timed out after 30m: still pending: `Test Suite`; never appeared: none"
+            ),
+            "{e}"
+        );
+    }
+}

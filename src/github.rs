@@ -1,0 +1,502 @@
+//! GitHub's REST API: the one HTTP client for it (checks now, Releases later).
+//!
+//! Polling is cheap only when it is conditional: every GET sends `If-None-Match` with the
+//! last ETag seen for that URL, and a `304 Not Modified` (which GitHub does not count against
+//! the primary rate limit) hands back the cached body. Rate limits are waited out, never
+//! fatal: `Retry-After`, `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, and secondary
+//! limit 403/429s; 5xx and transport errors are retried with exponential backoff.
+//!
+//! Built on `reqwest` (already the crate's HTTP stack) rather than octocrab: the gate needs
+//! the raw status, ETag and rate-limit headers of every response, and its own retry rules.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use serde_json::Value;
+use url::Url;
+
+use crate::secret::Secret;
+
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("GitHub API URL `{url}` is not usable: {reason}. Set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3")]
+    BadUrl { url: String, reason: String },
+    #[error("GET {url} failed after {attempts} attempt(s): {message}")]
+    Transport {
+        url: String,
+        attempts: u32,
+        message: String,
+    },
+    #[error("GET {url} answered {status}: {message}{hint}")]
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+        hint: &'static str,
+    },
+    #[error("GET {url} answered with a body that is not the expected JSON: {message}")]
+    Body { url: String, message: String },
+}
+
+/// How hard to try. Tests shrink the delays; production keeps GitHub's recommendations.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts for 5xx and transport errors (rate-limit waits do not count).
+    pub max_attempts: u32,
+    /// First backoff delay; doubled per attempt.
+    pub backoff: Duration,
+    /// Wait after a secondary-rate-limit answer without `Retry-After` (GitHub: at least a minute).
+    pub secondary_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::from_secs(1),
+            secondary_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the client did, for logs, docs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Every HTTP request sent.
+    pub requests: u64,
+    /// 200 responses (each costs one unit of the primary rate limit).
+    pub full: u64,
+    /// 304 responses (free).
+    pub not_modified: u64,
+    /// Requests repeated after a 5xx or a transport error.
+    pub retries: u64,
+    /// Waits for a rate limit.
+    pub rate_limit_waits: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    etag: String,
+    body: Value,
+    next: Option<Url>,
+}
+
+/// One page of a response: its JSON and the `Link: rel="next"` URL.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub body: Value,
+    pub next: Option<Url>,
+    /// Served from the ETag cache after a 304.
+    pub cached: bool,
+}
+
+type Logger = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct GitHub {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<Secret>,
+    policy: RetryPolicy,
+    cache: Mutex<HashMap<String, Cached>>,
+    stats: Mutex<Stats>,
+    /// Epoch second until which the primary limit is spent (from the last response).
+    exhausted_until: Mutex<Option<u64>>,
+    log: Option<Logger>,
+}
+
+impl GitHub {
+    /// A client for `api_url` (GITHUB_API_URL; a GHES path prefix such as `/api/v3` is kept).
+    pub fn new(api_url: &str, token: Option<Secret>) -> Result<GitHub, GitHubError> {
+        let bad = |reason: String| GitHubError::BadUrl {
+            url: api_url.to_owned(),
+            reason,
+        };
+        let mut base = Url::parse(api_url.trim()).map_err(|e| bad(e.to_string()))?;
+        if base.scheme() != "https" && base.scheme() != "http" {
+            return Err(bad("the scheme must be https".into()));
+        }
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(GitHub {
+            http,
+            base,
+            token: token.filter(|t| !t.expose().is_empty()),
+            policy: RetryPolicy::default(),
+            cache: Mutex::new(HashMap::new()),
+            stats: Mutex::new(Stats::default()),
+            exhausted_until: Mutex::new(None),
+            log: None,
+        })
+    }
+
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Where waits and retries are reported (they can take minutes; silence would look hung).
+    pub fn with_logger(mut self, log: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.log = Some(Arc::new(log));
+        self
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// `path` (e.g. `repos/o/r/commits/abc/status?per_page=100`) under the API base.
+    pub fn url(&self, path: &str) -> Result<Url, GitHubError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| GitHubError::BadUrl {
+                url: format!("{}{path}", self.base),
+                reason: e.to_string(),
+            })
+    }
+
+    fn note(&self, msg: &str) {
+        if let Some(l) = &self.log {
+            l(msg);
+        }
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut Stats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// GET one page, conditionally, waiting out rate limits and retrying server errors.
+    pub async fn get(&self, url: &Url) -> Result<Page, GitHubError> {
+        let key = url.to_string();
+        let mut attempt = 0u32;
+        loop {
+            self.wait_for_primary_limit().await;
+            let cached = self.cache.lock().ok().and_then(|c| c.get(&key).cloned());
+            let mut req = self
+                .http
+                .get(url.clone())
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t.expose());
+            }
+            if let Some(c) = &cached {
+                req = req.header("If-None-Match", c.etag.as_str());
+            }
+            attempt += 1;
+            self.bump(|s| s.requests += 1);
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    if attempt >= self.policy.max_attempts {
+                        return Err(GitHubError::Transport {
+                            url: key,
+                            attempts: attempt,
+                            message: e.to_string(),
+                        });
+                    }
+                    self.retry_after_error(attempt, &key, &e.to_string()).await;
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            self.track_primary_limit(&headers);
+            match status {
+                StatusCode::NOT_MODIFIED => {
+                    if let Some(c) = cached {
+                        self.bump(|s| s.not_modified += 1);
+                        return Ok(Page {
+                            body: c.body,
+                            next: c.next,
+                            cached: true,
+                        });
+                    }
+                    // A 304 without a cached body cannot happen unless the server is wrong;
+                    // forget nothing and ask again unconditionally.
+                    self.bump(|s| s.retries += 1);
+                    continue;
+                }
+                s if s.is_success() => {
+                    self.bump(|s| s.full += 1);
+                    let bytes = resp.bytes().await.map_err(|e| GitHubError::Body {
+                        url: key.clone(),
+                        message: e.to_string(),
+                    })?;
+                    let body: Value =
+                        serde_json::from_slice(&bytes).map_err(|e| GitHubError::Body {
+                            url: key.clone(),
+                            message: e.to_string(),
+                        })?;
+                    let next = next_link(&headers);
+                    if let Some(etag) = header(&headers, "etag") {
+                        if let Ok(mut c) = self.cache.lock() {
+                            c.insert(
+                                key,
+                                Cached {
+                                    etag,
+                                    body: body.clone(),
+                                    next: next.clone(),
+                                },
+                            );
+                        }
+                    }
+                    return Ok(Page {
+                        body,
+                        next,
+                        cached: false,
+                    });
+                }
+                StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
+                    let text = resp.text().await.unwrap_or_default();
+                    let message = api_message(&text);
+                    if let Some(wait) = rate_limit_wait(&headers, &message, &self.policy) {
+                        self.bump(|s| s.rate_limit_waits += 1);
+                        self.note(&format!(
+                            "GitHub rate limit ({}): waiting {}s before retrying {key}",
+                            status.as_u16(),
+                            wait.as_secs_f64().ceil()
+                        ));
+                        tokio::time::sleep(wait).await;
+                        attempt = attempt.saturating_sub(1);
+                        continue;
+                    }
+                    return Err(GitHubError::Status {
+                        url: key,
+                        status: status.as_u16(),
+                        message,
+                        hint: ". The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`",
+                    });
+                }
+                s if s.is_server_error() => {
+                    let text = resp.text().await.unwrap_or_default();
+                    if attempt >= self.policy.max_attempts {
+                        return Err(GitHubError::Status {
+                            url: key,
+                            status: s.as_u16(),
+                            message: api_message(&text),
+                            hint: " (gave up after retrying)",
+                        });
+                    }
+                    self.retry_after_error(attempt, &key, &format!("HTTP {}", s.as_u16()))
+                        .await;
+                    continue;
+                }
+                s => {
+                    let text = resp.text().await.unwrap_or_default();
+                    let hint = match s {
+                        StatusCode::NOT_FOUND => ". Check the repository and commit, and that the token can read them (`permissions: checks: read, actions: read`)",
+                        StatusCode::UNAUTHORIZED => ". The token was refused: pass a valid `github-token` (default `${{ github.token }}`)",
+                        _ => "",
+                    };
+                    return Err(GitHubError::Status {
+                        url: key,
+                        status: s.as_u16(),
+                        message: api_message(&text),
+                        hint,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Every page, following `Link: rel="next"` from `url`.
+    pub async fn get_all(&self, url: &Url) -> Result<Vec<Page>, GitHubError> {
+        let mut pages = Vec::new();
+        let mut next = Some(url.clone());
+        while let Some(u) = next.take() {
+            let page = self.get(&u).await?;
+            next = page.next.clone();
+            pages.push(page);
+            if pages.len() > 1000 {
+                break; // a server that links pages in a circle must not hang the gate
+            }
+        }
+        Ok(pages)
+    }
+
+    async fn retry_after_error(&self, attempt: u32, url: &str, what: &str) {
+        let delay = self.policy.backoff * 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.bump(|s| s.retries += 1);
+        self.note(&format!(
+            "GET {url}: {what}; retrying in {:.1}s (attempt {} of {})",
+            delay.as_secs_f64(),
+            attempt + 1,
+            self.policy.max_attempts
+        ));
+        tokio::time::sleep(delay).await;
+    }
+
+    fn track_primary_limit(&self, headers: &HeaderMap) {
+        let remaining =
+            header(headers, "x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
+        let reset = header(headers, "x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok());
+        if let Ok(mut e) = self.exhausted_until.lock() {
+            *e = match (remaining, reset) {
+                (Some(0), Some(r)) => Some(r),
+                _ => None,
+            };
+        }
+    }
+
+    /// Before a request: if the last response said the primary limit is spent, sleep until
+    /// its reset instead of spending a request on a certain 403.
+    async fn wait_for_primary_limit(&self) {
+        let until = self.exhausted_until.lock().ok().and_then(|e| *e);
+        if let Some(reset) = until {
+            let wait = until_epoch(reset);
+            if !wait.is_zero() {
+                self.bump(|s| s.rate_limit_waits += 1);
+                self.note(&format!(
+                    "GitHub rate limit spent: waiting {}s for it to reset",
+                    wait.as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+            }
+            if let Ok(mut e) = self.exhausted_until.lock() {
+                *e = None;
+            }
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v: &HeaderValue| v.to_str().ok())
+        .map(|s| s.trim().to_owned())
+}
+
+/// Time from now until an epoch second, plus a second of slack for clock skew.
+fn until_epoch(epoch: u64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if epoch >= now {
+        Duration::from_secs(epoch - now + 1)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// How long a 403/429 asks us to wait, or `None` when it is not a rate limit (a permission
+/// problem must fail, not loop). Order follows GitHub's docs: `Retry-After` first, then a
+/// spent primary limit (`x-ratelimit-remaining: 0` → until `x-ratelimit-reset`), then a
+/// secondary limit named in the message (at least a minute).
+pub fn rate_limit_wait(
+    headers: &HeaderMap,
+    message: &str,
+    policy: &RetryPolicy,
+) -> Option<Duration> {
+    if let Some(secs) = header(headers, "retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    if header(headers, "x-ratelimit-remaining").as_deref() == Some("0") {
+        if let Some(reset) =
+            header(headers, "x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok())
+        {
+            return Some(until_epoch(reset));
+        }
+    }
+    let m = message.to_ascii_lowercase();
+    if m.contains("rate limit") {
+        return Some(policy.secondary_wait);
+    }
+    None
+}
+
+/// GitHub's error bodies are `{"message": ...}`; fall back to the first bytes of the text.
+fn api_message(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+/// The `rel="next"` target of a `Link` header (RFC 8288, as GitHub writes it).
+pub fn next_link(headers: &HeaderMap) -> Option<Url> {
+    let link = header(headers, "link")?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        if !is_next {
+            return None;
+        }
+        let t = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        Url::parse(t).ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn next_link_is_found_among_others() {
+        let h = headers(&[(
+            "link",
+            r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=3>; rel="last""#,
+        )]);
+        assert_eq!(
+            next_link(&h).unwrap().as_str(),
+            "https://api.github.com/x?page=2"
+        );
+        let last_only = headers(&[("link", r#"<https://api.github.com/x?page=1>; rel="prev""#)]);
+        assert!(next_link(&last_only).is_none());
+        assert!(next_link(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn rate_limit_waits_follow_githubs_order() {
+        let p = RetryPolicy::default();
+        let h = headers(&[("retry-after", "7"), ("x-ratelimit-remaining", "0")]);
+        assert_eq!(rate_limit_wait(&h, "", &p), Some(Duration::from_secs(7)));
+        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")]);
+        assert_eq!(rate_limit_wait(&h, "", &p), Some(Duration::ZERO));
+        let h = headers(&[("x-ratelimit-remaining", "12")]);
+        assert_eq!(
+            rate_limit_wait(&h, "You have exceeded a secondary rate limit.", &p),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            rate_limit_wait(&h, "Resource not accessible by integration", &p),
+            None
+        );
+    }
+
+    #[test]
+    fn urls_keep_an_enterprise_prefix() {
+        let gh = GitHub::new("https://ghe.example/api/v3", None).unwrap();
+        assert_eq!(
+            gh.url("repos/o/r/commits/abc/status").unwrap().as_str(),
+            "https://ghe.example/api/v3/repos/o/r/commits/abc/status"
+        );
+        assert!(GitHub::new("ftp://x", None).is_err());
+        assert!(GitHub::new("not a url", None).is_err());
+    }
+}

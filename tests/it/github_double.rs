@@ -1,0 +1,496 @@
+//! A GitHub REST API double on a loopback port, for the checks gate.
+//!
+//! Every payload is built from the `default` examples of GitHub's OpenAPI description
+//! (`tests/fixtures/github/`, derived by `scripts/github-fixtures.mjs` from `@octokit/openapi`),
+//! changing only the fields a scenario is about; `checks.rs` validates everything it serves
+//! against that description's schemas. It behaves like GitHub where the gate depends on it:
+//! strong ETags and `304 Not Modified` for `If-None-Match`, `per_page`/`page` pagination
+//! with `Link: rel="next"`, `x-ratelimit-*` headers spent only by 200s, and it counts
+//! everything. Scenarios script it per poll (the n-th first-page request of a route) and can
+//! queue raw faults (a 502, a secondary-rate-limit 403) in front of a route.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::support::repo_root;
+
+pub const REPO: &str = "octo-org/improved-sdd";
+pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+/// Our own run, its check suite, our job (runner) in the double's default world.
+pub const RUN_ID: u64 = 1001;
+pub const OWN_SUITE: u64 = 777;
+pub const OWN_JOB: u64 = 9001;
+pub const RUNNER: &str = "sdd-runner-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    CheckRuns,
+    Status,
+    Run,
+    Jobs,
+}
+
+impl Route {
+    /// The `@octokit/openapi` path of the operation, for schema validation.
+    pub fn openapi_path(self) -> &'static str {
+        match self {
+            Route::CheckRuns => "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+            Route::Status => "/repos/{owner}/{repo}/commits/{ref}/status",
+            Route::Run => "/repos/{owner}/{repo}/actions/runs/{run_id}",
+            Route::Jobs => "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+        }
+    }
+}
+
+/// A scripted raw answer (served instead of the world, once).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Fault {
+    pub fn bad_gateway() -> Fault {
+        Fault {
+            status: 502,
+            headers: vec![],
+            body: json!({"message": "Server Error"}),
+        }
+    }
+    /// GitHub's secondary rate limit: 403 with `Retry-After` and the documented message.
+    pub fn secondary_limit(retry_after: u64) -> Fault {
+        Fault {
+            status: 403,
+            headers: vec![("retry-after".into(), retry_after.to_string())],
+            body: json!({
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub requests: u64,
+    pub full: u64,
+    pub not_modified: u64,
+    pub errors: u64,
+    /// First-page requests: one per poll.
+    pub polls: u32,
+}
+
+type World = Box<dyn Fn(u32) -> Vec<Value> + Send>;
+
+struct State {
+    check_runs: World,
+    statuses: World,
+    jobs: Vec<Value>,
+    suite: u64,
+    faults: BTreeMap<Route, VecDeque<Fault>>,
+    counts: BTreeMap<Route, Counts>,
+    /// Every 200 body served, for schema validation.
+    served: Vec<(Route, Value)>,
+    /// When a check run with this name was first served completed with a conclusion.
+    first_seen: BTreeMap<(String, String), Instant>,
+    rate_remaining: u64,
+    /// Tokens seen in Authorization headers (the gate must send them).
+    auth: Vec<String>,
+    paths: Vec<String>,
+}
+
+pub struct GitHubDouble {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// A fixture from `tests/fixtures/github/`, read once.
+fn fixture(name: &str) -> Value {
+    static CACHE: std::sync::OnceLock<Mutex<BTreeMap<String, Value>>> = std::sync::OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            let p = repo_root().join("tests/fixtures/github").join(name);
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+        })
+        .clone()
+}
+
+/// A check run: the spec's example with the given identity and state.
+pub fn check_run(id: u64, name: &str, status: &str, conclusion: Option<&str>, suite: u64) -> Value {
+    let mut r = fixture("checks-list-for-ref.json")["check_runs"][0].clone();
+    r["id"] = json!(id);
+    r["node_id"] = json!(format!("CR_{id}"));
+    r["name"] = json!(name);
+    r["head_sha"] = json!(SHA);
+    r["status"] = json!(status);
+    r["conclusion"] = json!(conclusion);
+    if conclusion.is_none() {
+        r["completed_at"] = Value::Null;
+    }
+    r["check_suite"] = json!({ "id": suite });
+    r["url"] = json!(format!(
+        "https://api.github.com/repos/{REPO}/check-runs/{id}"
+    ));
+    r["html_url"] = json!(format!("https://github.com/{REPO}/runs/{id}"));
+    r
+}
+
+pub fn done(id: u64, name: &str, conclusion: &str) -> Value {
+    check_run(id, name, "completed", Some(conclusion), 100 + id)
+}
+
+pub fn running(id: u64, name: &str) -> Value {
+    check_run(id, name, "in_progress", None, 100 + id)
+}
+
+/// A commit status: the spec's example with the given context and state.
+pub fn status(id: u64, context: &str, state: &str) -> Value {
+    let mut s = fixture("repos-get-combined-status-for-ref.json")["statuses"][0].clone();
+    s["id"] = json!(id);
+    s["node_id"] = json!(format!("ST_{id}"));
+    s["context"] = json!(context);
+    s["state"] = json!(state);
+    s["target_url"] = json!(format!("https://ci.example.com/{id}/output"));
+    s
+}
+
+/// A job of our run (a job's id is its check run's id).
+pub fn job(id: u64, name: &str, runner: &str, status: &str) -> Value {
+    let mut j = fixture("actions-list-jobs-for-workflow-run.json")["jobs"][0].clone();
+    j["id"] = json!(id);
+    j["run_id"] = json!(RUN_ID);
+    j["name"] = json!(name);
+    j["runner_name"] = json!(runner);
+    j["status"] = json!(status);
+    // The spec's own example lacks `created_at`, which its schema requires (the schema test
+    // caught it); GitHub sends it.
+    j["created_at"] = j["started_at"].clone();
+    if status != "completed" {
+        j["conclusion"] = Value::Null;
+        j["completed_at"] = Value::Null;
+    }
+    j["check_run_url"] = json!(format!(
+        "https://api.github.com/repos/{REPO}/check-runs/{id}"
+    ));
+    j
+}
+
+impl GitHubDouble {
+    /// A double whose world is the same at every poll.
+    pub fn fixed(check_runs: Vec<Value>, statuses: Vec<Value>) -> GitHubDouble {
+        GitHubDouble::scripted(move |_| check_runs.clone(), move |_| statuses.clone())
+    }
+
+    /// A double whose check runs and statuses depend on the poll number (1-based).
+    pub fn scripted(
+        check_runs: impl Fn(u32) -> Vec<Value> + Send + 'static,
+        statuses: impl Fn(u32) -> Vec<Value> + Send + 'static,
+    ) -> GitHubDouble {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            check_runs: Box::new(check_runs),
+            statuses: Box::new(statuses),
+            jobs: vec![job(OWN_JOB, "Publish", RUNNER, "in_progress")],
+            suite: OWN_SUITE,
+            faults: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            served: Vec::new(),
+            first_seen: BTreeMap::new(),
+            rate_remaining: 5000,
+            auth: Vec::new(),
+            paths: Vec::new(),
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, sp) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if sp.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let st = st.clone();
+                std::thread::spawn(move || serve(conn, port, &st));
+            }
+        });
+        GitHubDouble { port, state, stop }
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Queue raw answers in front of a route's normal ones.
+    pub fn fault(&self, route: Route, faults: impl IntoIterator<Item = Fault>) {
+        let mut s = self.state.lock().unwrap();
+        s.faults.entry(route).or_default().extend(faults);
+    }
+
+    pub fn set_jobs(&self, jobs: Vec<Value>) {
+        self.state.lock().unwrap().jobs = jobs;
+    }
+
+    pub fn counts(&self, route: Route) -> Counts {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .get(&route)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn total(&self) -> Counts {
+        let s = self.state.lock().unwrap();
+        s.counts.values().fold(Counts::default(), |a, c| Counts {
+            requests: a.requests + c.requests,
+            full: a.full + c.full,
+            not_modified: a.not_modified + c.not_modified,
+            errors: a.errors + c.errors,
+            polls: a.polls + c.polls,
+        })
+    }
+
+    pub fn served(&self) -> Vec<(Route, Value)> {
+        self.state.lock().unwrap().served.clone()
+    }
+
+    /// When the double first served check `name` with `conclusion`.
+    pub fn first_served(&self, name: &str, conclusion: &str) -> Option<Instant> {
+        self.state
+            .lock()
+            .unwrap()
+            .first_seen
+            .get(&(name.to_owned(), conclusion.to_owned()))
+            .copied()
+    }
+
+    /// Every path requested, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.state.lock().unwrap().paths.clone()
+    }
+
+    pub fn auth_headers(&self) -> Vec<String> {
+        self.state.lock().unwrap().auth.clone()
+    }
+}
+
+impl Drop for GitHubDouble {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// The route of a path, for any owner/repo and commit (act picks its own; the double records
+/// what it was asked for).
+fn route_of(path: &str) -> Option<Route> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["repos", _, _, "commits", _, "check-runs"] => Some(Route::CheckRuns),
+        ["repos", _, _, "commits", _, "status"] => Some(Route::Status),
+        ["repos", _, _, "actions", "runs", id] if id.parse::<u64>().is_ok() => Some(Route::Run),
+        ["repos", _, _, "actions", "runs", _, "jobs"] => Some(Route::Jobs),
+        _ => None,
+    }
+}
+
+fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let q: BTreeMap<&str, &str> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let (status, extra, body) = answer(state, port, path, &q, &headers);
+    let mut out = conn;
+    let body_text = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body_text.len()
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = out.write_all(head.as_bytes());
+    let _ = out.write_all(body_text.as_bytes());
+    let _ = out.flush();
+}
+
+fn paginate(items: &[Value], q: &BTreeMap<&str, &str>) -> (Vec<Value>, Option<u32>, u32) {
+    let per_page: usize = q
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let last = (items.len().max(1)).div_ceil(per_page) as u32;
+    let start = (page as usize - 1) * per_page;
+    let slice = items.iter().skip(start).take(per_page).cloned().collect();
+    (slice, (page < last).then_some(page + 1), last)
+}
+
+type Answer = (u16, Vec<(String, String)>, Option<Value>);
+
+fn answer(
+    state: &Mutex<State>,
+    port: u16,
+    path: &str,
+    q: &BTreeMap<&str, &str>,
+    headers: &BTreeMap<String, String>,
+) -> Answer {
+    let mut s = state.lock().unwrap();
+    s.paths.push(path.to_owned());
+    if let Some(a) = headers.get("authorization") {
+        s.auth.push(a.clone());
+    }
+    let Some(route) = route_of(path) else {
+        return (404, vec![], Some(json!({"message": "Not Found"})));
+    };
+    let first_page = q.get("page").is_none_or(|p| *p == "1");
+    {
+        let c = s.counts.entry(route).or_default();
+        c.requests += 1;
+        if first_page {
+            c.polls += 1;
+        }
+    }
+    if let Some(f) = s.faults.get_mut(&route).and_then(VecDeque::pop_front) {
+        s.counts.entry(route).or_default().errors += 1;
+        return (f.status, f.headers, Some(f.body));
+    }
+    let poll = s.counts[&route].polls;
+    let (body, next) = match route {
+        Route::CheckRuns => {
+            let all = (s.check_runs)(poll);
+            let (page, next, _) = paginate(&all, q);
+            let mut b = fixture("checks-list-for-ref.json");
+            b["total_count"] = json!(all.len());
+            b["check_runs"] = Value::Array(page);
+            (b, next)
+        }
+        Route::Status => {
+            let all = (s.statuses)(poll);
+            let (page, next, _) = paginate(&all, q);
+            let state = if all
+                .iter()
+                .any(|x| x["state"] == "failure" || x["state"] == "error")
+            {
+                "failure"
+            } else if all.is_empty() || all.iter().any(|x| x["state"] == "pending") {
+                "pending"
+            } else {
+                "success"
+            };
+            let mut b = fixture("repos-get-combined-status-for-ref.json");
+            b["sha"] = json!(SHA);
+            b["state"] = json!(state);
+            b["total_count"] = json!(all.len());
+            b["statuses"] = Value::Array(page);
+            (b, next)
+        }
+        Route::Run => {
+            let mut b = fixture("actions-get-workflow-run.json");
+            b["id"] = json!(RUN_ID);
+            b["head_sha"] = json!(SHA);
+            b["status"] = json!("in_progress");
+            b["conclusion"] = Value::Null;
+            b["check_suite_id"] = json!(s.suite);
+            b["check_suite_url"] = json!(format!(
+                "https://api.github.com/repos/{REPO}/check-suites/{}",
+                s.suite
+            ));
+            (b, None)
+        }
+        Route::Jobs => {
+            let all = s.jobs.clone();
+            let (page, next, _) = paginate(&all, q);
+            let mut b = fixture("actions-list-jobs-for-workflow-run.json");
+            b["total_count"] = json!(all.len());
+            b["jobs"] = Value::Array(page);
+            (b, next)
+        }
+    };
+    let etag = format!(
+        "\"{}\"",
+        &hex::encode(Sha256::digest(body.to_string().as_bytes()))[..32]
+    );
+    let mut extra = vec![("ETag".to_string(), etag.clone())];
+    if let Some(n) = next {
+        let mut qq: Vec<String> = q
+            .iter()
+            .filter(|(k, _)| **k != "page")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        qq.push(format!("page={n}"));
+        extra.push((
+            "Link".into(),
+            format!(
+                "<http://127.0.0.1:{port}{path}?{}>; rel=\"next\"",
+                qq.join("&")
+            ),
+        ));
+    }
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    if headers.get("if-none-match") == Some(&etag) {
+        // Free: a 304 does not spend the primary rate limit.
+        s.counts.entry(route).or_default().not_modified += 1;
+        extra.push(("x-ratelimit-remaining".into(), s.rate_remaining.to_string()));
+        extra.push(("x-ratelimit-reset".into(), reset.to_string()));
+        return (304, extra, None);
+    }
+    s.rate_remaining = s.rate_remaining.saturating_sub(1);
+    s.counts.entry(route).or_default().full += 1;
+    extra.push(("x-ratelimit-limit".into(), "5000".into()));
+    extra.push(("x-ratelimit-remaining".into(), s.rate_remaining.to_string()));
+    extra.push(("x-ratelimit-reset".into(), reset.to_string()));
+    extra.push(("x-ratelimit-resource".into(), "core".into()));
+    if route == Route::CheckRuns {
+        let now = Instant::now();
+        for r in body["check_runs"].as_array().into_iter().flatten() {
+            if let (Some(n), Some(c)) = (r["name"].as_str(), r["conclusion"].as_str()) {
+                s.first_seen
+                    .entry((n.to_owned(), c.to_owned()))
+                    .or_insert(now);
+            }
+        }
+    }
+    s.served.push((route, body.clone()));
+    (200, extra, Some(body))
+}
