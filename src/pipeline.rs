@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::dist::{self, Discovery, Distribution};
 use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
-use crate::index::{Credentials, Uploader};
+use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
 use crate::secret::Secret;
@@ -43,6 +43,10 @@ pub enum PipelineError {
         filename: String,
         source: crate::index::UploadError,
     },
+    #[error(transparent)]
+    Publish(#[from] crate::index::PublishError),
+    #[error(transparent)]
+    Query(#[from] crate::index::QueryError),
 }
 
 /// What `run` needs from the outside world.
@@ -86,6 +90,10 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     // Configuration before any file work: a missing token is known without reading a byte.
     let (url, token) = target_endpoint(inputs, plan.target)?;
     report.index_url = Some(url.to_string());
+    let simple_url = match plan.target {
+        Target::Pypi => &inputs.pypi_index_url,
+        _ => &inputs.testpypi_index_url,
+    };
 
     rt.group_start("Check distributions");
     let dir = rc.cwd.join(&inputs.packages_dir);
@@ -94,7 +102,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     let dists = checked?;
 
     rt.group_start(&format!("Upload to {}", plan.target.label()));
-    let uploaded = upload(&dists, url, token, inputs.dry_run, rt, report).await;
+    let uploaded = upload(&dists, url, simple_url, token, inputs, rt, report).await;
     rt.group_end();
     uploaded
 }
@@ -193,6 +201,7 @@ pub fn check(
             size: d.size,
             sha256: None,
             result: FileResult::NotAttempted,
+            url: None,
         })
         .collect();
     for p in &problems {
@@ -254,59 +263,124 @@ pub fn check(
     Ok(dists)
 }
 
-/// Stage: upload, wheels before the sdist (discovery already orders them so; PyPI takes the
-/// release's metadata from the first file), stopping at the first failure.
+/// Stage: upload through the index engine (hash-aware skip, retries, a few at a time),
+/// wheels before the sdist (discovery already orders them so; PyPI takes the release's
+/// metadata from the first file). One log line per file: size, speed, result.
 async fn upload(
     dists: &[Distribution],
     url: &url::Url,
+    simple_url: &url::Url,
     token: &Secret,
-    dry_run: bool,
+    inputs: &Inputs,
     rt: &Runtime,
     report: &mut Report,
 ) -> Result<(), PipelineError> {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
-    let uploader = Uploader::new(
-        url.clone(),
-        Credentials {
-            username: "__token__".into(),
-            password: token.clone(),
-        },
-    )
-    .map_err(|source| PipelineError::Upload {
-        filename: dists
-            .first()
-            .map(|d| d.filename.clone())
-            .unwrap_or_default(),
-        source,
-    })?;
-    for (i, d) in dists.iter().enumerate() {
-        if dry_run {
-            let digests = crate::index::digest_file(&d.path).await.ok();
-            report.files[i].sha256 = digests.map(|g| g.sha256);
-            report.files[i].result = FileResult::WouldUpload;
-            rt.info(&format!("would upload {} to {url}", d.filename));
-            continue;
-        }
-        match uploader.upload(d).await {
-            Ok(up) => {
-                rt.info(&format!(
-                    "uploaded {} ({}, sha256 {})",
-                    up.filename,
-                    crate::report::human_size(up.size),
-                    up.sha256
-                ));
-                report.files[i].sha256 = Some(up.sha256);
-                report.files[i].result = FileResult::Uploaded;
+    let credentials = Credentials {
+        username: "__token__".into(),
+        password: token.clone(),
+    };
+    let uploader =
+        Uploader::with_timeouts(url.clone(), credentials.clone(), inputs.tuning.timeouts).map_err(
+            |source| PipelineError::Upload {
+                filename: dists
+                    .first()
+                    .map(|d| d.filename.clone())
+                    .unwrap_or_default(),
+                source,
+            },
+        )?;
+    // The upload origin's credentials also read a private simple index on that origin.
+    let query = IndexQuery::new(
+        simple_url.clone(),
+        Some(credentials),
+        inputs.tuning.timeouts.stall,
+    )?;
+    let opts = idx::PublishOptions {
+        skip_existing: inputs.skip_existing,
+        max_parallel: inputs.max_parallel,
+        dry_run: inputs.dry_run,
+        retry: inputs.tuning.retry,
+    };
+    let on = |e: idx::Event<'_>| log_event(rt, url, &e);
+    let (outcomes, result) = idx::publish(dists, &uploader, &query, &opts, &on).await;
+    for (entry, o) in report.files.iter_mut().zip(outcomes) {
+        entry.sha256 = o.sha256;
+        entry.url = o.url;
+        entry.result = match o.status {
+            idx::Status::Uploaded => FileResult::Uploaded,
+            idx::Status::IdenticalSkipped => FileResult::IdenticalSkipped,
+            idx::Status::WouldUpload => FileResult::WouldUpload,
+            idx::Status::Failed(m) => FileResult::Failed(m),
+            idx::Status::NotAttempted => FileResult::NotAttempted,
+        };
+    }
+    Ok(result?)
+}
+
+fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
+    use crate::report::human_size;
+    match e {
+        idx::Event::Checked {
+            dialect,
+            url: page,
+            found,
+        } => rt.info(&format!(
+            "asked the index what it has ({page}, {}): {found} of these files already there",
+            serde_json::to_value(dialect)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )),
+        idx::Event::QueryRetrying { delay, reason } => rt.warning(&format!(
+            "asking the index again in {:.1}s: {reason}",
+            delay.as_secs_f32()
+        )),
+        idx::Event::Starting { .. } => {}
+        idx::Event::Retrying {
+            filename,
+            attempt,
+            attempts,
+            delay,
+            reason,
+            retry_after,
+        } => rt.warning(&format!(
+            "retrying {filename} in {:.1}s{} (attempt {attempt} of {attempts} failed): {reason}",
+            delay.as_secs_f32(),
+            if *retry_after {
+                ", as the index's Retry-After asks"
+            } else {
+                ""
             }
-            Err(source) => {
-                // The caller reports the error once; the report keeps it per file.
-                report.files[i].result = FileResult::Failed(source.to_string());
-                return Err(PipelineError::Upload {
-                    filename: d.filename.clone(),
-                    source,
-                });
-            }
+        )),
+        idx::Event::Landed { filename, after } => rt.info(&format!(
+            "{filename}: the index has it now with our sha256 (an earlier attempt landed); the failed attempt said: {after}"
+        )),
+        idx::Event::Done(o) => {
+            let sha = o.sha256.as_deref().unwrap_or("-");
+            let line = match &o.status {
+                idx::Status::Uploaded => {
+                    let secs = o.elapsed.map_or(0.0, |d| d.as_secs_f64()).max(1e-3);
+                    format!(
+                        "uploaded {} ({} in {secs:.1}s, {}/s, {} attempt(s), sha256 {sha})",
+                        o.filename,
+                        human_size(o.size),
+                        human_size((o.size as f64 / secs) as u64),
+                        o.attempts
+                    )
+                }
+                idx::Status::IdenticalSkipped => format!(
+                    "skipped {} ({}): already on the index, identical (sha256 {sha})",
+                    o.filename,
+                    human_size(o.size)
+                ),
+                idx::Status::WouldUpload => {
+                    format!("would upload {} to {url} (sha256 {sha})", o.filename)
+                }
+                idx::Status::Failed(m) => format!("FAILED {}: {m}", o.filename),
+                idx::Status::NotAttempted => format!("not attempted: {}", o.filename),
+            };
+            rt.info(&line);
         }
     }
-    Ok(())
 }

@@ -233,6 +233,7 @@ fn action_yml_passes_every_input_to_the_binary() {
         "name",
         "version",
         "uploaded",
+        "skipped",
     ] {
         let output = &action["outputs"][name];
         assert_eq!(
