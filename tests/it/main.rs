@@ -6,6 +6,7 @@ pub mod support;
 
 mod act;
 mod cli;
+mod faults;
 mod installer;
 mod lint;
 mod publish;
