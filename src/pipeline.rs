@@ -44,7 +44,7 @@ pub enum PipelineError {
         source: crate::index::UploadError,
     },
     #[error(transparent)]
-    Publish(#[from] crate::index::PublishError),
+    Publish(Box<crate::index::PublishError>),
     #[error(transparent)]
     Query(#[from] crate::index::QueryError),
 }
@@ -291,11 +291,8 @@ async fn upload(
             },
         )?;
     // The upload origin's credentials also read a private simple index on that origin.
-    let query = IndexQuery::new(
-        simple_url.clone(),
-        Some(credentials),
-        inputs.tuning.timeouts.stall,
-    )?;
+    let query = IndexQuery::new(simple_url.clone(), inputs.tuning.timeouts.stall)?
+        .with_upload_credentials(url, credentials);
     let opts = idx::PublishOptions {
         skip_existing: inputs.skip_existing,
         max_parallel: inputs.max_parallel,
@@ -315,7 +312,7 @@ async fn upload(
             idx::Status::NotAttempted => FileResult::NotAttempted,
         };
     }
-    Ok(result?)
+    result.map_err(|e| PipelineError::Publish(Box::new(e)))
 }
 
 fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {

@@ -311,25 +311,24 @@ async fn run(
     on(Event::Done(&outcomes[lead]));
     r?;
     let stop = AtomicBool::new(false);
-    let results: Vec<(usize, Option<(FileOutcome, Result<(), PublishError>)>)> =
-        futures_util::stream::iter(rest.iter().copied())
-            .map(|i| {
-                let (ctx, stop, dists, digests) = (&ctx, &stop, dists, &digests);
-                async move {
-                    if stop.load(Ordering::SeqCst) {
-                        return (i, None);
-                    }
-                    let (o, r) = ctx.upload_one(&dists[i], &digests[i]).await;
-                    if r.is_err() {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    on(Event::Done(&o));
-                    (i, Some((o, r)))
+    let results: Vec<(usize, Option<Finished>)> = futures_util::stream::iter(rest.iter().copied())
+        .map(|i| {
+            let (ctx, stop, dists, digests) = (&ctx, &stop, dists, &digests);
+            async move {
+                if stop.load(Ordering::SeqCst) {
+                    return (i, None);
                 }
-            })
-            .buffer_unordered(opts.max_parallel.max(1))
-            .collect()
-            .await;
+                let (o, r) = ctx.upload_one(&dists[i], &digests[i]).await;
+                if r.is_err() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                on(Event::Done(&o));
+                (i, Some((o, r)))
+            }
+        })
+        .buffer_unordered(opts.max_parallel.max(1))
+        .collect()
+        .await;
     let mut first_error: Option<(usize, PublishError)> = None;
     for (i, res) in results {
         if let Some((o, r)) = res {
@@ -357,6 +356,9 @@ async fn run(
         None => Ok(()),
     }
 }
+
+/// One file's upload, done: its outcome and whether it stops the run.
+type Finished = (FileOutcome, Result<(), PublishError>);
 
 fn merge(into: &mut FileOutcome, from: FileOutcome) {
     *into = FileOutcome {

@@ -113,17 +113,13 @@ pub struct IndexQuery {
     client: reqwest::Client,
     simple_url: Url,
     /// Sent only when the simple index is on the upload URL's origin (private indexes that
-    /// need auth to read); never to another host.
+    /// need auth to read) over https or loopback; never to another host.
     credentials: Option<Credentials>,
 }
 
 impl IndexQuery {
     /// `timeout` bounds each request (connect + whole answer): a hung index cannot hang us.
-    pub fn new(
-        simple_url: Url,
-        credentials: Option<Credentials>,
-        timeout: Duration,
-    ) -> Result<Self, QueryError> {
+    pub fn new(simple_url: Url, timeout: Duration) -> Result<Self, QueryError> {
         let mut simple_url = simple_url;
         if !simple_url.path().ends_with('/') {
             let path = format!("{}/", simple_url.path());
@@ -138,8 +134,23 @@ impl IndexQuery {
         Ok(IndexQuery {
             client,
             simple_url,
-            credentials,
+            credentials: None,
         })
+    }
+
+    /// Read with the upload credentials, but only when the simple index shares the upload
+    /// URL's origin and that origin may receive credentials (https, or loopback http):
+    /// a token for upload.pypi.org never goes to pypi.org, nor anywhere else.
+    pub fn with_upload_credentials(mut self, upload_url: &Url, credentials: Credentials) -> Self {
+        if same_origin(&self.simple_url, upload_url) && super::upload::allowed(upload_url) {
+            self.credentials = Some(credentials);
+        }
+        self
+    }
+
+    /// Whether requests carry credentials (for tests and the log).
+    pub fn sends_credentials(&self) -> bool {
+        self.credentials.is_some()
     }
 
     pub fn simple_url(&self) -> &Url {
@@ -623,7 +634,6 @@ mod tests {
     fn urls_for_a_project() {
         let q = IndexQuery::new(
             Url::parse("https://pypi.org/simple").unwrap(),
-            None,
             Duration::from_secs(5),
         )
         .unwrap();
@@ -637,11 +647,176 @@ mod tests {
         );
         let q = IndexQuery::new(
             Url::parse("https://idx.example/custom/").unwrap(),
-            None,
             Duration::from_secs(5),
         )
         .unwrap();
         assert_eq!(q.json_api_url("x", "1"), None);
+    }
+
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    type Routes = Vec<(&'static str, &'static str, &'static str, String)>;
+
+    /// A loopback server answering GETs by path (status line, content type, body); records
+    /// every request head. Unknown paths get 404.
+    async fn serve(routes: Routes) -> (Url, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/simple/",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    break;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                log.lock().unwrap().push(head);
+                let (status, ct, body) = routes
+                    .iter()
+                    .find(|r| r.0 == path)
+                    .map(|r| (r.1, r.2, r.3.clone()))
+                    .unwrap_or(("404 Not Found", "text/plain", "nope".into()));
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nRetry-After: 3\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        (base, seen)
+    }
+
+    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    fn creds() -> Credentials {
+        Credentials::token(crate::secret::Secret::new("pypi-QUERYTOKEN"))
+    }
+
+    #[tokio::test]
+    async fn pep691_json_is_asked_for_and_used_with_caches_bypassed() {
+        let json = format!(
+            r#"{{"meta":{{"api-version":"1.1"}},"name":"improved-sdd","files":[{{"filename":"improved_sdd-0.1.0.tar.gz","url":"../../f/improved_sdd-0.1.0.tar.gz","hashes":{{"sha256":"{SHA}"}}}}]}}"#
+        );
+        let (base, seen) = serve(vec![(
+            "/simple/improved-sdd/",
+            "200 OK",
+            "application/vnd.pypi.simple.v1+json",
+            json,
+        )])
+        .await;
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let l = q.files("Improved_SDD", "0.1.0").await.unwrap();
+        assert_eq!(l.dialect, Dialect::Pep691Json);
+        let f = &l.files["improved_sdd-0.1.0.tar.gz"];
+        assert_eq!(f.sha256.as_deref(), Some(SHA));
+        assert_eq!(
+            f.url.as_deref(),
+            Some(base.join("/f/improved_sdd-0.1.0.tar.gz").unwrap().as_str())
+        );
+        let reqs = seen.lock().unwrap().clone();
+        assert_eq!(reqs.len(), 1, "JSON answered: no other request");
+        assert_eq!(header(&reqs[0], "cache-control"), Some("no-cache"));
+        assert!(header(&reqs[0], "accept")
+            .unwrap()
+            .starts_with("application/vnd.pypi.simple.v1+json"));
+        assert_eq!(header(&reqs[0], "authorization"), None);
+    }
+
+    #[tokio::test]
+    async fn html_page_then_the_json_api_when_there_is_one() {
+        let html = format!("<a href=\"/p/x-1.0.tar.gz#sha256={SHA}\">x-1.0.tar.gz</a>");
+        let api = format!(
+            r#"{{"urls":[{{"filename":"x-1.0.tar.gz","url":"/api/x-1.0.tar.gz","digests":{{"sha256":"{SHA}"}}}}]}}"#
+        );
+        let (base, seen) = serve(vec![
+            ("/simple/x/", "200 OK", "text/html", html.clone()),
+            ("/pypi/x/1.0/json", "200 OK", "application/json", api),
+        ])
+        .await;
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let l = q.files("x", "1.0").await.unwrap();
+        assert_eq!(l.dialect, Dialect::JsonApi);
+        assert!(l.files["x-1.0.tar.gz"]
+            .url
+            .as_deref()
+            .unwrap()
+            .ends_with("/api/x-1.0.tar.gz"));
+        assert_eq!(seen.lock().unwrap().len(), 2);
+
+        // No JSON API (pypiserver): the HTML page it is.
+        let (base, _) = serve(vec![("/simple/x/", "200 OK", "text/html", html)]).await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        let l = q.files("x", "1.0").await.unwrap();
+        assert_eq!(l.dialect, Dialect::Pep503Html);
+        assert_eq!(l.files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+    }
+
+    #[tokio::test]
+    async fn unknown_project_is_empty_and_overload_is_retryable() {
+        let (base, _) = serve(vec![(
+            "/simple/busy/",
+            "503 Service Unavailable",
+            "text/plain",
+            "later".into(),
+        )])
+        .await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        assert!(q.files("new-project", "1").await.unwrap().files.is_empty());
+        let err = q.files("busy", "1").await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+        assert!(err.to_string().contains("HTTP 503"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn credentials_only_to_the_upload_origin() {
+        let (base, seen) = serve(vec![]).await;
+        let same = base.join("/legacy/").unwrap();
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5))
+            .unwrap()
+            .with_upload_credentials(&same, creds());
+        assert!(q.sends_credentials());
+        q.files("p", "1").await.unwrap();
+        let head = seen.lock().unwrap()[0].clone();
+        assert!(header(&head, "authorization").is_some_and(|a| a.starts_with("Basic ")));
+
+        for other in [
+            "https://upload.pypi.org/legacy/",
+            "http://127.0.0.2:1/legacy/",
+        ] {
+            let q = IndexQuery::new(base.clone(), Duration::from_secs(5))
+                .unwrap()
+                .with_upload_credentials(&Url::parse(other).unwrap(), creds());
+            assert!(!q.sends_credentials(), "{other}");
+        }
+        // Same origin but plain http to a non-loopback host: never.
+        let q = IndexQuery::new(
+            Url::parse("http://idx.example/simple/").unwrap(),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+        .with_upload_credentials(&Url::parse("http://idx.example/").unwrap(), creds());
+        assert!(!q.sends_credentials());
     }
 
     proptest! {

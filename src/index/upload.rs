@@ -271,7 +271,7 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn allowed(url: &Url) -> bool {
+pub(crate) fn allowed(url: &Url) -> bool {
     match url.scheme() {
         "https" => url.host().is_some(),
         "http" => is_loopback(url),
