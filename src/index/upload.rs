@@ -1142,6 +1142,72 @@ mod tests {
         assert!(err.is_retryable());
     }
 
+    /// A server that reads the body slowly but steadily, and one that stops reading: the first
+    /// upload takes several stall timeouts and still succeeds, the second is abandoned.
+    #[tokio::test]
+    async fn stall_timeout_spares_slow_progress_and_stops_a_dead_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dist = make_wheel(dir.path());
+        let big = dir.path().join("big.whl");
+        std::fs::write(&big, vec![7u8; 24 * 1024 * 1024]).unwrap();
+        dist.path = big;
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(5),
+            stall: Duration::from_millis(400),
+        };
+
+        for slow_reader in [true, false] {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = Url::parse(&format!(
+                "http://{}/legacy/",
+                listener.local_addr().unwrap()
+            ))
+            .unwrap();
+            let server = tokio::spawn(async move {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut chunk = vec![0u8; 256 * 1024];
+                let mut total = 0usize;
+                let started = std::time::Instant::now();
+                loop {
+                    if !slow_reader && total > 1024 * 1024 {
+                        // Stop reading; hold the connection open.
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        return started.elapsed();
+                    }
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return started.elapsed(),
+                        Ok(n) => total += n,
+                    }
+                    if total >= 24 * 1024 * 1024 {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+                            .await;
+                        return started.elapsed();
+                    }
+                    // About 10 MiB/s: the 24 MiB body takes ~2.4 s, six stall timeouts.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+            });
+            let up = Uploader::with_timeouts(url, creds(), timeouts).unwrap();
+            let result = up.upload(&dist).await;
+            if slow_reader {
+                let done = result.unwrap();
+                assert_eq!(done.status, 200);
+                let took = server.await.unwrap();
+                assert!(took > timeouts.stall * 3, "the body took {took:?}");
+            } else {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(err, UploadError::Stalled { what, sent, size, .. }
+                        if what == "no byte of the file was accepted" && sent < size),
+                    "{err:?}"
+                );
+                assert!(err.is_retryable() && err.may_have_landed());
+                server.abort();
+            }
+        }
+    }
+
     #[test]
     fn only_https_or_loopback_http_is_allowed() {
         for ok in [
