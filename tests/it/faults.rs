@@ -24,6 +24,9 @@ enum Fault {
     DropMidBody,
     /// Forward the whole request (the file lands), then close without an answer.
     DropAfterForward,
+    /// Forward the request twice, as if a parallel run had landed the same file first, and
+    /// answer with the second answer (pypiserver: 409 already exists).
+    ForwardTwice,
     /// Answer with this status (and Retry-After seconds), forwarding nothing.
     Status(u16, Option<u64>),
     /// Read the head, then neither read nor answer for this long.
@@ -141,7 +144,7 @@ fn handle(
             std::thread::sleep(d);
             return Ok(());
         }
-        Some(Fault::DropAfterForward) | None => {}
+        Some(Fault::DropAfterForward | Fault::ForwardTwice) | None => {}
     }
     read_body(&mut conn, &mut body, len);
     // Forward with `Connection: close`, read the whole answer.
@@ -151,11 +154,18 @@ fn handle(
         .collect::<Vec<_>>()
         .join("\r\n");
     let head = head.trim_end_matches("\r\n").to_string() + "\r\nConnection: close\r\n\r\n";
-    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
-    up.write_all(head.as_bytes())?;
-    up.write_all(&body)?;
-    let mut answer = Vec::new();
-    up.read_to_end(&mut answer)?;
+    let forward = || -> std::io::Result<Vec<u8>> {
+        let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+        up.write_all(head.as_bytes())?;
+        up.write_all(&body)?;
+        let mut answer = Vec::new();
+        up.read_to_end(&mut answer)?;
+        Ok(answer)
+    };
+    if fault == Some(Fault::ForwardTwice) {
+        forward()?;
+    }
+    let answer = forward()?;
     let status = String::from_utf8_lossy(&answer)
         .split_whitespace()
         .nth(1)
@@ -379,6 +389,21 @@ fn an_upload_that_landed_before_the_connection_dropped_is_not_sent_again() {
         r.stdout
     );
     assert!(!server.log().contains("already exists"), "{}", server.log());
+}
+
+#[test]
+fn a_file_landed_by_someone_else_meanwhile_counts_when_its_sha256_matches() {
+    let (r, log, _s) = publish_through(vec![Fault::ForwardTwice]);
+    // pypiserver refused our copy (409: already exists); the re-check found our sha256.
+    assert_eq!(log, ["forwarded-409", "forwarded-200"]);
+    assert!(
+        r.stdout.contains(&format!(
+            "{WHEEL}: the index has it now with our sha256 (an earlier attempt landed); the failed attempt said: the package index refused `{WHEEL}` (HTTP 409)"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("retrying"), "{}", r.stdout);
 }
 
 #[test]
