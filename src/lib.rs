@@ -10,6 +10,7 @@ pub mod gha;
 pub mod index;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod secret;
 pub mod version;

@@ -5,6 +5,7 @@
 //! uploaded, so a run never leaves half a release behind when a check could have caught it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::dist::{self, Discovery, Distribution};
 use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
@@ -299,7 +300,19 @@ async fn upload(
         dry_run: inputs.dry_run,
         retry: inputs.tuning.retry,
     };
-    let on = |e: idx::Event<'_>| log_event(rt, url, &e);
+    let bars = crate::progress::Bars::new(!rt.in_actions());
+    let on = |e: idx::Event<'_>| {
+        match &e {
+            idx::Event::Starting {
+                filename,
+                size,
+                progress,
+            } => bars.start(filename, *size, Arc::clone(progress)),
+            idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
+            _ => {}
+        }
+        bars.suspend(|| log_event(rt, url, &e));
+    };
     let (outcomes, result) = idx::publish(dists, &uploader, &query, &opts, &on).await;
     for (entry, o) in report.files.iter_mut().zip(outcomes) {
         entry.sha256 = o.sha256;
@@ -313,6 +326,16 @@ async fn upload(
         };
     }
     result.map_err(|e| PipelineError::Publish(Box::new(e)))
+}
+
+fn status_word(s: &idx::Status) -> &'static str {
+    match s {
+        idx::Status::Uploaded => "uploaded",
+        idx::Status::IdenticalSkipped => "identical, skipped",
+        idx::Status::WouldUpload => "would upload",
+        idx::Status::Failed(_) => "FAILED",
+        idx::Status::NotAttempted => "not attempted",
+    }
 }
 
 fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
