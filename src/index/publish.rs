@@ -293,6 +293,8 @@ async fn run(
         }
         return Ok(());
     }
+    // Wheels before the sdist whatever order the caller gave (stable: theirs otherwise).
+    to_upload.sort_by_key(|&i| dists[i].kind);
     let Some((&lead, rest)) = to_upload.split_first() else {
         return Ok(());
     };
@@ -520,6 +522,143 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dist::{metadata, DistKind};
+    use crate::secret::Secret;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use url::Url;
+
+    #[derive(Default)]
+    struct Seen {
+        now: AtomicUsize,
+        max: AtomicUsize,
+        events: Mutex<Vec<String>>,
+    }
+
+    /// An index on loopback: GETs say 404 (nothing there yet); each POST is held 150 ms
+    /// and answered 200, while concurrency and start/end order are recorded.
+    async fn slow_index() -> (Url, Arc<Seen>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let seen = Arc::new(Seen::default());
+        let s = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let head_end = loop {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    if head.starts_with("get ") {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body = String::from_utf8_lossy(&buf[head_end..]);
+                    let name = body
+                        .split("filename=\"")
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or("?")
+                        .to_string();
+                    let n = s.now.fetch_add(1, Ordering::SeqCst) + 1;
+                    s.max.fetch_max(n, Ordering::SeqCst);
+                    s.events.lock().unwrap().push(format!("start {name}"));
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    s.events.lock().unwrap().push(format!("end {name}"));
+                    s.now.fetch_sub(1, Ordering::SeqCst);
+                    let _ = sock
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK",
+                        )
+                        .await;
+                });
+            }
+        });
+        (base, seen)
+    }
+
+    fn dist(dir: &std::path::Path, filename: &str, kind: DistKind) -> Distribution {
+        let path = dir.join(filename);
+        std::fs::write(&path, filename.as_bytes()).unwrap();
+        Distribution {
+            path,
+            filename: filename.into(),
+            kind,
+            size: filename.len() as u64,
+            metadata: metadata::parse(b"Metadata-Version: 2.1\nName: p\nVersion: 1.0\n").unwrap(),
+            pyversion: if kind == DistKind::Wheel {
+                "py3"
+            } else {
+                "source"
+            }
+            .into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn first_file_alone_then_bounded_parallel() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dists: Vec<Distribution> = (0..5)
+            .map(|i| {
+                dist(
+                    dir.path(),
+                    &format!("p-1.0-cp3{i}-none-any.whl"),
+                    DistKind::Wheel,
+                )
+            })
+            .collect();
+        dists.push(dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist));
+        let (base, seen) = slow_index().await;
+        let up = Uploader::new(
+            base.clone(),
+            super::super::Credentials::token(Secret::new("pypi-PARALLELTEST")),
+        )
+        .unwrap();
+        let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+        let opts = PublishOptions {
+            skip_existing: true,
+            max_parallel: 2,
+            dry_run: false,
+            retry: RetryPolicy::default(),
+        };
+        let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
+        result.unwrap();
+        assert!(outcomes.iter().all(|o| o.status == Status::Uploaded));
+        let events = seen.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 12, "{events:?}");
+        assert_eq!(
+            events[..2],
+            [
+                "start p-1.0-cp30-none-any.whl",
+                "end p-1.0-cp30-none-any.whl"
+            ],
+            "the first file goes alone: {events:?}"
+        );
+        assert_eq!(seen.max.load(Ordering::SeqCst), 2, "{events:?}");
+    }
 
     #[test]
     fn tuning_reads_hidden_variables_and_keeps_defaults() {
