@@ -206,6 +206,7 @@ pub enum UploadError {
 fn rejected_hint(status: u16) -> &'static str {
     match status {
         409 | 400 => "fix what the index names; if this exact file is already on the index, a re-upload is refused — publish a new version instead",
+        405 => "this looks like the simple index URL, not the upload URL: set `pypi-url` / `testpypi-url` to the index's legacy upload endpoint (PyPI: https://upload.pypi.org/legacy/, TestPyPI: https://test.pypi.org/legacy/)",
         413 => "the file is larger than the index allows; ask the index for a bigger limit or make the distribution smaller",
         429 => "the index is rate-limiting uploads; wait and re-run",
         500..=599 => "the index had a server-side problem; re-run later",
@@ -1249,6 +1250,45 @@ mod tests {
         .unwrap();
         assert_eq!(up.url().as_str(), "https://example.org/");
         assert!(!format!("{up:?}").contains(TOKEN));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            retry_after(&m)
+        };
+        assert_eq!(h("7"), Some(Duration::from_secs(7)));
+        assert_eq!(h(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            h("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
+        let d = h(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
+            "{d:?}"
+        );
+        assert_eq!(h("soon"), None);
+        assert_eq!(h("-3"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn method_not_allowed_points_at_the_upload_url() {
+        let e = UploadError::Rejected {
+            filename: "p-1.0.tar.gz".into(),
+            status: 405,
+            message: "Method Not Allowed".into(),
+            retry_after: None,
+        };
+        assert!(e
+            .to_string()
+            .contains("simple index URL, not the upload URL"));
+        assert!(!e.is_retryable());
     }
 
     #[test]
