@@ -300,6 +300,9 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| identical, skipped | - |"), "{md}");
+        let json = report().to_json();
+        assert!(json.contains("\"result\": \"identical-skipped\""), "{json}");
+        assert!(json.contains("\"url\": \"https://files.example/"), "{json}");
     }
 
     #[test]
