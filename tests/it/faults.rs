@@ -327,6 +327,7 @@ fn a_rebuilt_file_fails_with_both_hashes_and_nothing_is_uploaded() {
     std::fs::rename(ws.path().join("dist").join(WHEEL), ws.path().join(WHEEL)).unwrap();
     let env = env_for(&server, &server.upload_url());
     let r = env.run(ws.path(), &["run"]);
+    scan_for_token(&r, &server.token);
     assert_eq!(r.code, 0, "{}", r.all_output());
     let published = sha256_file(&ws.path().join("dist").join(SDIST));
 
