@@ -14,6 +14,7 @@ pub mod github;
 pub mod index;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod release;
 pub mod report;
 pub mod secret;

@@ -5,11 +5,12 @@
 //! uploaded, so a run never leaves half a release behind when a check could have caught it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
 use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
-use crate::index::Uploader;
+use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
 use crate::version;
@@ -53,6 +54,10 @@ pub enum PipelineError {
         filename: String,
         source: crate::index::UploadError,
     },
+    #[error(transparent)]
+    Publish(Box<crate::index::PublishError>),
+    #[error(transparent)]
+    Query(#[from] crate::index::QueryError),
 }
 
 /// What `run` needs from the outside world.
@@ -96,6 +101,10 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     // Configuration before any file work: a missing token is known without reading a byte.
     let (url, method, names) = target_endpoint(ctx, inputs, plan.target)?;
     report.index_url = Some(url.to_string());
+    let simple_url = match plan.target {
+        Target::Pypi => &inputs.pypi_index_url,
+        _ => &inputs.testpypi_index_url,
+    };
 
     if let Some(wait) = &inputs.wait {
         rt.group_start("Wait for checks");
@@ -128,7 +137,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
 
     rt.group_start(&format!("Upload to {}", plan.target.label()));
     let uploaded = match Session::new(rt, method, url, names, report.name.clone()) {
-        Ok(mut session) => upload(&dists, url, &mut session, inputs.dry_run, rt, report).await,
+        Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
         Err(e) => Err(e.into()),
     };
     rt.group_end();
@@ -309,6 +318,7 @@ pub fn check(
             size: d.size,
             sha256: None,
             result: FileResult::NotAttempted,
+            url: None,
         })
         .collect();
     for p in &problems {
@@ -370,60 +380,166 @@ pub fn check(
     Ok(dists)
 }
 
-/// Stage: upload, wheels before the sdist (discovery already orders them so; PyPI takes the
-/// release's metadata from the first file), stopping at the first failure.
+/// Stage: upload through the index engine (hash-aware skip, retries, a few at a time),
+/// wheels before the sdist (discovery already orders them so; PyPI takes the release's
+/// metadata from the first file). One log line per file: size, speed, result.
 async fn upload(
     dists: &[Distribution],
     url: &url::Url,
-    session: &mut Session<'_>,
-    dry_run: bool,
+    simple_url: &url::Url,
+    session: Session<'_>,
+    inputs: &Inputs,
     rt: &Runtime,
     report: &mut Report,
 ) -> Result<(), PipelineError> {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
-    let uploader_err = |d: Option<&Distribution>, source| PipelineError::Upload {
-        filename: d.map(|d| d.filename.clone()).unwrap_or_default(),
-        source,
-    };
-    if dry_run && session.is_trusted_publishing() {
+    let trusted = session.is_trusted_publishing();
+    let mut session = session;
+    // A dry run contacts no OIDC endpoint: it asks the index anonymously.
+    let credentials = if inputs.dry_run && trusted {
         rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
+        None
+    } else {
+        Some(session.credentials().await?.0)
+    };
+    let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
+    let uploader = Uploader::with_timeouts(
+        url.clone(),
+        credentials.clone().unwrap_or(placeholder),
+        inputs.tuning.timeouts,
+    )
+    .map_err(|source| PipelineError::Upload {
+        filename: dists
+            .first()
+            .map(|d| d.filename.clone())
+            .unwrap_or_default(),
+        source,
+    })?;
+    // The upload origin's credentials also read a private simple index on that origin.
+    let mut query = IndexQuery::new(simple_url.clone(), inputs.tuning.timeouts.stall)?;
+    if let Some(c) = credentials {
+        query = query.with_upload_credentials(url, c);
     }
-    let mut uploader: Option<Uploader> = None;
-    for (i, d) in dists.iter().enumerate() {
-        if dry_run {
-            let digests = crate::index::digest_file(&d.path).await.ok();
-            report.files[i].sha256 = digests.map(|g| g.sha256);
-            report.files[i].result = FileResult::WouldUpload;
-            rt.info(&format!("would upload {} to {url}", d.filename));
-            continue;
+    // Trusted publishing: before each upload attempt, a token near its expiry is re-minted
+    // and handed to the uploader (uploads run in parallel, so the session is shared).
+    let session = tokio::sync::Mutex::new(session);
+    let refresh = || -> idx::RefreshFuture<'_> {
+        Box::pin(async {
+            let mut s = session.lock().await;
+            s.credentials()
+                .await
+                .map(|(c, fresh)| fresh.then_some(c))
+                .map_err(|e| e.to_string())
+        })
+    };
+    let refresh: Option<&idx::Refresh<'_>> = (trusted && !inputs.dry_run).then_some(&refresh);
+    let opts = idx::PublishOptions {
+        skip_existing: inputs.skip_existing,
+        max_parallel: inputs.max_parallel,
+        dry_run: inputs.dry_run,
+        retry: inputs.tuning.retry,
+    };
+    let bars = crate::progress::Bars::new(!rt.in_actions());
+    let on = |e: idx::Event<'_>| {
+        match &e {
+            idx::Event::Starting {
+                filename,
+                size,
+                progress,
+            } => bars.start(filename, *size, Arc::clone(progress)),
+            idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
+            _ => {}
         }
-        // Per file: a minted token is re-minted when it is close to expiry.
-        let (credentials, fresh) = session.credentials().await?;
-        let current = match uploader.take() {
-            Some(u) if !fresh => u,
-            _ => Uploader::new(url.clone(), credentials).map_err(|e| uploader_err(Some(d), e))?,
+        bars.suspend(|| log_event(rt, url, &e));
+    };
+    let (outcomes, result) = idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await;
+    for (entry, o) in report.files.iter_mut().zip(outcomes) {
+        entry.sha256 = o.sha256;
+        entry.url = o.url;
+        entry.result = match o.status {
+            idx::Status::Uploaded => FileResult::Uploaded,
+            idx::Status::IdenticalSkipped => FileResult::IdenticalSkipped,
+            idx::Status::WouldUpload => FileResult::WouldUpload,
+            idx::Status::Failed(m) => FileResult::Failed(m),
+            idx::Status::NotAttempted => FileResult::NotAttempted,
         };
-        let uploader = uploader.insert(current);
-        match uploader.upload(d).await {
-            Ok(up) => {
-                rt.info(&format!(
-                    "uploaded {} ({}, sha256 {})",
-                    up.filename,
-                    crate::report::human_size(up.size),
-                    up.sha256
-                ));
-                report.files[i].sha256 = Some(up.sha256);
-                report.files[i].result = FileResult::Uploaded;
+    }
+    result.map_err(|e| PipelineError::Publish(Box::new(e)))
+}
+
+fn status_word(s: &idx::Status) -> &'static str {
+    match s {
+        idx::Status::Uploaded => "uploaded",
+        idx::Status::IdenticalSkipped => "identical, skipped",
+        idx::Status::WouldUpload => "would upload",
+        idx::Status::Failed(_) => "FAILED",
+        idx::Status::NotAttempted => "not attempted",
+    }
+}
+
+fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
+    use crate::report::human_size;
+    match e {
+        idx::Event::Checked {
+            dialect,
+            url: page,
+            found,
+        } => rt.info(&format!(
+            "asked the index what it has ({page}, {}): {found} of these files already there",
+            serde_json::to_value(dialect)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )),
+        idx::Event::QueryRetrying { delay, reason } => rt.warning(&format!(
+            "asking the index again in {:.1}s: {reason}",
+            delay.as_secs_f32()
+        )),
+        idx::Event::Starting { .. } => {}
+        idx::Event::Retrying {
+            filename,
+            attempt,
+            attempts,
+            delay,
+            reason,
+            retry_after,
+        } => rt.warning(&format!(
+            "retrying {filename} in {:.1}s{} (attempt {attempt} of {attempts} failed): {reason}",
+            delay.as_secs_f32(),
+            if *retry_after {
+                ", as the index's Retry-After asks"
+            } else {
+                ""
             }
-            Err(source) => {
-                // The caller reports the error once; the report keeps it per file.
-                report.files[i].result = FileResult::Failed(source.to_string());
-                return Err(PipelineError::Upload {
-                    filename: d.filename.clone(),
-                    source,
-                });
-            }
+        )),
+        idx::Event::Landed { filename, after } => rt.info(&format!(
+            "{filename}: the index has it now with our sha256 (an earlier attempt landed); the failed attempt said: {after}"
+        )),
+        idx::Event::Done(o) => {
+            let sha = o.sha256.as_deref().unwrap_or("-");
+            let line = match &o.status {
+                idx::Status::Uploaded => {
+                    let secs = o.elapsed.map_or(0.0, |d| d.as_secs_f64()).max(1e-3);
+                    format!(
+                        "uploaded {} ({} in {secs:.1}s, {}/s, {} attempt(s), sha256 {sha})",
+                        o.filename,
+                        human_size(o.size),
+                        human_size((o.size as f64 / secs) as u64),
+                        o.attempts
+                    )
+                }
+                idx::Status::IdenticalSkipped => format!(
+                    "skipped {} ({}): already on the index, identical (sha256 {sha})",
+                    o.filename,
+                    human_size(o.size)
+                ),
+                idx::Status::WouldUpload => {
+                    format!("would upload {} to {url} (sha256 {sha})", o.filename)
+                }
+                idx::Status::Failed(m) => format!("FAILED {}: {m}", o.filename),
+                idx::Status::NotAttempted => format!("not attempted: {}", o.filename),
+            };
+            rt.info(&line);
         }
     }
-    Ok(())
 }

@@ -10,6 +10,8 @@ use crate::plan::{Plan, Target};
 #[serde(rename_all = "kebab-case")]
 pub enum FileResult {
     Uploaded,
+    /// Already on the index with the same sha256: nothing to do (a re-run).
+    IdenticalSkipped,
     /// Dry run: this file would have been uploaded.
     WouldUpload,
     /// The upload of this file failed; the message is the server's or the transport's.
@@ -24,6 +26,9 @@ pub struct FileEntry {
     pub size: u64,
     pub sha256: Option<String>,
     pub result: FileResult,
+    /// Where the index serves the file, when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -67,6 +72,14 @@ impl Report {
             .collect()
     }
 
+    pub fn skipped(&self) -> Vec<&str> {
+        self.files
+            .iter()
+            .filter(|f| f.result == FileResult::IdenticalSkipped)
+            .map(|f| f.filename.as_str())
+            .collect()
+    }
+
     /// The step outputs, in a fixed order. Every output is always written (empty when
     /// unknown) so downstream `needs.<job>.outputs.*` expressions never see a stale value.
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
@@ -84,6 +97,7 @@ impl Report {
             ("name", self.name.clone().unwrap_or_default()),
             ("version", self.version.clone().unwrap_or_default()),
             ("uploaded", self.uploaded().join("\n")),
+            ("skipped", self.skipped().join("\n")),
             (
                 "checks",
                 self.checks
@@ -113,6 +127,10 @@ impl Report {
             (None, _) if self.dry_run => {
                 format!("dry run: would publish {what} to {}", target.label())
             }
+            (None, _) if self.uploaded().is_empty() && !self.skipped().is_empty() => format!(
+                "{what} is already on {}: every file identical, nothing uploaded",
+                target.label()
+            ),
             (None, _) => format!("published {what} to {}", target.label()),
         }
     }
@@ -154,20 +172,26 @@ impl Report {
             }
         }
         if !self.files.is_empty() {
-            md.push_str("| File | Size | sha256 | Result |\n|---|---:|---|---|\n");
+            md.push_str("| File | Size | sha256 | Result | URL |\n|---|---:|---|---|---|\n");
             for f in &self.files {
                 let result = match &f.result {
                     FileResult::Uploaded => "uploaded".to_string(),
+                    FileResult::IdenticalSkipped => "identical, skipped".to_string(),
                     FileResult::WouldUpload => "would upload (dry run)".to_string(),
                     FileResult::Failed(m) => format!("failed: {}", md_escape(m)),
                     FileResult::NotAttempted => "not attempted".to_string(),
                 };
+                let url = f
+                    .url
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
                 md.push_str(&format!(
-                    "| `{}` | {} | `{}` | {} |\n",
+                    "| `{}` | {} | `{}` | {} | {} |\n",
                     f.filename,
                     human_size(f.size),
                     f.sha256.as_deref().unwrap_or("-"),
-                    result
+                    result,
+                    url
                 ));
             }
             md.push('\n');
@@ -207,6 +231,7 @@ impl Report {
         for f in &self.files {
             let result = match &f.result {
                 FileResult::Uploaded => "uploaded".to_string(),
+                FileResult::IdenticalSkipped => "identical, skipped".to_string(),
                 FileResult::WouldUpload => "would upload".to_string(),
                 FileResult::Failed(m) => format!("FAILED: {m}"),
                 FileResult::NotAttempted => "not attempted".to_string(),
@@ -261,12 +286,21 @@ mod tests {
                     size: 2048,
                     sha256: Some("ab".repeat(32)),
                     result: FileResult::Uploaded,
+                    url: Some("https://files.example/improved_sdd-1.0.0-py3-none-any.whl".into()),
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0.tar.gz".into(),
                     size: 100,
                     sha256: None,
                     result: FileResult::Failed("400 bad | thing".into()),
+                    url: None,
+                },
+                FileEntry {
+                    filename: "improved_sdd-1.0.0-cp312-none-any.whl".into(),
+                    size: 100,
+                    sha256: Some("cd".repeat(32)),
+                    result: FileResult::IdenticalSkipped,
+                    url: None,
                 },
             ],
             error: Some("upload failed".into()),
@@ -287,12 +321,14 @@ mod tests {
                 "name",
                 "version",
                 "uploaded",
+                "skipped",
                 "checks"
             ]
         );
         assert_eq!(outs[0].1, "true");
         assert_eq!(outs[5].1, "improved_sdd-1.0.0-py3-none-any.whl");
-        assert_eq!(outs[6].1, "[]");
+        assert_eq!(outs[6].1, "improved_sdd-1.0.0-cp312-none-any.whl");
+        assert_eq!(outs[7].1, "[]");
         let empty = Report::default().outputs();
         assert_eq!(empty[0].1, "false");
         assert_eq!(empty[1].1, "none");
@@ -304,6 +340,16 @@ mod tests {
         assert!(md.starts_with("## sdd-publish: failed to publish improved-sdd 1.0.0 to PyPI"));
         assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | 2.0 KiB |"));
         assert!(md.contains("failed: 400 bad \\| thing"), "{md}");
+        assert!(
+            md.contains(
+                "| uploaded | <https://files.example/improved_sdd-1.0.0-py3-none-any.whl> |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| identical, skipped | - |"), "{md}");
+        let json = report().to_json();
+        assert!(json.contains("\"result\": \"identical-skipped\""), "{json}");
+        assert!(json.contains("\"url\": \"https://files.example/"), "{json}");
     }
 
     #[test]
@@ -322,7 +368,7 @@ mod tests {
         let outs = r.outputs();
         assert_eq!(outs[0].1, "false");
         assert_eq!(
-            outs[6].1,
+            outs[7].1,
             r#"[{"name":"Test | Suite","conclusion":"failure","url":"https://github.com/o/r/runs/5"}]"#
         );
         let md = r.summary_markdown();

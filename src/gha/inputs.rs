@@ -23,6 +23,10 @@ use crate::secret::Secret;
 
 pub const DEFAULT_PYPI_URL: &str = "https://upload.pypi.org/legacy/";
 pub const DEFAULT_TESTPYPI_URL: &str = "https://test.pypi.org/legacy/";
+pub const DEFAULT_PYPI_INDEX_URL: &str = "https://pypi.org/simple/";
+pub const DEFAULT_TESTPYPI_INDEX_URL: &str = "https://test.pypi.org/simple/";
+/// More parallel uploads than this only queue at the index.
+pub const MAX_PARALLEL_LIMIT: usize = 32;
 
 /// Every input as the workflow wrote it; `None` when absent or empty.
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +52,10 @@ pub struct RawInputs {
     pub appear_timeout: Option<String>,
     pub allowed_conclusions: Option<String>,
     pub github_token: Option<String>,
+    pub pypi_index_url: Option<String>,
+    pub testpypi_index_url: Option<String>,
+    pub skip_existing: Option<String>,
+    pub max_parallel: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -85,6 +93,14 @@ pub struct Inputs {
     pub dry_run: bool,
     /// Decide and write the outputs, nothing else: for a gate job that runs before the build.
     pub plan_only: bool,
+    /// Simple index of each target, asked what it already has before uploading.
+    pub pypi_index_url: Url,
+    pub testpypi_index_url: Url,
+    /// An identical file already on the index is skipped (true) or an error (false).
+    pub skip_existing: bool,
+    pub max_parallel: usize,
+    /// Retry/timeout settings: not inputs, hidden `SDD_PUBLISH_*` variables (for tests).
+    pub tuning: crate::index::Tuning,
     /// Build command run before checking the distributions (empty: build nothing).
     pub build: Option<String>,
     /// Stamp `X.Y.Z.devN` before building for TestPyPI.
@@ -176,7 +192,7 @@ fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     let invalid = |why: &str| InputError::Invalid {
         input: input.into(),
         value: value.into(),
-        expected: format!("an http(s) URL of the index's upload endpoint ({why})"),
+        expected: format!("an http(s) URL of the index (upload or simple endpoint) ({why})"),
     };
     let url = Url::parse(value.trim()).map_err(|e| invalid(&e.to_string()))?;
     if url.scheme() != "https" && url.scheme() != "http" {
@@ -193,6 +209,35 @@ fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     Ok(url)
 }
 
+/// The simple index URL: as given; else, when the upload URL was overridden (a private index
+/// or pypiserver, whose upload URL is `/` and simple index `/simple/`), `<its origin>/simple/`;
+/// else the public default.
+fn index_url(
+    input: &str,
+    given: Option<&str>,
+    overridden_upload: Option<&Url>,
+    default: &str,
+) -> Result<Url, InputError> {
+    if let Some(v) = given {
+        let mut url = parse_url(input, v)?;
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        return Ok(url);
+    }
+    match overridden_upload {
+        Some(up) => up.join("/simple/").map_err(|e| InputError::Invalid {
+            input: input.into(),
+            value: up.to_string(),
+            expected: format!(
+                "an upload URL the simple index can be derived from ({e}); set `{input}`"
+            ),
+        }),
+        None => parse_url(input, default),
+    }
+}
+
 fn secret(value: Option<String>) -> Option<Secret> {
     value
         .map(|v| v.trim().to_owned())
@@ -202,7 +247,9 @@ fn secret(value: Option<String>) -> Option<Secret> {
 
 impl Inputs {
     pub fn from_env(env: &dyn Env) -> Result<Inputs, InputError> {
-        Inputs::from_raw(RawInputs::from_env(env)?)
+        let mut inputs = Inputs::from_raw(RawInputs::from_env(env)?)?;
+        inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k));
+        Ok(inputs)
     }
 
     pub fn from_raw(raw: RawInputs) -> Result<Inputs, InputError> {
@@ -263,6 +310,42 @@ impl Inputs {
                 expected: "one of auto, always, never".into(),
             })?,
         };
+        let skip_existing = match raw.skip_existing.as_deref() {
+            None => true,
+            Some(v) => parse_bool("skip-existing", v)?,
+        };
+        let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
+            None => 4,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PARALLEL_LIMIT).contains(n))
+                .ok_or_else(|| InputError::Invalid {
+                    input: "max-parallel".into(),
+                    value: v.into(),
+                    expected: format!("a whole number from 1 to {MAX_PARALLEL_LIMIT}"),
+                })?,
+        };
+        let pypi_url = parse_url(
+            "pypi-url",
+            raw.pypi_url.as_deref().unwrap_or(DEFAULT_PYPI_URL),
+        )?;
+        let testpypi_url = parse_url(
+            "testpypi-url",
+            raw.testpypi_url.as_deref().unwrap_or(DEFAULT_TESTPYPI_URL),
+        )?;
+        let pypi_index_url = index_url(
+            "pypi-index-url",
+            raw.pypi_index_url.as_deref(),
+            raw.pypi_url.is_some().then_some(&pypi_url),
+            DEFAULT_PYPI_INDEX_URL,
+        )?;
+        let testpypi_index_url = index_url(
+            "testpypi-index-url",
+            raw.testpypi_index_url.as_deref(),
+            raw.testpypi_url.is_some().then_some(&testpypi_url),
+            DEFAULT_TESTPYPI_INDEX_URL,
+        )?;
         Ok(Inputs {
             wait,
             github_token: secret(raw.github_token),
@@ -276,14 +359,8 @@ impl Inputs {
             ),
             pypi_token: secret(raw.pypi_token),
             testpypi_token: secret(raw.testpypi_token),
-            pypi_url: parse_url(
-                "pypi-url",
-                raw.pypi_url.as_deref().unwrap_or(DEFAULT_PYPI_URL),
-            )?,
-            testpypi_url: parse_url(
-                "testpypi-url",
-                raw.testpypi_url.as_deref().unwrap_or(DEFAULT_TESTPYPI_URL),
-            )?,
+            pypi_url,
+            testpypi_url,
             dry_run,
             plan_only,
             build,
@@ -297,6 +374,11 @@ impl Inputs {
                 .map(PathBuf::from)
                 .collect(),
             trusted_publishing,
+            pypi_index_url,
+            testpypi_index_url,
+            skip_existing,
+            max_parallel,
+            tuning: crate::index::Tuning::default(),
         })
     }
 
@@ -533,6 +615,51 @@ mod tests {
             let err = Inputs::from_env(&env(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn index_urls_default_or_follow_an_overridden_upload_url() {
+        let i = Inputs::from_env(&env(&[])).unwrap();
+        assert_eq!(i.pypi_index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
+        assert_eq!(i.testpypi_index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
+        assert!(i.skip_existing);
+        assert_eq!(i.max_parallel, 4);
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_PYPI_URL", "http://127.0.0.1:8080/"),
+            ("INPUT_TESTPYPI_URL", "https://idx.example/repo/legacy/"),
+            (
+                "INPUT_TESTPYPI_INDEX_URL",
+                "https://idx.example/repo/simple",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(i.pypi_index_url.as_str(), "http://127.0.0.1:8080/simple/");
+        assert_eq!(
+            i.testpypi_index_url.as_str(),
+            "https://idx.example/repo/simple/"
+        );
+        let err = Inputs::from_env(&env(&[("INPUT_PYPI_INDEX_URL", "nope")])).unwrap_err();
+        assert!(err.to_string().contains("`pypi-index-url`"), "{err}");
+    }
+
+    #[test]
+    fn skip_existing_and_max_parallel_are_validated() {
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_SKIP_EXISTING", "false"),
+            ("INPUT_MAX_PARALLEL", " 8 "),
+        ]))
+        .unwrap();
+        assert!(!i.skip_existing);
+        assert_eq!(i.max_parallel, 8);
+        for bad in ["0", "-1", "many", "33"] {
+            let err = Inputs::from_env(&env(&[("INPUT_MAX-PARALLEL", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("`max-parallel`") && err.to_string().contains("1 to 32"),
+                "{err}"
+            );
+        }
+        let err = Inputs::from_env(&env(&[("INPUT_SKIP_EXISTING", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("`skip-existing`"), "{err}");
     }
 
     #[test]

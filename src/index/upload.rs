@@ -5,10 +5,13 @@
 //! over https (or to loopback, for local test indexes) and only to the configured host.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use blake2::{digest::consts::U32, Blake2b, Digest};
-use reqwest::header::{HeaderValue, ACCEPT, LOCATION};
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, LOCATION, RETRY_AFTER};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use sha2::Sha256;
@@ -26,6 +29,76 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 const MAX_MESSAGE_CHARS: usize = 1000;
 /// Same-host redirects (e.g. `/legacy` -> `/legacy/`) are re-sent at most this often.
 const MAX_REDIRECTS: usize = 3;
+/// Once the whole file is sent, the index gets the stall timeout plus this long per byte to
+/// answer: it stores and checks the file before it replies (PyPI takes seconds for big ones).
+const RESPONSE_BYTES_PER_SEC: u64 = 8 * 1024 * 1024;
+
+/// How long the upload client waits before it calls a connection dead.
+///
+/// There is no overall request timeout: a 500 MB wheel on a slow runner legitimately takes
+/// many minutes, and reqwest's read timeout also fires while a large body is still being
+/// written. Instead a watchdog aborts a request whose body has made no progress for `stall`
+/// (and, once sent, whose answer takes longer than `stall` + size / 8 MiB/s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub stall: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            stall: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Bytes of the file handed to the connection so far, and when the last ones went; shared
+/// by the body stream, the stall watchdog and whoever shows progress.
+#[derive(Debug)]
+pub struct Progress {
+    start: Instant,
+    sent: AtomicU64,
+    /// Milliseconds since `start` of the last progress.
+    last: AtomicU64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            start: Instant::now(),
+            sent: AtomicU64::new(0),
+            last: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Progress {
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    fn reset(&self) {
+        self.sent.store(0, Ordering::Relaxed);
+        self.touch();
+    }
+
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last.store(ms, Ordering::Relaxed);
+    }
+
+    fn add(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
+        self.touch();
+    }
+
+    fn idle(&self) -> Duration {
+        let now = self.start.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last.load(Ordering::Relaxed)))
+    }
+}
 
 /// Who we are to the index: `__token__` and an API token, or a user and password.
 #[derive(Debug, Clone)]
@@ -109,6 +182,17 @@ pub enum UploadError {
         filename: String,
         status: u16,
         message: String,
+        /// The index's `Retry-After`, when it sent one (429, 503).
+        retry_after: Option<Duration>,
+    },
+    #[error("the upload of `{filename}` to `{url}` stalled: {what} for {}s ({sent} of {size} bytes of the file sent); the connection was dropped", .idle.as_secs_f32())]
+    Stalled {
+        filename: String,
+        url: String,
+        what: &'static str,
+        idle: Duration,
+        sent: u64,
+        size: u64,
     },
     #[error("the package index redirected the upload of `{filename}` (HTTP {status}) from `{from}` to `{to}`; credentials are only sent to the configured host, so set the repository URL to the final address")]
     Redirect {
@@ -122,6 +206,7 @@ pub enum UploadError {
 fn rejected_hint(status: u16) -> &'static str {
     match status {
         409 | 400 => "fix what the index names; if this exact file is already on the index, a re-upload is refused — publish a new version instead",
+        405 => "this looks like the simple index URL, not the upload URL: set `pypi-url` / `testpypi-url` to the index's legacy upload endpoint (PyPI: https://upload.pypi.org/legacy/, TestPyPI: https://test.pypi.org/legacy/)",
         413 => "the file is larger than the index allows; ask the index for a bigger limit or make the distribution smaller",
         429 => "the index is rate-limiting uploads; wait and re-run",
         500..=599 => "the index had a server-side problem; re-run later",
@@ -133,10 +218,29 @@ impl UploadError {
     /// Worth another attempt as is: the network failed, or the index was overloaded.
     pub fn is_retryable(&self) -> bool {
         match self {
-            UploadError::Transport { .. } => true,
+            UploadError::Transport { .. } | UploadError::Stalled { .. } => true,
             UploadError::Rejected { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
+    }
+
+    /// How long the index asked us to wait before the next attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UploadError::Rejected { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The index may hold the file after this error (it failed in flight, or the index
+    /// refused it as a duplicate): worth asking the index before deciding.
+    pub fn may_have_landed(&self) -> bool {
+        matches!(
+            self,
+            UploadError::Transport { .. }
+                | UploadError::Stalled { .. }
+                | UploadError::Rejected { .. }
+        )
     }
 
     /// The HTTP status the index answered, if it answered.
@@ -155,7 +259,9 @@ impl UploadError {
 pub struct Uploader {
     client: reqwest::Client,
     url: Url,
-    credentials: Credentials,
+    /// Behind a lock so trusted publishing can swap in a re-minted token between attempts.
+    credentials: std::sync::RwLock<Credentials>,
+    timeouts: Timeouts,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -201,6 +307,15 @@ impl Uploader {
     /// Refuses a non-https URL unless its host is loopback (127.0.0.0/8, ::1, localhost):
     /// credentials must not cross the network in clear.
     pub fn new(url: Url, credentials: Credentials) -> Result<Self, UploadError> {
+        Self::with_timeouts(url, credentials, Timeouts::default())
+    }
+
+    /// [`Uploader::new`] with explicit timeouts (tests use short ones).
+    pub fn with_timeouts(
+        url: Url,
+        credentials: Credentials,
+        timeouts: Timeouts,
+    ) -> Result<Self, UploadError> {
         let url = without_userinfo(url);
         if !allowed(&url) {
             return Err(UploadError::InsecureUrl {
@@ -209,18 +324,33 @@ impl Uploader {
         }
         // Redirects are handled by hand: reqwest would drop the Authorization header (or
         // turn the POST into a GET), and we must re-open the file for a new body anyway.
-        // No read timeout: it would also fire while a large body is still being written.
+        // No read timeout: it would also fire while a large body is still being written;
+        // the stall watchdog in `send` covers a hung index instead.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
+            .connect_timeout(timeouts.connect)
             .build()
             .map_err(UploadError::Client)?;
         Ok(Uploader {
             client,
             url,
-            credentials,
+            credentials: std::sync::RwLock::new(credentials),
+            timeouts,
         })
+    }
+
+    /// Who we are to the index (the query sends them to the same origin only).
+    pub fn credentials(&self) -> Credentials {
+        self.credentials
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Use these credentials from the next request on (a re-minted trusted-publishing token).
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self.credentials.write().unwrap_or_else(|e| e.into_inner()) = credentials;
     }
 
     /// The upload URL (without any credentials).
@@ -235,24 +365,46 @@ impl Uploader {
             source,
         };
         let digests = digest_file(&dist.path).await.map_err(io_err)?;
+        self.upload_digested(dist, &digests, &Arc::new(Progress::default()))
+            .await
+    }
+
+    /// One attempt at uploading a file whose digests are known, reporting bytes sent to
+    /// `progress`. The file is re-opened for every request (a streamed body is sent once).
+    pub async fn upload_digested(
+        &self,
+        dist: &Distribution,
+        digests: &FileDigests,
+        progress: &Arc<Progress>,
+    ) -> Result<Uploaded, UploadError> {
         let fields = form::upload_fields(dist, &digests.sha256, &digests.blake2_256);
 
         let mut url = self.url.clone();
         let mut hops = 0;
         loop {
-            let (form, size) = self.form(&fields, dist).await?;
-            let response = self
+            progress.reset();
+            let (form, size) = self.form(&fields, dist, progress).await?;
+            let credentials = self.credentials();
+            let request = self
                 .client
                 .post(url.clone())
-                .basic_auth(
-                    &self.credentials.username,
-                    Some(self.credentials.password.expose()),
-                )
+                .basic_auth(&credentials.username, Some(credentials.password.expose()))
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .multipart(form)
-                .send()
-                .await
-                .map_err(|e| transport(&dist.filename, &url, e))?;
+                .send();
+            let response = tokio::select! {
+                r = request => r.map_err(|e| transport(&dist.filename, &url, e))?,
+                (what, idle, sent) = self.watchdog(progress, size) => {
+                    return Err(UploadError::Stalled {
+                        filename: dist.filename.clone(),
+                        url: url.to_string(),
+                        what,
+                        idle,
+                        sent,
+                        size,
+                    })
+                }
+            };
             let status = response.status();
 
             if status.is_redirection() {
@@ -286,13 +438,16 @@ impl Uploader {
                 return Ok(Uploaded {
                     filename: dist.filename.clone(),
                     size,
-                    sha256: digests.sha256,
-                    blake2_256: digests.blake2_256,
+                    sha256: digests.sha256.clone(),
+                    blake2_256: digests.blake2_256.clone(),
                     status: status.as_u16(),
                 });
             }
 
-            let message = self.message(response).await;
+            let retry_after = retry_after(response.headers());
+            let message = tokio::time::timeout(self.timeouts.stall, self.message(response))
+                .await
+                .unwrap_or_else(|_| format!("HTTP {status} (the error body did not arrive)"));
             return Err(match status {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => UploadError::Auth {
                     status: status.as_u16(),
@@ -302,6 +457,7 @@ impl Uploader {
                     filename: dist.filename.clone(),
                     status: status.as_u16(),
                     message,
+                    retry_after,
                 },
             });
         }
@@ -313,6 +469,7 @@ impl Uploader {
         &self,
         fields: &[(&'static str, String)],
         dist: &Distribution,
+        progress: &Arc<Progress>,
     ) -> Result<(Form, u64), UploadError> {
         let io_err = |source| UploadError::Io {
             path: dist.path.clone(),
@@ -320,8 +477,14 @@ impl Uploader {
         };
         let file = tokio::fs::File::open(&dist.path).await.map_err(io_err)?;
         let size = file.metadata().await.map_err(io_err)?.len();
-        let body =
-            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, BUF_SIZE));
+        let counter = progress.clone();
+        let stream =
+            tokio_util::io::ReaderStream::with_capacity(file, BUF_SIZE).inspect(move |chunk| {
+                if let Ok(c) = chunk {
+                    counter.add(c.len() as u64);
+                }
+            });
+        let body = reqwest::Body::wrap_stream(stream);
         let content = Part::stream_with_length(body, size)
             .file_name(dist.filename.clone())
             .mime_str("application/octet-stream")
@@ -333,6 +496,28 @@ impl Uploader {
             })
             .part("content", content);
         Ok((form, size))
+    }
+
+    /// Resolves when the request must be abandoned: the body made no progress for the stall
+    /// timeout, or (all sent) the answer is overdue. Returns (what, idle time, bytes sent).
+    async fn watchdog(&self, progress: &Progress, size: u64) -> (&'static str, Duration, u64) {
+        let stall = self.timeouts.stall;
+        let tick = (stall / 4).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(tick).await;
+            let sent = progress.sent();
+            let idle = progress.idle();
+            if sent < size {
+                if idle >= stall {
+                    return ("no byte of the file was accepted", idle, sent);
+                }
+            } else {
+                let allowance = stall + Duration::from_secs(size / RESPONSE_BYTES_PER_SEC);
+                if idle >= allowance {
+                    return ("the whole file was sent but no answer came", idle, sent);
+                }
+            }
+        }
     }
 
     /// The server's own explanation, from a capped read of the body; never the password.
@@ -359,19 +544,50 @@ impl Uploader {
                 status.canonical_reason().unwrap_or("(no reason given)")
             )
         });
-        redact(&message, self.credentials.password.expose())
+        redact(&message, self.credentials().password.expose())
     }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// The error and its causes on one line, without the URL (the caller names it once).
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
+    let mut detail = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        String::new()
+    };
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = cur {
+        let text = s.to_string();
+        // reqwest's own line repeats the URL; the caller already says which.
+        let text = match e.url() {
+            Some(u) => text.replace(&format!(" for url ({u})"), ""),
+            None => text,
+        };
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
+        detail.push_str(&text);
+        cur = s.source();
+    }
+    detail
 }
 
 fn transport(filename: &str, url: &Url, e: reqwest::Error) -> UploadError {
     let e = e.without_url();
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
+    let detail = error_chain(&e);
     UploadError::Transport {
         filename: filename.to_string(),
         url: url.to_string(),
@@ -817,6 +1033,7 @@ mod tests {
                 filename,
                 status,
                 message,
+                ..
             } => {
                 assert_eq!(filename, "improved_sdd-1.2.0-py3-none-any.whl");
                 assert_eq!(*status, 400);
@@ -933,6 +1150,72 @@ mod tests {
         assert!(err.is_retryable());
     }
 
+    /// A server that reads the body slowly but steadily, and one that stops reading: the first
+    /// upload takes several stall timeouts and still succeeds, the second is abandoned.
+    #[tokio::test]
+    async fn stall_timeout_spares_slow_progress_and_stops_a_dead_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut dist = make_wheel(dir.path());
+        let big = dir.path().join("big.whl");
+        std::fs::write(&big, vec![7u8; 24 * 1024 * 1024]).unwrap();
+        dist.path = big;
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(5),
+            stall: Duration::from_millis(400),
+        };
+
+        for slow_reader in [true, false] {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = Url::parse(&format!(
+                "http://{}/legacy/",
+                listener.local_addr().unwrap()
+            ))
+            .unwrap();
+            let server = tokio::spawn(async move {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut chunk = vec![0u8; 256 * 1024];
+                let mut total = 0usize;
+                let started = std::time::Instant::now();
+                loop {
+                    if !slow_reader && total > 1024 * 1024 {
+                        // Stop reading; hold the connection open.
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        return started.elapsed();
+                    }
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return started.elapsed(),
+                        Ok(n) => total += n,
+                    }
+                    if total >= 24 * 1024 * 1024 {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+                            .await;
+                        return started.elapsed();
+                    }
+                    // About 10 MiB/s: the 24 MiB body takes ~2.4 s, six stall timeouts.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+            });
+            let up = Uploader::with_timeouts(url, creds(), timeouts).unwrap();
+            let result = up.upload(&dist).await;
+            if slow_reader {
+                let done = result.unwrap();
+                assert_eq!(done.status, 200);
+                let took = server.await.unwrap();
+                assert!(took > timeouts.stall * 3, "the body took {took:?}");
+            } else {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(err, UploadError::Stalled { what, sent, size, .. }
+                        if what == "no byte of the file was accepted" && sent < size),
+                    "{err:?}"
+                );
+                assert!(err.is_retryable() && err.may_have_landed());
+                server.abort();
+            }
+        }
+    }
+
     #[test]
     fn only_https_or_loopback_http_is_allowed() {
         for ok in [
@@ -974,6 +1257,45 @@ mod tests {
         .unwrap();
         assert_eq!(up.url().as_str(), "https://example.org/");
         assert!(!format!("{up:?}").contains(TOKEN));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            retry_after(&m)
+        };
+        assert_eq!(h("7"), Some(Duration::from_secs(7)));
+        assert_eq!(h(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            h("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
+        let d = h(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
+            "{d:?}"
+        );
+        assert_eq!(h("soon"), None);
+        assert_eq!(h("-3"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn method_not_allowed_points_at_the_upload_url() {
+        let e = UploadError::Rejected {
+            filename: "p-1.0.tar.gz".into(),
+            status: 405,
+            message: "Method Not Allowed".into(),
+            retry_after: None,
+        };
+        assert!(e
+            .to_string()
+            .contains("simple index URL, not the upload URL"));
+        assert!(!e.is_retryable());
     }
 
     #[test]

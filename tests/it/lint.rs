@@ -234,6 +234,7 @@ fn action_yml_passes_every_input_to_the_binary() {
         "version",
         "uploaded",
         "checks",
+        "skipped",
     ] {
         let output = &action["outputs"][name];
         assert_eq!(

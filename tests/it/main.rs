@@ -10,6 +10,7 @@ mod checks;
 mod cli;
 mod devversion;
 mod docs;
+mod faults;
 mod github_double;
 mod installer;
 mod lint;

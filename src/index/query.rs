@@ -1,0 +1,858 @@
+//! What the index already has for a project: file name -> sha256 (and URL).
+//!
+//! Asked before any upload (so a re-run skips identical files and refuses different bytes
+//! under an existing name) and again after a failed upload (a retried or parallel upload may
+//! have landed). Three dialects, tried in this order:
+//!
+//! 1. PEP 691 JSON from the simple index (`Accept: application/vnd.pypi.simple.v1+json`),
+//!    which warehouse (PyPI, TestPyPI) offers;
+//! 2. the JSON API `/pypi/<name>/<version>/json` next to `/simple/`, on PyPI-like indexes
+//!    that serve HTML simple pages;
+//! 3. the PEP 503 HTML page with `#sha256=` fragments (pypiserver serves only this).
+//!
+//! Every request carries `Cache-Control: no-cache`: a CDN's copy from before our upload
+//! would make a landed file look missing. Parsers never panic on any input.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use url::Url;
+
+use super::upload::Credentials;
+use crate::dist::filename::normalize_name;
+
+/// PEP 691 content negotiation: JSON preferred, HTML accepted.
+const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, \
+application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
+const PEP691_JSON: &str = "application/vnd.pypi.simple.v1+json";
+/// A project page bigger than this is not a page we can use (PyPI's largest are ~10 MB).
+const MAX_PAGE: usize = 64 * 1024 * 1024;
+
+/// One file the index serves.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IndexFile {
+    pub filename: String,
+    /// Lower-case hex; `None` when the index did not say.
+    pub sha256: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Which dialect answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dialect {
+    Pep691Json,
+    JsonApi,
+    Pep503Html,
+}
+
+/// The files of one project, by file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub files: BTreeMap<String, IndexFile>,
+    pub dialect: Dialect,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("cannot set up the HTTP client for the index query: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("could not ask the index `{url}` which files it has: {detail}; check `pypi-index-url` / `testpypi-index-url` and the runner's network")]
+    Transport {
+        url: String,
+        detail: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the index answered HTTP {status} for `{url}` when asked which files it has; {}", status_hint(*.status))]
+    Status {
+        url: String,
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("the index page `{url}` is not a {what}: {detail}; check that `pypi-index-url` / `testpypi-index-url` is the simple index (e.g. https://pypi.org/simple/)")]
+    Parse {
+        url: String,
+        what: &'static str,
+        detail: String,
+    },
+}
+
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        401 | 403 => "the index wants credentials to read; on a private index make the simple index URL the same host as the upload URL so the token is sent",
+        429 | 500..=599 => "the index is overloaded or failing; re-run later",
+        _ => "check that the index URL is the simple index (…/simple/)",
+    }
+}
+
+impl QueryError {
+    /// Worth asking again: the network failed, or the index was overloaded.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            QueryError::Transport { .. } => true,
+            QueryError::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            QueryError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Reads an index's listing for a project.
+#[derive(Debug)]
+pub struct IndexQuery {
+    client: reqwest::Client,
+    simple_url: Url,
+    /// Sent only when the simple index is on the upload URL's origin (private indexes that
+    /// need auth to read) over https or loopback; never to another host.
+    credentials: Option<Credentials>,
+}
+
+impl IndexQuery {
+    /// `timeout` bounds each request (connect + whole answer): a hung index cannot hang us.
+    pub fn new(simple_url: Url, timeout: Duration) -> Result<Self, QueryError> {
+        let mut simple_url = simple_url;
+        if !simple_url.path().ends_with('/') {
+            let path = format!("{}/", simple_url.path());
+            simple_url.set_path(&path);
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(QueryError::Client)?;
+        Ok(IndexQuery {
+            client,
+            simple_url,
+            credentials: None,
+        })
+    }
+
+    /// Read with the upload credentials, but only when the simple index shares the upload
+    /// URL's origin and that origin may receive credentials (https, or loopback http):
+    /// a token for upload.pypi.org never goes to pypi.org, nor anywhere else.
+    pub fn with_upload_credentials(mut self, upload_url: &Url, credentials: Credentials) -> Self {
+        if same_origin(&self.simple_url, upload_url) && super::upload::allowed(upload_url) {
+            self.credentials = Some(credentials);
+        }
+        self
+    }
+
+    /// Whether requests carry credentials (for tests and the log).
+    pub fn sends_credentials(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    pub fn simple_url(&self) -> &Url {
+        &self.simple_url
+    }
+
+    /// The project's page in the simple index (PEP 503 normalised name).
+    pub fn project_url(&self, project: &str) -> Url {
+        let name = normalize_name(project);
+        self.simple_url
+            .join(&format!("{}/", url_segment(&name)))
+            .unwrap_or_else(|_| self.simple_url.clone())
+    }
+
+    /// `/pypi/<name>/<version>/json` beside `…/simple/`, when the URL has that shape.
+    pub fn json_api_url(&self, project: &str, version: &str) -> Option<Url> {
+        let path = self.simple_url.path();
+        let base = path.strip_suffix("simple/")?;
+        let mut u = self.simple_url.clone();
+        u.set_path(&format!(
+            "{base}pypi/{}/{}/json",
+            url_segment(&normalize_name(project)),
+            url_segment(version)
+        ));
+        Some(u)
+    }
+
+    /// Every file the index has for `project` (only `version`'s matter to the caller, but
+    /// the simple index lists them all). A project the index has never seen is empty.
+    pub async fn files(&self, project: &str, version: &str) -> Result<Listing, QueryError> {
+        let page = self.project_url(project);
+        let (status, ct, body, final_url) = self.get(&page, SIMPLE_ACCEPT).await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Listing {
+                files: BTreeMap::new(),
+                dialect: Dialect::Pep503Html,
+            });
+        }
+        if ct.starts_with(PEP691_JSON) || ct.contains("json") {
+            let files = parse_pep691(&body, &final_url).map_err(|detail| QueryError::Parse {
+                url: final_url.to_string(),
+                what: "PEP 691 JSON project page",
+                detail,
+            })?;
+            return Ok(Listing {
+                files,
+                dialect: Dialect::Pep691Json,
+            });
+        }
+        // HTML: a PyPI-like index may still have the richer JSON API beside it.
+        if let Some(api) = self.json_api_url(project, version) {
+            if let Ok((StatusCode::OK, ct, api_body, api_url)) =
+                self.get(&api, "application/json").await
+            {
+                if ct.contains("json") {
+                    if let Ok(files) = parse_json_api(&api_body, &api_url) {
+                        return Ok(Listing {
+                            files,
+                            dialect: Dialect::JsonApi,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Listing {
+            files: parse_pep503(&String::from_utf8_lossy(&body), &final_url),
+            dialect: Dialect::Pep503Html,
+        })
+    }
+
+    /// One GET, caches bypassed; success and 404 come back, anything else is an error.
+    async fn get(
+        &self,
+        url: &Url,
+        accept: &'static str,
+    ) -> Result<(StatusCode, String, Vec<u8>, Url), QueryError> {
+        let mut req = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, HeaderValue::from_static(accept))
+            .header(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Some(c) = &self.credentials {
+            if same_origin(&self.simple_url, url) {
+                req = req.basic_auth(&c.username, Some(c.password.expose()));
+            }
+        }
+        let transport = |e: reqwest::Error| QueryError::Transport {
+            url: url.to_string(),
+            detail: super::upload::error_chain(&e),
+            source: e.without_url(),
+        };
+        let mut resp = req.send().await.map_err(transport)?;
+        let status = resp.status();
+        let final_url = resp.url().clone();
+        if !status.is_success() && status != StatusCode::NOT_FOUND {
+            return Err(QueryError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+                retry_after: super::upload::retry_after(resp.headers()),
+            });
+        }
+        let ct = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_PAGE {
+                return Err(QueryError::Parse {
+                    url: url.to_string(),
+                    what: "project page of a sane size",
+                    detail: format!("more than {MAX_PAGE} bytes"),
+                });
+            }
+        }
+        Ok((status, ct, body, final_url))
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A path segment: everything outside the unreserved set percent-encoded.
+fn url_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// A sha256 as the index spells it, or nothing if it is not one.
+fn sha256_hex(s: &str) -> Option<String> {
+    let s = s.trim();
+    (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_ascii_lowercase())
+}
+
+#[derive(Deserialize)]
+struct Pep691Page {
+    #[serde(default)]
+    files: Vec<Pep691File>,
+}
+
+#[derive(Deserialize)]
+struct Pep691File {
+    filename: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    hashes: BTreeMap<String, serde_json::Value>,
+}
+
+/// Warehouse's PEP 691 shape: `{"meta": …, "name": …, "files": [{"filename", "url",
+/// "hashes": {"sha256": …}, …}]}`.
+pub fn parse_pep691(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexFile>, String> {
+    let p: Pep691Page = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(p.files
+        .into_iter()
+        .map(|f| {
+            let sha256 = f
+                .hashes
+                .get("sha256")
+                .and_then(|v| v.as_str())
+                .and_then(sha256_hex);
+            let url = f.url.map(|u| resolve(page, &u));
+            (
+                f.filename.clone(),
+                IndexFile {
+                    filename: f.filename,
+                    sha256,
+                    url,
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct JsonApiPage {
+    #[serde(default)]
+    urls: Vec<JsonApiFile>,
+}
+
+#[derive(Deserialize)]
+struct JsonApiFile {
+    filename: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    digests: BTreeMap<String, serde_json::Value>,
+}
+
+/// Warehouse's `/pypi/<name>/<version>/json`: `{"info": …, "urls": [{"filename", "url",
+/// "digests": {"sha256", …}}]}`.
+pub fn parse_json_api(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexFile>, String> {
+    let p: JsonApiPage = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(p.urls
+        .into_iter()
+        .map(|f| {
+            let sha256 = f
+                .digests
+                .get("sha256")
+                .and_then(|v| v.as_str())
+                .and_then(sha256_hex);
+            let url = f.url.map(|u| resolve(page, &u));
+            (
+                f.filename.clone(),
+                IndexFile {
+                    filename: f.filename,
+                    sha256,
+                    url,
+                },
+            )
+        })
+        .collect())
+}
+
+fn resolve(page: &Url, href: &str) -> String {
+    page.join(href)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| href.to_string())
+}
+
+/// PEP 503: every `<a href="URL#sha256=HEX">FILENAME</a>`. Attributes in any order, quoted
+/// with `"` or `'` or not at all, entities decoded; comments skipped. The file name is the
+/// anchor text, or the URL's last path segment when the text is empty.
+pub fn parse_pep503(html: &str, page: &Url) -> BTreeMap<String, IndexFile> {
+    let mut out = BTreeMap::new();
+    for (attrs, text) in anchors(html) {
+        let Some(href) = attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("href"))
+            .map(|(_, v)| html_escape::decode_html_entities(v).into_owned())
+        else {
+            continue;
+        };
+        let (path, fragment) = href.split_once('#').unwrap_or((&href, ""));
+        let sha256 = fragment
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("sha256="))
+            .and_then(sha256_hex);
+        let text = html_escape::decode_html_entities(&strip_tags(text))
+            .trim()
+            .to_string();
+        let filename = if text.is_empty() {
+            let last = path.rsplit('/').next().unwrap_or("");
+            percent_decode(last)
+        } else {
+            text
+        };
+        if filename.is_empty() {
+            continue;
+        }
+        out.insert(
+            filename.clone(),
+            IndexFile {
+                filename,
+                sha256,
+                url: Some(resolve(page, &href)),
+            },
+        );
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every `<a …>text</a>` as (attributes, raw inner text). Byte indices only ever land on
+/// ASCII characters, so slicing stays on char boundaries; `get` keeps it panic-free anyway.
+fn anchors(html: &str) -> Vec<(Vec<(String, String)>, &str)> {
+    let bytes = html.as_bytes();
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(lt) = lower.get(i..).and_then(|s| s.find('<')) else {
+            break;
+        };
+        let at = i + lt;
+        let rest = lower.get(at..).unwrap_or("");
+        if rest.starts_with("<!--") {
+            i = match rest.find("-->") {
+                Some(e) => at + e + 3,
+                None => bytes.len(),
+            };
+            continue;
+        }
+        let is_a = rest.starts_with("<a")
+            && matches!(
+                bytes.get(at + 2),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'>' | b'/')
+            );
+        if !is_a {
+            i = at + 1;
+            continue;
+        }
+        let (attrs, end) = attributes(html, at + 2);
+        let text_end = lower
+            .get(end..)
+            .and_then(|s| s.find("</a"))
+            .map_or(bytes.len(), |e| end + e);
+        out.push((attrs, html.get(end..text_end).unwrap_or("")));
+        i = text_end.max(at + 1);
+    }
+    out
+}
+
+/// Attributes from `start` up to the tag's `>`; returns them and the index after `>`.
+fn attributes(html: &str, start: usize) -> (Vec<(String, String)>, usize) {
+    let b = html.as_bytes();
+    let n = b.len();
+    let mut i = start;
+    let mut attrs = Vec::new();
+    let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+    loop {
+        while i < n && (ws(b[i]) || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= n {
+            return (attrs, n);
+        }
+        if b[i] == b'>' {
+            return (attrs, i + 1);
+        }
+        let name_start = i;
+        while i < n && !ws(b[i]) && !matches!(b[i], b'=' | b'>' | b'/') {
+            i += 1;
+        }
+        let name = html.get(name_start..i).unwrap_or("").to_string();
+        while i < n && ws(b[i]) {
+            i += 1;
+        }
+        if i < n && b[i] == b'=' {
+            i += 1;
+            while i < n && ws(b[i]) {
+                i += 1;
+            }
+            let value = if i < n && (b[i] == b'"' || b[i] == b'\'') {
+                let q = b[i];
+                let v_start = i + 1;
+                let v_end = b
+                    .get(v_start..)
+                    .and_then(|s| s.iter().position(|&c| c == q))
+                    .map_or(n, |p| v_start + p);
+                i = (v_end + 1).min(n);
+                html.get(v_start..v_end).unwrap_or("")
+            } else {
+                let v_start = i;
+                while i < n && !ws(b[i]) && b[i] != b'>' {
+                    i += 1;
+                }
+                html.get(v_start..i).unwrap_or("")
+            };
+            attrs.push((name, value.to_string()));
+        } else if !name.is_empty() {
+            attrs.push((name, String::new()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SHA: &str = "4f5c0c0a7b8b0f0a8d6b8e6a2c3f1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a43";
+
+    fn page() -> Url {
+        Url::parse("https://pypi.example/simple/improved-sdd/").unwrap()
+    }
+
+    #[test]
+    fn pypiserver_html_page() {
+        // pypiserver 2.4.2's template, verbatim shape.
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><title>Links for improved-sdd</title></head>\n<body>\n<h1>Links for improved-sdd</h1>\n            <a href=\"../../packages/improved_sdd-0.1.0-py3-none-any.whl#sha256={SHA}\">improved_sdd-0.1.0-py3-none-any.whl</a><br>\n<a href=\"../../packages/improved_sdd-0.1.0.tar.gz#sha256={}\">improved_sdd-0.1.0.tar.gz</a><br>\n</body></html>",
+            SHA.to_uppercase()
+        );
+        let files = parse_pep503(&html, &page());
+        assert_eq!(files.len(), 2);
+        let w = &files["improved_sdd-0.1.0-py3-none-any.whl"];
+        assert_eq!(w.sha256.as_deref(), Some(SHA));
+        assert_eq!(
+            w.url.as_deref(),
+            Some(&*format!(
+                "https://pypi.example/packages/improved_sdd-0.1.0-py3-none-any.whl#sha256={SHA}"
+            ))
+        );
+        assert_eq!(
+            files["improved_sdd-0.1.0.tar.gz"].sha256.as_deref(),
+            Some(SHA),
+            "hex is lower-cased"
+        );
+    }
+
+    #[test]
+    fn warehouse_html_attributes_in_any_order_quotes_and_entities() {
+        let html = format!(
+            "<a data-requires-python=\"&gt;=3.9\" HREF='https://files.example/p/x-1.0.tar.gz#sha256={SHA}&amp;x=1' data-dist-info-metadata=\"sha256=00\">x-1.0.tar.gz</a><br />\
+             <A href=https://files.example/p/x-1.0-py3-none-any.whl#md5=abc>x-1.0-py3-none-any.whl</A>\
+             <!-- <a href=\"/ghost.whl#sha256={SHA}\">ghost.whl</a> -->\
+             <a href=\"/files/y%2B1-1.0.tar.gz\"></a>\
+             <abbr href=\"/no.whl\">no.whl</abbr><a name=x>no href</a>"
+        );
+        let files = parse_pep503(&html, &page());
+        let names: Vec<_> = files.keys().cloned().collect();
+        assert_eq!(
+            names,
+            ["x-1.0-py3-none-any.whl", "x-1.0.tar.gz", "y+1-1.0.tar.gz"]
+        );
+        assert_eq!(files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+        assert_eq!(files["x-1.0-py3-none-any.whl"].sha256, None);
+        assert_eq!(
+            files["y+1-1.0.tar.gz"].url.as_deref(),
+            Some("https://pypi.example/files/y%2B1-1.0.tar.gz")
+        );
+    }
+
+    #[test]
+    fn warehouse_pep691_json() {
+        // The shape of https://pypi.org/simple/<name>/ with the v1 JSON Accept header.
+        let body = format!(
+            r#"{{"meta":{{"_last-serial":1,"api-version":"1.1"}},"name":"improved-sdd","versions":["0.1.0"],
+            "files":[{{"core-metadata":false,"data-dist-info-metadata":false,"filename":"improved_sdd-0.1.0.tar.gz",
+            "hashes":{{"sha256":"{SHA}"}},"requires-python":">=3.9","size":3,"upload-time":"2025-01-01T00:00:00.000000Z",
+            "url":"https://files.pythonhosted.org/packages/aa/bb/improved_sdd-0.1.0.tar.gz","yanked":false}},
+            {{"filename":"improved_sdd-0.1.0-py3-none-any.whl","hashes":{{}},"url":"../../x.whl"}}]}}"#
+        );
+        let files = parse_pep691(body.as_bytes(), &page()).unwrap();
+        assert_eq!(
+            files["improved_sdd-0.1.0.tar.gz"].sha256.as_deref(),
+            Some(SHA)
+        );
+        assert_eq!(files["improved_sdd-0.1.0-py3-none-any.whl"].sha256, None);
+        assert_eq!(
+            files["improved_sdd-0.1.0-py3-none-any.whl"].url.as_deref(),
+            Some("https://pypi.example/x.whl")
+        );
+        assert!(parse_pep691(b"<html>", &page()).is_err());
+    }
+
+    #[test]
+    fn warehouse_json_api() {
+        let body = format!(
+            r#"{{"info":{{"name":"improved-sdd","version":"0.1.0"}},"last_serial":1,
+            "urls":[{{"digests":{{"blake2b_256":"00","md5":"11","sha256":"{SHA}"}},"filename":"improved_sdd-0.1.0.tar.gz",
+            "packagetype":"sdist","url":"https://files.pythonhosted.org/packages/improved_sdd-0.1.0.tar.gz"}}],"vulnerabilities":[]}}"#
+        );
+        let files = parse_json_api(body.as_bytes(), &page()).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            files["improved_sdd-0.1.0.tar.gz"].sha256.as_deref(),
+            Some(SHA)
+        );
+    }
+
+    #[test]
+    fn urls_for_a_project() {
+        let q = IndexQuery::new(
+            Url::parse("https://pypi.org/simple").unwrap(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            q.project_url("Improved_SDD").as_str(),
+            "https://pypi.org/simple/improved-sdd/"
+        );
+        assert_eq!(
+            q.json_api_url("Improved.SDD", "1.0rc1").unwrap().as_str(),
+            "https://pypi.org/pypi/improved-sdd/1.0rc1/json"
+        );
+        let q = IndexQuery::new(
+            Url::parse("https://idx.example/custom/").unwrap(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(q.json_api_url("x", "1"), None);
+    }
+
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    type Routes = Vec<(&'static str, &'static str, &'static str, String)>;
+
+    /// A loopback server answering GETs by path (status line, content type, body); records
+    /// every request head. Unknown paths get 404.
+    async fn serve(routes: Routes) -> (Url, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/simple/",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    break;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                log.lock().unwrap().push(head);
+                let (status, ct, body) = routes
+                    .iter()
+                    .find(|r| r.0 == path)
+                    .map(|r| (r.1, r.2, r.3.clone()))
+                    .unwrap_or(("404 Not Found", "text/plain", "nope".into()));
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nRetry-After: 3\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        (base, seen)
+    }
+
+    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    fn creds() -> Credentials {
+        Credentials::token(crate::secret::Secret::new("pypi-QUERYTOKEN"))
+    }
+
+    #[tokio::test]
+    async fn pep691_json_is_asked_for_and_used_with_caches_bypassed() {
+        let json = format!(
+            r#"{{"meta":{{"api-version":"1.1"}},"name":"improved-sdd","files":[{{"filename":"improved_sdd-0.1.0.tar.gz","url":"../../f/improved_sdd-0.1.0.tar.gz","hashes":{{"sha256":"{SHA}"}}}}]}}"#
+        );
+        let (base, seen) = serve(vec![(
+            "/simple/improved-sdd/",
+            "200 OK",
+            "application/vnd.pypi.simple.v1+json",
+            json,
+        )])
+        .await;
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let l = q.files("Improved_SDD", "0.1.0").await.unwrap();
+        assert_eq!(l.dialect, Dialect::Pep691Json);
+        let f = &l.files["improved_sdd-0.1.0.tar.gz"];
+        assert_eq!(f.sha256.as_deref(), Some(SHA));
+        assert_eq!(
+            f.url.as_deref(),
+            Some(base.join("/f/improved_sdd-0.1.0.tar.gz").unwrap().as_str())
+        );
+        let reqs = seen.lock().unwrap().clone();
+        assert_eq!(reqs.len(), 1, "JSON answered: no other request");
+        assert_eq!(header(&reqs[0], "cache-control"), Some("no-cache"));
+        assert!(header(&reqs[0], "accept")
+            .unwrap()
+            .starts_with("application/vnd.pypi.simple.v1+json"));
+        assert_eq!(header(&reqs[0], "authorization"), None);
+    }
+
+    #[tokio::test]
+    async fn html_page_then_the_json_api_when_there_is_one() {
+        let html = format!("<a href=\"/p/x-1.0.tar.gz#sha256={SHA}\">x-1.0.tar.gz</a>");
+        let api = format!(
+            r#"{{"urls":[{{"filename":"x-1.0.tar.gz","url":"/api/x-1.0.tar.gz","digests":{{"sha256":"{SHA}"}}}}]}}"#
+        );
+        let (base, seen) = serve(vec![
+            ("/simple/x/", "200 OK", "text/html", html.clone()),
+            ("/pypi/x/1.0/json", "200 OK", "application/json", api),
+        ])
+        .await;
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let l = q.files("x", "1.0").await.unwrap();
+        assert_eq!(l.dialect, Dialect::JsonApi);
+        assert!(l.files["x-1.0.tar.gz"]
+            .url
+            .as_deref()
+            .unwrap()
+            .ends_with("/api/x-1.0.tar.gz"));
+        assert_eq!(seen.lock().unwrap().len(), 2);
+
+        // No JSON API (pypiserver): the HTML page it is.
+        let (base, _) = serve(vec![("/simple/x/", "200 OK", "text/html", html)]).await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        let l = q.files("x", "1.0").await.unwrap();
+        assert_eq!(l.dialect, Dialect::Pep503Html);
+        assert_eq!(l.files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+    }
+
+    #[tokio::test]
+    async fn unknown_project_is_empty_and_overload_is_retryable() {
+        let (base, _) = serve(vec![(
+            "/simple/busy/",
+            "503 Service Unavailable",
+            "text/plain",
+            "later".into(),
+        )])
+        .await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        assert!(q.files("new-project", "1").await.unwrap().files.is_empty());
+        let err = q.files("busy", "1").await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+        assert!(err.to_string().contains("HTTP 503"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn credentials_only_to_the_upload_origin() {
+        let (base, seen) = serve(vec![]).await;
+        let same = base.join("/legacy/").unwrap();
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5))
+            .unwrap()
+            .with_upload_credentials(&same, creds());
+        assert!(q.sends_credentials());
+        q.files("p", "1").await.unwrap();
+        let head = seen.lock().unwrap()[0].clone();
+        assert!(header(&head, "authorization").is_some_and(|a| a.starts_with("Basic ")));
+
+        for other in [
+            "https://upload.pypi.org/legacy/",
+            "http://127.0.0.2:1/legacy/",
+        ] {
+            let q = IndexQuery::new(base.clone(), Duration::from_secs(5))
+                .unwrap()
+                .with_upload_credentials(&Url::parse(other).unwrap(), creds());
+            assert!(!q.sends_credentials(), "{other}");
+        }
+        // Same origin but plain http to a non-loopback host: never.
+        let q = IndexQuery::new(
+            Url::parse("http://idx.example/simple/").unwrap(),
+            Duration::from_secs(5),
+        )
+        .unwrap()
+        .with_upload_credentials(&Url::parse("http://idx.example/").unwrap(), creds());
+        assert!(!q.sends_credentials());
+    }
+
+    proptest! {
+        #[test]
+        fn html_parser_never_panics(s in ".{0,400}") {
+            let _ = parse_pep503(&s, &page());
+        }
+
+        #[test]
+        fn html_parser_never_panics_on_tag_soup(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("<a".to_string()), Just("<A ".to_string()), Just("href=".to_string()),
+                    Just("\"".to_string()), Just("'".to_string()), Just(">".to_string()),
+                    Just("</a>".to_string()), Just("<!--".to_string()), Just("-->".to_string()),
+                    Just("#sha256=".to_string()), Just("&amp;".to_string()), Just("é".to_string()),
+                    "[a-z0-9 ./=_-]{0,8}",
+                ],
+                0..40,
+            )
+        ) {
+            let _ = parse_pep503(&parts.concat(), &page());
+        }
+
+        #[test]
+        fn json_parsers_never_panic(s in ".{0,200}") {
+            let _ = parse_pep691(s.as_bytes(), &page());
+            let _ = parse_json_api(s.as_bytes(), &page());
+        }
+
+        #[test]
+        fn a_generated_anchor_is_found(name in "[a-z][a-z0-9_]{0,10}-1\\.0\\.tar\\.gz", sha in "[0-9a-f]{64}", single in any::<bool>()) {
+            let q = if single { '\'' } else { '"' };
+            let html = format!("<p><a data-x={q}1{q} href={q}/p/{name}#sha256={sha}{q}>{name}</a></p>");
+            let files = parse_pep503(&html, &page());
+            prop_assert_eq!(files.get(&name).and_then(|f| f.sha256.clone()), Some(sha));
+        }
+    }
+}
