@@ -335,6 +335,48 @@ fn a_secondary_rate_limit_is_waited_out() {
 }
 
 #[test]
+fn a_spent_primary_limit_is_waited_out_and_a_permission_error_is_not() {
+    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    d.fault(
+        Route::CheckRuns,
+        [Fault {
+            status: 403,
+            headers: vec![
+                ("x-ratelimit-remaining".into(), "0".into()),
+                ("x-ratelimit-reset".into(), reset.to_string()),
+            ],
+            body: serde_json::json!({"message": "API rate limit exceeded for installation ID 1."}),
+        }],
+    );
+    let r = gate(&d, &cfg(&["Test Suite"]));
+    r.verdict.result.as_ref().unwrap();
+    assert_eq!(r.stats.rate_limit_waits, 1);
+
+    // A 403 that is not a rate limit is the token's permissions: fail with the fix.
+    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+    d.fault(
+        Route::CheckRuns,
+        [Fault {
+            status: 403,
+            headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
+            body: serde_json::json!({"message": "Resource not accessible by integration"}),
+        }],
+    );
+    let r = gate(&d, &cfg(&["Test Suite"]));
+    let e = r.verdict.result.unwrap_err().to_string();
+    assert!(
+        e.contains("Resource not accessible by integration") && e.contains("checks: read"),
+        "{e}"
+    );
+    assert_eq!(d.counts(Route::CheckRuns).requests, 1, "no retry loop");
+}
+
+#[test]
 fn a_502_is_retried_until_it_recovers() {
     let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
     d.fault(
