@@ -540,6 +540,24 @@ fn every_payload_the_double_serves_matches_githubs_openapi_schema() {
         }
     }
 
+    // The fixtures are still the pinned description's examples (re-run
+    // scripts/github-fixtures.mjs after bumping @octokit/openapi).
+    for route in [Route::CheckRuns, Route::Status, Route::Run, Route::Jobs] {
+        let file = match route {
+            Route::CheckRuns => "checks-list-for-ref.json",
+            Route::Status => "repos-get-combined-status-for-ref.json",
+            Route::Run => "actions-get-workflow-run.json",
+            Route::Jobs => "actions-list-jobs-for-workflow-run.json",
+        };
+        let stored: Value = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("tests/fixtures/github").join(file)).unwrap(),
+        )
+        .unwrap();
+        let example = &openapi()["paths"][route.openapi_path()]["get"]["responses"]["200"]
+            ["content"]["application/json"]["examples"]["default"]["value"];
+        assert_eq!(&stored, example, "{file} drifted from @octokit/openapi");
+    }
+
     // The validator is not vacuous: a made-up field type is rejected.
     let v = validator(Route::CheckRuns);
     let mut bad = served
