@@ -226,10 +226,13 @@ impl GitHub {
                             cached: true,
                         });
                     }
-                    // A 304 without a cached body cannot happen unless the server is wrong;
-                    // forget nothing and ask again unconditionally.
-                    self.bump(|s| s.retries += 1);
-                    continue;
+                    // A 304 to an unconditional request means a broken server or proxy.
+                    return Err(GitHubError::Status {
+                        url: key,
+                        status: 304,
+                        message: "Not Modified, but no If-None-Match was sent".into(),
+                        hint: "",
+                    });
                 }
                 s if s.is_success() => {
                     self.bump(|s| s.full += 1);

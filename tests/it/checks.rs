@@ -335,6 +335,48 @@ fn a_secondary_rate_limit_is_waited_out() {
 }
 
 #[test]
+fn a_spent_primary_limit_is_waited_out_and_a_permission_error_is_not() {
+    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    d.fault(
+        Route::CheckRuns,
+        [Fault {
+            status: 403,
+            headers: vec![
+                ("x-ratelimit-remaining".into(), "0".into()),
+                ("x-ratelimit-reset".into(), reset.to_string()),
+            ],
+            body: serde_json::json!({"message": "API rate limit exceeded for installation ID 1."}),
+        }],
+    );
+    let r = gate(&d, &cfg(&["Test Suite"]));
+    r.verdict.result.as_ref().unwrap();
+    assert_eq!(r.stats.rate_limit_waits, 1);
+
+    // A 403 that is not a rate limit is the token's permissions: fail with the fix.
+    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+    d.fault(
+        Route::CheckRuns,
+        [Fault {
+            status: 403,
+            headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
+            body: serde_json::json!({"message": "Resource not accessible by integration"}),
+        }],
+    );
+    let r = gate(&d, &cfg(&["Test Suite"]));
+    let e = r.verdict.result.unwrap_err().to_string();
+    assert!(
+        e.contains("Resource not accessible by integration") && e.contains("checks: read"),
+        "{e}"
+    );
+    assert_eq!(d.counts(Route::CheckRuns).requests, 1, "no retry loop");
+}
+
+#[test]
 fn a_502_is_retried_until_it_recovers() {
     let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
     d.fault(
@@ -496,6 +538,24 @@ fn every_payload_the_double_serves_matches_githubs_openapi_schema() {
         for (_, body) in served.iter().filter(|(r, _)| *r == route) {
             assert_valid(&v, route, body);
         }
+    }
+
+    // The fixtures are still the pinned description's examples (re-run
+    // scripts/github-fixtures.mjs after bumping @octokit/openapi).
+    for route in [Route::CheckRuns, Route::Status, Route::Run, Route::Jobs] {
+        let file = match route {
+            Route::CheckRuns => "checks-list-for-ref.json",
+            Route::Status => "repos-get-combined-status-for-ref.json",
+            Route::Run => "actions-get-workflow-run.json",
+            Route::Jobs => "actions-list-jobs-for-workflow-run.json",
+        };
+        let stored: Value = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("tests/fixtures/github").join(file)).unwrap(),
+        )
+        .unwrap();
+        let example = &openapi()["paths"][route.openapi_path()]["get"]["responses"]["200"]
+            ["content"]["application/json"]["examples"]["default"]["value"];
+        assert_eq!(&stored, example, "{file} drifted from @octokit/openapi");
     }
 
     // The validator is not vacuous: a made-up field type is rejected.
