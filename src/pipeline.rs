@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
@@ -41,6 +42,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Build(#[from] crate::build::BuildError),
+    #[error("verification: {0}")]
+    Verify(#[from] crate::verify::VerifyError),
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
     #[error("waiting for checks: {0}")]
@@ -134,6 +137,9 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     let checked = check(&dir, &plan, &inputs.tag_pattern, rt, report);
     rt.group_end();
     let dists = checked?;
+    if let (Some(n), Some(v)) = (&report.name, &report.version) {
+        report.project_url = Some(crate::index::project_url(simple_url, n, v));
+    }
 
     rt.group_start(&format!("Upload to {}", plan.target.label()));
     let uploaded = match Session::new(rt, method, url, names, report.name.clone()) {
@@ -141,7 +147,123 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         Err(e) => Err(e.into()),
     };
     rt.group_end();
-    uploaded
+    uploaded?;
+
+    if !inputs.dry_run {
+        rt.group_start(&format!("Verify on {}", plan.target.label()));
+        let verified = verify(plan.target, simple_url, inputs, ctx, rt, report).await;
+        rt.group_end();
+        verified?;
+    }
+    Ok(())
+}
+
+/// Stage: the index serves every file with our sha256, then (unless `verify-install: false`)
+/// `name==version` installs into a fresh environment and the smoke command runs. The files
+/// are public by now, so a failure is a warning unless `verify-strict` — except a served hash
+/// that differs from ours, which is always an error.
+async fn verify(
+    target: Target,
+    simple_url: &url::Url,
+    inputs: &Inputs,
+    ctx: &Context,
+    rt: &Runtime,
+    report: &mut Report,
+) -> Result<(), PipelineError> {
+    use crate::verify::{self as v, VerifyError};
+    let (Some(name), Some(version)) = (report.name.clone(), report.version.clone()) else {
+        return Ok(());
+    };
+    report.verified = Some(false);
+    let files: Vec<(String, String)> = report
+        .files
+        .iter()
+        .filter_map(|f| Some((f.filename.clone(), f.sha256.clone()?)))
+        .collect();
+    let query = crate::index::IndexQuery::new(simple_url.clone(), Duration::from_secs(60))?;
+    let interval = std::env::var("SDD_PUBLISH_VERIFY_INTERVAL_MS")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .map_or(Duration::from_secs(2), Duration::from_millis);
+    let check = v::ServeCheck {
+        project: name.clone(),
+        version: version.clone(),
+        files,
+        timeout: inputs.verify_timeout,
+        interval,
+    };
+    let soft = |e: VerifyError, report: &mut Report| -> Result<(), PipelineError> {
+        report.verify_error = Some(e.to_string());
+        if inputs.verify_strict {
+            Err(e.into())
+        } else {
+            rt.warning(&format!(
+                "verification failed (a warning: the files are already public; set `verify-strict: true` to fail the run): {e}"
+            ));
+            Ok(())
+        }
+    };
+    match v::wait_until_served(&query, &check, &|l| rt.info(l)).await {
+        Ok(_) => {}
+        Err(e @ VerifyError::HashMismatch { .. }) => {
+            report.verify_error = Some(e.to_string());
+            return Err(e.into());
+        }
+        Err(e) => return soft(e, report),
+    }
+    if inputs.verify_install {
+        let Some(installer) = v::Installer::detect(std::env::var_os("PATH").as_deref()) else {
+            return soft(
+                VerifyError::Spawn {
+                    program: "uv or python3".into(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not on PATH"),
+                },
+                report,
+            );
+        };
+        let scratch = match tempfile::Builder::new()
+            .prefix("sdd-publish-verify")
+            .tempdir_in(ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir))
+        {
+            Ok(d) => d,
+            Err(e) => {
+                return soft(
+                    VerifyError::Spawn {
+                        program: "a scratch directory".into(),
+                        source: e,
+                    },
+                    report,
+                )
+            }
+        };
+        let extra = (target == Target::Testpypi
+            && inputs.pypi_index_url != inputs.testpypi_index_url)
+            .then(|| inputs.pypi_index_url.to_string());
+        let install = v::InstallCheck {
+            installer,
+            name: name.clone(),
+            version: version.clone(),
+            index_url: simple_url.to_string(),
+            extra_index_url: extra,
+            command: inputs.verify_command.clone(),
+            workdir: scratch.path().to_path_buf(),
+            timeout: inputs.verify_timeout,
+        };
+        match v::install_and_smoke(&install).await {
+            Ok(r) => {
+                rt.info(&format!(
+                    "installed {name}=={version} with {} from {simple_url}",
+                    r.installer
+                ));
+                if let (Some(cmd), Some(out)) = (&inputs.verify_command, &r.command_output) {
+                    rt.info(&format!("$ {cmd}\n{out}"));
+                }
+            }
+            Err(e) => return soft(e, report),
+        }
+    }
+    report.verified = Some(true);
+    Ok(())
 }
 
 /// Stage: the plan, from the context and the inputs.

@@ -40,6 +40,12 @@ pub struct Report {
     pub dry_run: bool,
     /// Only the decision was asked for (`plan-only`).
     pub plan_only: bool,
+    /// The release's page on the index.
+    pub project_url: Option<String>,
+    /// `Some(true)` when the index served every file and the install check passed.
+    pub verified: Option<bool>,
+    /// What verification found wrong (also a warning or the run's error).
+    pub verify_error: Option<String>,
     /// The dev version stamped before the build (TestPyPI with `dev-version`).
     pub stamped_version: Option<String>,
     pub files: Vec<FileEntry>,
@@ -105,6 +111,11 @@ impl Report {
                     .map(|c| serde_json::to_string(&c.checks).unwrap_or_else(|_| "[]".into()))
                     .unwrap_or_else(|| "[]".into()),
             ),
+            ("project-url", self.project_url.clone().unwrap_or_default()),
+            (
+                "verified",
+                self.verified.map(|v| v.to_string()).unwrap_or_default(),
+            ),
         ]
     }
 
@@ -144,6 +155,16 @@ impl Report {
                 md_escape(&p.reason),
                 p.target
             ));
+        }
+        match (self.verified, &self.verify_error) {
+            (Some(true), _) => md.push_str(&format!(
+                "**Verified:** the index serves every file with the uploaded sha256, and it installs ({})\n\n",
+                self.project_url.as_deref().unwrap_or("")
+            )),
+            (Some(false), Some(e)) => {
+                md.push_str(&format!("**Verification failed:** {}\n\n", md_escape(e)))
+            }
+            _ => {}
         }
         if let Some(v) = &self.stamped_version {
             md.push_str(&format!("**Dev version:** built as `{v}`\n\n"));
@@ -322,7 +343,9 @@ mod tests {
                 "version",
                 "uploaded",
                 "skipped",
-                "checks"
+                "checks",
+                "project-url",
+                "verified"
             ]
         );
         assert_eq!(outs[0].1, "true");

@@ -96,6 +96,18 @@ pub enum VerifyError {
         status: String,
         output: String,
     },
+    #[error("the index did not serve {} within {secs} s (`verify-timeout`); the upload was accepted, so the index may be slow to publish — check {page}", missing.join(", "))]
+    NotServed {
+        missing: Vec<String>,
+        secs: u64,
+        page: String,
+    },
+    #[error("the index serves `{filename}` with sha256 {served}, but the uploaded file has {uploaded}: the index holds different bytes than this run built. Do not rely on this release; investigate (a concurrent publish of a rebuilt file?)")]
+    HashMismatch {
+        filename: String,
+        uploaded: String,
+        served: String,
+    },
     #[error("`{step}` did not finish within {secs} s (`verify-timeout`)")]
     Timeout { step: String, secs: u64 },
 }
@@ -143,6 +155,84 @@ fn venv_bin(venv: &Path) -> PathBuf {
         venv.join("Scripts")
     } else {
         venv.join("bin")
+    }
+}
+
+/// What must be served: each file with the sha256 we uploaded (or found identical).
+#[derive(Debug, Clone)]
+pub struct ServeCheck {
+    pub project: String,
+    pub version: String,
+    pub files: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// First poll interval; doubles up to [`MAX_INTERVAL`].
+    pub interval: Duration,
+}
+
+pub const MAX_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Poll the index (caches bypassed) until every file is listed with its sha256: no fixed
+/// sleep, so the stage ends as soon as the index has the release. A listed file whose hash
+/// differs is an error at once; a file still missing at the deadline is `NotServed`.
+pub async fn wait_until_served(
+    query: &crate::index::IndexQuery,
+    check: &ServeCheck,
+    log: &dyn Fn(&str),
+) -> Result<Duration, VerifyError> {
+    let started = std::time::Instant::now();
+    let deadline = started + check.timeout;
+    let mut interval = check.interval;
+    let mut last_missing = usize::MAX;
+    loop {
+        let listing = query.files(&check.project, &check.version).await;
+        let mut missing = Vec::new();
+        match &listing {
+            Ok(l) => {
+                for (name, sha) in &check.files {
+                    match l.files.get(name).and_then(|f| f.sha256.as_deref()) {
+                        Some(served) if served.eq_ignore_ascii_case(sha) => {}
+                        Some(served) => {
+                            return Err(VerifyError::HashMismatch {
+                                filename: name.clone(),
+                                uploaded: sha.clone(),
+                                served: served.to_owned(),
+                            })
+                        }
+                        None => missing.push(name.clone()),
+                    }
+                }
+            }
+            Err(e) => {
+                log(&format!("asking the index failed ({e}); asking again"));
+                missing = check.files.iter().map(|(n, _)| n.clone()).collect();
+            }
+        }
+        if missing.is_empty() {
+            let took = started.elapsed();
+            log(&format!(
+                "the index serves all {} file(s) with the uploaded sha256 ({:.1} s)",
+                check.files.len(),
+                took.as_secs_f64()
+            ));
+            return Ok(took);
+        }
+        if missing.len() != last_missing {
+            log(&format!(
+                "waiting for the index to serve {}",
+                missing.join(", ")
+            ));
+            last_missing = missing.len();
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return Err(VerifyError::NotServed {
+                missing,
+                secs: check.timeout.as_secs(),
+                page: query.project_url(&check.project).to_string(),
+            });
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+        interval = (interval * 2).min(MAX_INTERVAL);
     }
 }
 
@@ -212,9 +302,22 @@ pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, Ve
         });
     }
 
-    install.arg("--index-url").arg(&check.index_url);
-    if let Some(extra) = &check.extra_index_url {
-        install.arg("--extra-index-url").arg(extra);
+    match (&check.installer, &check.extra_index_url) {
+        // uv ranks `--index` above `--default-index` and stops at the first index that has
+        // a package: the target wins for our project, PyPI serves the dependencies.
+        (Installer::Uv(_), Some(extra)) => {
+            install
+                .arg("--index")
+                .arg(&check.index_url)
+                .arg("--default-index")
+                .arg(extra);
+        }
+        (_, extra) => {
+            install.arg("--index-url").arg(&check.index_url);
+            if let Some(extra) = extra {
+                install.arg("--extra-index-url").arg(extra);
+            }
+        }
     }
     install.arg(&requirement);
     let out = run(

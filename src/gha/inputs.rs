@@ -52,6 +52,10 @@ pub struct RawInputs {
     pub appear_timeout: Option<String>,
     pub allowed_conclusions: Option<String>,
     pub github_token: Option<String>,
+    pub verify_install: Option<String>,
+    pub verify_command: Option<String>,
+    pub verify_strict: Option<String>,
+    pub verify_timeout: Option<String>,
     pub pypi_index_url: Option<String>,
     pub testpypi_index_url: Option<String>,
     pub skip_existing: Option<String>,
@@ -113,6 +117,13 @@ pub struct Inputs {
     pub wait: Option<WaitInputs>,
     /// For GitHub's API (the checks gate); `github-token`, default `${{ github.token }}`.
     pub github_token: Option<Secret>,
+    /// After the upload: install `name==version` into a fresh environment.
+    pub verify_install: bool,
+    /// Run in that environment after installing, e.g. `improved-sdd --help`.
+    pub verify_command: Option<String>,
+    /// A verification failure fails the run (default: a warning; the files are public).
+    pub verify_strict: bool,
+    pub verify_timeout: Duration,
 }
 
 /// The gate's settings. `wait` defaults to off, and to on when `wait-for` names checks.
@@ -287,6 +298,24 @@ impl Inputs {
             None => false,
             Some(v) => parse_bool("plan-only", v)?,
         };
+        let verify_install = match raw.verify_install.as_deref() {
+            None => true,
+            Some(v) => parse_bool("verify-install", v)?,
+        };
+        let verify_strict = match raw.verify_strict.as_deref() {
+            None => false,
+            Some(v) => parse_bool("verify-strict", v)?,
+        };
+        let verify_timeout = duration(
+            "verify-timeout",
+            raw.verify_timeout.as_deref(),
+            Duration::from_secs(600),
+        )?;
+        let verify_command = raw
+            .verify_command
+            .clone()
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
         let dev_version = match raw.dev_version.as_deref() {
             None => false,
             Some(v) => parse_bool("dev-version", v)?,
@@ -374,6 +403,10 @@ impl Inputs {
                 .map(PathBuf::from)
                 .collect(),
             trusted_publishing,
+            verify_install,
+            verify_command,
+            verify_strict,
+            verify_timeout,
             pypi_index_url,
             testpypi_index_url,
             skip_existing,
