@@ -77,7 +77,40 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
     files.sort();
+    Ok(examine(files, true))
+}
 
+/// Check distribution files named one by one, each as a release of its own (no
+/// release-level rules across them): what `sdd-publish check a.whl b.tar.gz` and the
+/// real-distribution survey need. A path that cannot be read is an `archive-corrupt` problem.
+pub fn discover_files(paths: &[PathBuf]) -> Discovery {
+    let mut files = Vec::new();
+    let mut unreadable = Vec::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => files.push((p.clone(), m.len())),
+            Ok(_) => unreadable.push(Problem::error(
+                p,
+                rules::ARCHIVE_CORRUPT,
+                "is not a regular file",
+                "name a wheel or an sdist, or a folder to search",
+            )),
+            Err(e) => unreadable.push(Problem::error(
+                p,
+                rules::ARCHIVE_CORRUPT,
+                format!("cannot be read: {e}"),
+                "check the path",
+            )),
+        }
+    }
+    let mut out = examine(files, false);
+    out.problems.extend(unreadable);
+    out
+}
+
+/// Classify and inspect `files`; with `one_release`, they are judged as one release
+/// (duplicate filenames, mixed projects or versions, several sdists).
+fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Discovery {
     let mut out = Discovery::default();
     let mut by_filename: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     let mut rst_jobs: Vec<(PathBuf, String)> = Vec::new();
@@ -106,7 +139,7 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
         match classify(&filename) {
             Class::Ignored => out.ignored.push(path),
             Class::Unsupported(what) => out.problems.push(Problem {
- severity: Severity::Error,
+                severity: Severity::Error,
                 message: format!(
                     "`{filename}` is {what}, a format PyPI no longer accepts (PEP 527; PEP 625 allows only `.tar.gz` sdists)"
                 ),
@@ -125,11 +158,11 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
     }
 
     for (filename, paths) in by_filename {
-        if paths.len() > 1 {
+        if one_release && paths.len() > 1 {
             let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             for path in paths {
                 out.problems.push(Problem {
- severity: Severity::Error,
+                severity: Severity::Error,
                     path,
                     rule: rules::DUPLICATE_FILENAME,
                     message: format!(
@@ -144,10 +177,12 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
     }
 
     rules::description::check_rst(rst_jobs, &mut out.problems);
-    out.problems.extend(rules::release::check(&out.dists));
+    if one_release {
+        out.problems.extend(rules::release::check(&out.dists));
+    }
     out.dists
         .sort_by(|a, b| (a.kind, &a.filename, &a.path).cmp(&(b.kind, &b.filename, &b.path)));
-    Ok(out)
+    out
 }
 
 /// Collect (path, size) of every regular file below `dir`. Symlinked files count;
@@ -334,7 +369,7 @@ fn compare(
     let mut problems = Vec::new();
     if normalize_name(fname) != normalize_name(&meta.name) {
         problems.push(Problem {
- severity: Severity::Error,
+                severity: Severity::Error,
             path: path.to_path_buf(),
             rule: rules::NAME_MISMATCH,
             message: format!(
@@ -347,7 +382,7 @@ fn compare(
     match Version::from_str(meta.version.trim()) {
         Ok(v) if &v == fversion => {}
         Ok(_) => problems.push(Problem {
- severity: Severity::Error,
+                severity: Severity::Error,
             path: path.to_path_buf(),
             rule: rules::VERSION_MISMATCH,
             message: format!(
@@ -357,7 +392,7 @@ fn compare(
             fix: "rebuild the distribution instead of renaming it, and clear stale files from the packages dir (e.g. `rm -rf dist/` before `python -m build`)".to_string(),
         }),
         Err(e) => problems.push(Problem {
- severity: Severity::Error,
+                severity: Severity::Error,
             path: path.to_path_buf(),
             rule: rules::METADATA_INVALID,
             message: format!(

@@ -11,7 +11,7 @@ pub mod rules;
 
 use std::path::PathBuf;
 
-pub use discover::discover;
+pub use discover::{discover, discover_files};
 pub use metadata::CoreMetadata;
 
 /// The two upload formats PyPI still accepts (PEP 527 retired the rest).

@@ -5,6 +5,7 @@
 pub mod support;
 
 mod act;
+mod check;
 mod cli;
 mod installer;
 mod lint;
