@@ -9,6 +9,9 @@ pub mod filename;
 pub mod metadata;
 pub mod rules;
 
+#[cfg(test)]
+mod proptests;
+
 use std::path::PathBuf;
 
 pub use discover::{discover, discover_files};

@@ -269,10 +269,8 @@ fn path_rules(listing: &Listing, sink: &mut Sink) {
                     unsafe_links.push(format!("`{}` → `{target}`", m.name));
                 }
             }
-            MemberKind::Hardlink(target) => {
-                if resolve(&[], target).is_none() {
-                    unsafe_links.push(format!("`{}` → `{target}`", m.name));
-                }
+            MemberKind::Hardlink(target) if resolve(&[], target).is_none() => {
+                unsafe_links.push(format!("`{}` → `{target}`", m.name));
             }
             _ => {}
         }

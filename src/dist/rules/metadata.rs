@@ -140,17 +140,13 @@ fn fields(meta: &CoreMetadata, declared: (u32, u32), check_versions: bool, sink:
         let key = k.to_ascii_lowercase();
         *counts.entry(key.clone()).or_default() += 1;
         match FIELDS.iter().find(|(n, _, _)| *n == key) {
-            None => {
-                if !unknown.contains(k) {
-                    unknown.push(k.clone());
-                }
-            }
-            Some((n, added, _)) if check_versions && mv(added) > declared => {
+            None if !unknown.contains(k) => unknown.push(k.clone()),
+            None => {}
+            Some((_, added, _)) if check_versions && mv(added) > declared => {
                 let s = format!("`{k}` (added in {added})");
                 if !too_new.contains(&s) {
                     too_new.push(s);
                 }
-                let _ = n;
             }
             _ => {}
         }
