@@ -284,6 +284,9 @@ def main():
     meta_case("metadata-field-unknown", "case-insensitive", ["home-page: https://example.org"], True)
     meta_case("metadata-field-too-new", "license-expression-in-2.1", ["License-Expression: MIT"], False)
     meta_case("metadata-field-too-new", "license-expression-in-2.4", ["License-Expression: MIT"], True, mv="2.4")
+    # Legacy setuptools: License-File in 2.1 (files under .dist-info/, not licenses/) is left
+    # out of the upload form by twine and by sdd-publish, so PyPI accepts it.
+    meta_case("metadata-field-too-new", "legacy-license-file-in-2.1", ["License-File: LICENSE"], True)
     meta_case("metadata-field-repeated", "summary", ["Summary: again"], False)
     meta_case("metadata-field-repeated", "classifiers", ["Classifier: Typing :: Typed", "Classifier: Programming Language :: Python :: 3"], True)
     case("name-invalid/fail", {

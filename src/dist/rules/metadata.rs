@@ -103,6 +103,18 @@ pub fn valid_project_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
+/// The `License-File` values PyPI sees: only from Metadata-Version 2.4 (PEP 639) on. Older
+/// setuptools wrote the field into 2.1/2.2 metadata with other semantics; upload clients
+/// (twine, and ours: `index::form`) leave it out of the upload form there, so PyPI neither
+/// validates it nor looks for the files.
+pub fn pep639_license_files(meta: &CoreMetadata) -> Vec<&str> {
+    if mv(meta.metadata_version.trim()) >= (2, 4) {
+        meta.get_all("License-File").collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Apply every metadata rule to one file's metadata.
 pub fn check(meta: &CoreMetadata, sink: &mut Sink) {
     let version_str = meta.metadata_version.trim();
@@ -142,6 +154,8 @@ fn fields(meta: &CoreMetadata, declared: (u32, u32), check_versions: bool, sink:
         match FIELDS.iter().find(|(n, _, _)| *n == key) {
             None if !unknown.contains(k) => unknown.push(k.clone()),
             None => {}
+            // Legacy setuptools License-File: not sent, so not judged (see pep639_license_files).
+            Some(("license-file", _, _)) => {}
             Some((_, added, _)) if check_versions && mv(added) > declared => {
                 let s = format!("`{k}` (added in {added})");
                 if !too_new.contains(&s) {
@@ -152,10 +166,12 @@ fn fields(meta: &CoreMetadata, declared: (u32, u32), check_versions: bool, sink:
         }
     }
     if !unknown.is_empty() {
-        sink.error(
+        // A warning: upload clients send only the fields the index knows, so PyPI never sees
+        // these; `packaging.metadata` (and so tools built on it) refuses them.
+        sink.warning(
             METADATA_FIELD_UNKNOWN,
             format!(
-                "unknown metadata field(s) {}; PyPI's parser (packaging.metadata) refuses unrecognized fields",
+                "unknown metadata field(s) {}; PyPI ignores them, but packaging.metadata (and tools built on it) refuses unrecognized fields",
                 unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
             ),
             "rebuild with a current build backend; do not add custom headers to METADATA/PKG-INFO",
@@ -177,9 +193,6 @@ fn fields(meta: &CoreMetadata, declared: (u32, u32), check_versions: bool, sink:
         .filter(|(k, n)| **n > 1 && FIELDS.iter().any(|(f, _, multi)| f == *k && !multi))
         .map(|(k, n)| format!("`{k}` ×{n}"))
         .collect();
-    if meta.body.is_some() && counts.contains_key("description") {
-        repeated.push("`description` both as a header and as the message body".to_string());
-    }
     repeated.sort();
     if !repeated.is_empty() {
         sink.error(
@@ -410,7 +423,7 @@ fn license(meta: &CoreMetadata, sink: &mut Sink) {
             "keep only `license = \"SPDX-expression\"` in pyproject.toml (remove `license = {text = …}`/`{file = …}`) and rebuild",
         );
     }
-    for lf in meta.get_all("License-File") {
+    for lf in pep639_license_files(meta) {
         let bad = lf.contains('\\')
             || lf.starts_with('/')
             || lf.split('/').any(|c| c == "..")

@@ -28,8 +28,8 @@ pub fn wheel(path: &Path, prefix: &str, listing: &Listing, meta: &CoreMetadata, 
             "rebuild the wheel with a standard build backend (`python -m build`); the `.dist-info` directory must be named after the wheel's own `{name}-{version}`",
         );
     }
-    let licenses: Vec<String> = meta
-        .get_all("License-File")
+    let licenses: Vec<String> = super::metadata::pep639_license_files(meta)
+        .into_iter()
         .filter(|lf| !listing.has_file(&format!("{dist_info}/licenses/{lf}")))
         .map(|lf| format!("`{dist_info}/licenses/{lf}`"))
         .collect();
@@ -159,8 +159,8 @@ pub fn sdist(listing: &Listing, meta: &CoreMetadata, sink: &mut Sink) {
                     "build the sdist with `python -m build --sdist`",
                 );
             }
-            let missing: Vec<String> = meta
-                .get_all("License-File")
+            let missing: Vec<String> = super::metadata::pep639_license_files(meta)
+                .into_iter()
                 .map(|lf| format!("{top}/{lf}"))
                 .filter(|p| !has(p))
                 .map(|p| format!("`{p}`"))
