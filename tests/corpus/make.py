@@ -305,6 +305,7 @@ def main():
     meta_case("requires-python-invalid", "garbage", ["Requires-Python: >=3.x"], False)
     meta_case("requires-python-invalid", "ok", ["Requires-Python: >=3.9,!=3.9.1"], True)
     meta_case("provides-extra-invalid", "not-normalized-2.3", ["Provides-Extra: Dev_Tools"], False, mv="2.3")
+    meta_case("provides-extra-invalid", "syntax", ["Provides-Extra: -dev"], False)
     meta_case("provides-extra-invalid", "legacy-2.1", ["Provides-Extra: Dev_Tools"], True)
     meta_case("project-url-invalid", "long-label", ["Project-URL: A label that is longer than thirty-two characters, https://example.org"], False)
     meta_case("project-url-invalid", "not-a-url", ["Project-URL: Source, example dot org"], False)

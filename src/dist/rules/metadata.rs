@@ -266,19 +266,22 @@ fn dependencies(meta: &CoreMetadata, declared: (u32, u32), sink: &mut Sink) {
     }
     for extra in meta.get_all("Provides-Extra") {
         let normalized = normalize_name(extra);
-        let bad = !valid_project_name(extra) || (declared >= (2, 3) && normalized != extra);
-        if bad {
+        const FIX: &str = "rename the extra in pyproject.toml's `optional-dependencies` (lower case, `-` between words) and rebuild";
+        if !valid_project_name(extra) {
             sink.error(
                 PROVIDES_EXTRA_INVALID,
+                format!("`Provides-Extra: {extra}` is not a valid extra name"),
+                FIX,
+            );
+        } else if declared >= (2, 3) && normalized != extra {
+            // The spec requires normalized extras from 2.3; packaging (so PyPI) accepts them.
+            sink.warning(
+                PROVIDES_EXTRA_INVALID,
                 format!(
-                    "`Provides-Extra: {extra}` is not a valid extra name{}",
-                    if valid_project_name(extra) {
-                        format!(" for Metadata-Version {} (must be normalized: `{normalized}`)", meta.metadata_version)
-                    } else {
-                        String::new()
-                    }
+                    "`Provides-Extra: {extra}` is not normalized (`{normalized}`), as Metadata-Version {} requires; PyPI accepts it, installers may not match it",
+                    meta.metadata_version
                 ),
-                "rename the extra in pyproject.toml's `optional-dependencies` (lower case, `-` between words) and rebuild",
+                FIX,
             );
         }
     }
