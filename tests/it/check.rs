@@ -224,3 +224,60 @@ fn named_files_are_checked_each_on_its_own() {
         .unwrap()
         .contains("does not exist"));
 }
+
+/// In the pipeline, twine --strict semantics are on for PyPI (a missing description fails
+/// before any upload) and off for TestPyPI (a warning annotation, the upload goes ahead).
+#[test]
+fn pipeline_is_strict_for_pypi_only() {
+    use crate::support::{free_port, ActionEnv, PyPIServer};
+    let c = corpus();
+    let ws = tempfile::tempdir().unwrap();
+    let dist = ws.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    let wheel = "pkg-1.0-py3-none-any.whl";
+    std::fs::copy(
+        c.root.join("description-missing/fail-no-body").join(wheel),
+        dist.join(wheel),
+    )
+    .unwrap();
+
+    let server = PyPIServer::start();
+    let mut env = ActionEnv::new("push", "refs/tags/v1.0", "master");
+    env.set("INPUT_PYPI_URL", server.upload_url())
+        .set("INPUT_PYPI_TOKEN", server.token.clone())
+        .set("INPUT_PACKAGES_DIR", "dist")
+        .set(
+            "SDD_PUBLISH_PYTHON",
+            venv_bin("python").display().to_string(),
+        );
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.stdout.contains("::error title=description-missing"),
+        "{}",
+        r.all_output()
+    );
+    assert!(server.stored().is_empty());
+    assert!(r.summary.contains("description-missing"), "{}", r.summary);
+
+    let mut env = ActionEnv::new("push", "refs/heads/master", "master");
+    env.set("INPUT_TESTPYPI_URL", server.upload_url())
+        .set("INPUT_TESTPYPI_TOKEN", server.token.clone())
+        .set("INPUT_PACKAGES_DIR", "dist")
+        .set(
+            "INPUT_PYPI_URL",
+            format!("http://127.0.0.1:{}/", free_port()),
+        )
+        .set(
+            "SDD_PUBLISH_PYTHON",
+            venv_bin("python").display().to_string(),
+        );
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert!(
+        r.stdout.contains("::warning title=description-missing"),
+        "{}",
+        r.all_output()
+    );
+    assert_eq!(server.stored(), vec![wheel.to_string()]);
+}
