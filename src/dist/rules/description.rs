@@ -101,12 +101,59 @@ for text in json.load(sys.stdin):
 print(json.dumps({"results": out}))
 "#;
 
-/// Render every text with `readme_renderer` in one Python process. `Err` says why it could
-/// not be checked (no Python, no readme_renderer).
+/// Render every text with `readme_renderer`: identical texts once (a wheel and its sdist
+/// share a description), spread over one Python process per core, since docutils is slow
+/// (tens of ms per README, up to a second for a long one). `Err` says why it could not be
+/// checked (no Python, no readme_renderer).
 pub fn render_rst(texts: &[String]) -> Result<Vec<Rendered>, String> {
     if texts.is_empty() {
         return Ok(Vec::new());
     }
+    let mut unique: Vec<&String> = texts.iter().collect();
+    unique.sort();
+    unique.dedup();
+    // Longest first, dealt round-robin, so the processes finish at about the same time.
+    unique.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(unique.len().div_ceil(4))
+        .max(1);
+    let mut chunks: Vec<Vec<String>> = vec![Vec::new(); workers];
+    for (i, t) in unique.iter().enumerate() {
+        chunks[i % workers].push((*t).clone());
+    }
+    let results: Vec<Result<Vec<Rendered>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|c| scope.spawn(move || render_in_one_process(c)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("renderer thread failed".into()))
+            })
+            .collect()
+    });
+    let mut verdicts: std::collections::HashMap<&str, Rendered> = std::collections::HashMap::new();
+    for (chunk, result) in chunks.iter().zip(results) {
+        for (text, r) in chunk.iter().zip(result?) {
+            verdicts.insert(text.as_str(), r);
+        }
+    }
+    texts
+        .iter()
+        .map(|t| {
+            verdicts
+                .get(t.as_str())
+                .cloned()
+                .ok_or_else(|| "the renderer skipped a text".to_string())
+        })
+        .collect()
+}
+
+fn render_in_one_process(texts: &[String]) -> Result<Vec<Rendered>, String> {
     let python = std::env::var_os(PYTHON_ENV)
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
