@@ -411,7 +411,7 @@ fn license(meta: &CoreMetadata, sink: &mut Sink) {
             allow_deprecated: true,
             ..spdx::ParseMode::STRICT
         };
-        if let Err(err) = spdx::Expression::parse_mode(e, mode) {
+        if let Err(err) = spdx::Expression::parse_mode(&spdx_case(e), mode) {
             sink.error(
                 LICENSE_EXPRESSION_INVALID,
                 format!("`License-Expression: {e}` is not a valid SPDX expression: {}", err.reason),
@@ -439,6 +439,57 @@ fn license(meta: &CoreMetadata, sink: &mut Sink) {
             );
         }
     }
+}
+
+/// SPDX ids in their canonical case and operators upper-cased, as `packaging` canonicalises
+/// an expression before validating it (`mit or apache-2.0` is accepted by PyPI); the `spdx`
+/// crate's strict parser is case-sensitive.
+fn spdx_case(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        let (base, plus) = match word.strip_suffix('+') {
+            Some(b) => (b, "+"),
+            None => (word.as_str(), ""),
+        };
+        let op = ["AND", "OR", "WITH"]
+            .into_iter()
+            .find(|o| o.eq_ignore_ascii_case(base));
+        let canonical = op
+            .or_else(|| {
+                spdx::identifiers::LICENSES
+                    .iter()
+                    .find(|l| l.name.eq_ignore_ascii_case(base))
+                    .map(|l| l.name)
+            })
+            .or_else(|| {
+                spdx::identifiers::EXCEPTIONS
+                    .iter()
+                    .find(|x| x.name.eq_ignore_ascii_case(base))
+                    .map(|x| x.name)
+            });
+        match canonical {
+            Some(c) => {
+                out.push_str(c);
+                out.push_str(plus);
+            }
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in expr.chars() {
+        if c.is_whitespace() || c == '(' || c == ')' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 fn dynamic(meta: &CoreMetadata, sink: &mut Sink) {
