@@ -77,12 +77,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Find the distributions in PATHS and report every problem with them.
+    /// Report every problem PyPI (or twine --strict) would find in the distributions in
+    /// PATHS; exits 1 when any is an error.
     Check {
-        /// Folders to search [default: dist].
+        /// Folders to search recursively (each one release), or distribution files (each
+        /// its own release) [default: dist].
         paths: Vec<PathBuf>,
+        /// Print the verdict as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// twine --strict: a missing long description or content type is an error.
+        #[arg(long)]
+        strict: bool,
+        /// The release tag whose version the distributions must carry (e.g. v1.2.0).
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long, default_value = "v*")]
+        tag_pattern: String,
     },
     /// Show, bump, set or check the project's PEP 440 version (format-preserving edits).
     Version {
@@ -117,7 +128,6 @@ pub fn main() -> ExitCode {
             branches,
             default_branch,
         ),
-        Command::Check { paths, json } => check_cmd(paths, json),
         Command::Version { command } => version_cmd(&command),
         Command::Wait {
             repo,
@@ -141,6 +151,21 @@ pub fn main() -> ExitCode {
                 appear_timeout,
                 allowed: gha::inputs::parse_list(&allowed.to_ascii_lowercase()),
                 own_run: None,
+            },
+            json,
+        ),
+        Command::Check {
+            paths,
+            json,
+            strict,
+            tag,
+            tag_pattern,
+        } => check_cmd(
+            crate::check::CheckOptions {
+                paths,
+                strict,
+                tag,
+                tag_pattern,
             },
             json,
         ),
@@ -346,58 +371,44 @@ fn wait_cmd(env: &dyn Env, cfg: crate::checks::WaitConfig, json: bool) -> ExitCo
     }
 }
 
-fn check_cmd(paths: Vec<PathBuf>, json: bool) -> ExitCode {
+/// `check`: text grouped by file (or JSON), annotations inside Actions, exit 1 on errors.
+fn check_cmd(mut opts: crate::check::CheckOptions, json: bool) -> ExitCode {
     let rt = Runtime::from_env(&ProcessEnv);
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from("dist")]
-    } else {
-        paths
-    };
-    let mut all = Vec::new();
-    let mut failed = false;
-    for dir in &paths {
-        match crate::dist::discover(dir) {
-            Ok(d) => {
-                for dist in &d.dists {
-                    if !json {
-                        println!(
-                            "{}: {} {} ok",
-                            dist.path.display(),
-                            dist.metadata.name,
-                            dist.metadata.version
-                        );
-                    }
-                }
-                for p in &d.problems {
-                    rt.annotate(
-                        gha::Level::Error,
-                        &format!("[{}] {} Fix: {}", p.rule, p.message, p.fix),
-                        &gha::Annotation {
-                            title: None,
-                            file: Some(p.path.display().to_string()),
-                            line: None,
-                        },
-                    );
-                }
-                failed |= !d.problems.is_empty();
-                all.extend(d.problems);
+    if opts.paths.is_empty() {
+        opts.paths.push(PathBuf::from("dist"));
+    }
+    let outcome = crate::check::run(&opts);
+    if rt.is_actions() {
+        for f in &outcome.files {
+            for p in &f.problems {
+                rt.annotate(
+                    if p.is_error() {
+                        gha::Level::Error
+                    } else {
+                        gha::Level::Warning
+                    },
+                    &format!("{} Fix: {}", p.message, p.fix),
+                    &gha::Annotation {
+                        title: Some(p.rule.to_string()),
+                        file: Some(p.path.display().to_string()),
+                        line: None,
+                    },
+                );
             }
-            Err(e) => {
-                rt.error(&e.to_string());
-                failed = true;
-            }
+        }
+        for e in &outcome.fatal {
+            rt.error(e);
         }
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&all).unwrap_or_else(|_| "[]".into())
-        );
-    }
-    if failed {
-        ExitCode::from(EXIT_FAILED)
+        println!("{}", crate::check::json(&outcome));
     } else {
+        print!("{}", crate::check::text(&outcome));
+    }
+    if outcome.passed() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod build;
+pub mod check;
 pub mod checks;
 pub mod cli;
 pub mod dist;

@@ -414,8 +414,12 @@ pub fn check(
     let Discovery {
         dists,
         ignored,
-        problems,
+        mut problems,
     } = dist::discover(dir)?;
+    // twine --strict semantics are on for PyPI: a missing description or content type fails.
+    if plan.target == Target::Pypi {
+        dist::rules::apply_strict(&mut problems);
+    }
     report.ignored = ignored.iter().map(|p| p.display().to_string()).collect();
     if !ignored.is_empty() {
         rt.notice(&format!(
@@ -445,7 +449,11 @@ pub fn check(
         .collect();
     for p in &problems {
         rt.annotate(
-            Level::Error,
+            if p.is_error() {
+                Level::Error
+            } else {
+                Level::Warning
+            },
             &format!("{} Fix: {}", p.message, p.fix),
             &Annotation {
                 title: Some(p.rule.to_string()),
@@ -455,10 +463,9 @@ pub fn check(
         );
     }
     report.problems = problems;
-    if !report.problems.is_empty() {
-        return Err(PipelineError::Problems {
-            count: report.problems.len(),
-        });
+    let errors = report.problems.iter().filter(|p| p.is_error()).count();
+    if errors > 0 {
+        return Err(PipelineError::Problems { count: errors });
     }
     if dists.is_empty() {
         return Err(PipelineError::NoDistributions(dir.to_path_buf()));

@@ -221,9 +221,10 @@ impl Report {
             md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
             for p in &self.problems {
                 md.push_str(&format!(
-                    "| `{}` | `{}` | {} | {} |\n",
+                    "| `{}` | `{}`{} | {} | {} |\n",
                     p.path.display(),
                     p.rule,
+                    if p.is_error() { "" } else { " (warning)" },
                     md_escape(&p.message),
                     md_escape(&p.fix)
                 ));

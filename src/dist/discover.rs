@@ -9,7 +9,7 @@ use pep440_rs::Version;
 
 use super::filename::{self, normalize_name, FilenameError};
 use super::metadata::{self, ArchiveError, CoreMetadata};
-use super::{rules, Discovery, DistError, DistKind, Distribution, Problem};
+use super::{rules, Discovery, DistError, DistKind, Distribution, Problem, Severity};
 
 /// What a file is, judged by its name alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +77,43 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
     files.sort();
+    Ok(examine(files, true))
+}
 
+/// Check distribution files named one by one, each as a release of its own (no
+/// release-level rules across them): what `sdd-publish check a.whl b.tar.gz` and the
+/// real-distribution survey need. A path that cannot be read is an `archive-corrupt` problem.
+pub fn discover_files(paths: &[PathBuf]) -> Discovery {
+    let mut files = Vec::new();
+    let mut unreadable = Vec::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => files.push((p.clone(), m.len())),
+            Ok(_) => unreadable.push(Problem::error(
+                p,
+                rules::ARCHIVE_CORRUPT,
+                "is not a regular file",
+                "name a wheel or an sdist, or a folder to search",
+            )),
+            Err(e) => unreadable.push(Problem::error(
+                p,
+                rules::ARCHIVE_CORRUPT,
+                format!("cannot be read: {e}"),
+                "check the path",
+            )),
+        }
+    }
+    let mut out = examine(files, false);
+    out.problems.extend(unreadable);
+    out
+}
+
+/// Classify and inspect `files`; with `one_release`, they are judged as one release
+/// (duplicate filenames, mixed projects or versions, several sdists).
+fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Discovery {
     let mut out = Discovery::default();
     let mut by_filename: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut rst_jobs: Vec<(PathBuf, String)> = Vec::new();
     for (path, size) in files {
         let Some(filename) = path
             .file_name()
@@ -90,6 +124,7 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
             let lossy = path.file_name().map(|n| n.to_string_lossy().into_owned());
             if let Some(Class::Dist(_)) = lossy.as_deref().map(classify) {
                 out.problems.push(Problem {
+                    severity: Severity::Error,
                     path: path.clone(),
                     rule: rules::FILENAME_INVALID,
                     message: "the filename is not valid UTF-8".to_string(),
@@ -104,6 +139,7 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
         match classify(&filename) {
             Class::Ignored => out.ignored.push(path),
             Class::Unsupported(what) => out.problems.push(Problem {
+                severity: Severity::Error,
                 message: format!(
                     "`{filename}` is {what}, a format PyPI no longer accepts (PEP 527; PEP 625 allows only `.tar.gz` sdists)"
                 ),
@@ -113,18 +149,20 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
             }),
             Class::Dist(kind) => {
                 by_filename.entry(filename.clone()).or_default().push(path.clone());
-                let (dist, problems) = inspect(path, filename, kind, size);
+                let (dist, problems, rst) = inspect(path.clone(), filename, kind, size);
                 out.problems.extend(problems);
                 out.dists.extend(dist);
+                rst_jobs.extend(rst.map(|text| (path, text)));
             }
         }
     }
 
     for (filename, paths) in by_filename {
-        if paths.len() > 1 {
+        if one_release && paths.len() > 1 {
             let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             for path in paths {
                 out.problems.push(Problem {
+                severity: Severity::Error,
                     path,
                     rule: rules::DUPLICATE_FILENAME,
                     message: format!(
@@ -138,9 +176,13 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
         }
     }
 
+    rules::description::check_rst(rst_jobs, &mut out.problems);
+    if one_release {
+        out.problems.extend(rules::release::check(&out.dists));
+    }
     out.dists
         .sort_by(|a, b| (a.kind, &a.filename, &a.path).cmp(&(b.kind, &b.filename, &b.path)));
-    Ok(out)
+    out
 }
 
 /// Collect (path, size) of every regular file below `dir`. Symlinked files count;
@@ -168,15 +210,17 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<(), DistError> {
 }
 
 /// Everything about one distribution file: the Distribution if its metadata could be read,
-/// and every problem found.
+/// every problem found, and the reStructuredText description to render (rendering is
+/// batched over all files).
 fn inspect(
     path: PathBuf,
     filename: String,
     kind: DistKind,
     size: u64,
-) -> (Option<Distribution>, Vec<Problem>) {
+) -> (Option<Distribution>, Vec<Problem>, Option<String>) {
     let mut problems = Vec::new();
     let problem = |rule: &'static str, message: String, fix: &str| Problem {
+        severity: Severity::Error,
         path: path.clone(),
         rule,
         message,
@@ -184,9 +228,11 @@ fn inspect(
     };
 
     // The filename: name, version, and (wheels) the python tag for `pyversion`.
+    let mut wheel_name = None;
     let parsed: Result<(String, Version, String, String), FilenameError> = match kind {
         DistKind::Wheel => filename::parse_wheel(&filename).map(|w| {
             let prefix = format!("{}-{}", w.name, w.version_str);
+            wheel_name = Some(w.clone());
             (w.name, w.version, w.python_tag, prefix)
         }),
         DistKind::Sdist => filename::parse_sdist(&filename)
@@ -213,8 +259,16 @@ fn inspect(
             format!("`{filename}` is empty (0 bytes)"),
             "rebuild the distribution (`python -m build`); an empty file usually means an interrupted build or artifact download",
         ));
-        return (None, problems);
+        return (None, problems, None);
     }
+
+    // The archive's listing: compression, duplicates, unsafe paths and links.
+    let mut sink = rules::Sink::new(&path);
+    let listing = match kind {
+        DistKind::Wheel => rules::archive::zip_rules(&path, &mut sink),
+        DistKind::Sdist => rules::archive::tar_rules(&path, &mut sink),
+    };
+    problems.append(&mut sink.out);
 
     // The metadata file inside the archive.
     let read = match kind {
@@ -228,7 +282,7 @@ fn inspect(
         Ok(r) => r,
         Err(e) => {
             problems.push(archive_problem(&path, &filename, kind, e));
-            return (None, problems);
+            return (None, problems, None);
         }
     };
     let meta = match metadata::parse(&bytes) {
@@ -239,7 +293,7 @@ fn inspect(
                 format!("`{member}` in `{filename}` {e}"),
                 "rebuild with a current build backend (e.g. `pip install -U build setuptools` then `python -m build`); do not edit metadata by hand",
             ));
-            return (None, problems);
+            return (None, problems, None);
         }
     };
     let missing = meta.missing_required();
@@ -256,18 +310,41 @@ fn inspect(
             ),
             "set `name` and `version` in pyproject.toml's [project] table (or make them dynamic) and rebuild",
         ));
-        return (None, problems);
+        return (None, problems, None);
     }
 
     if let Some((fname, fversion, _, _)) = &parsed {
         problems.extend(compare(&path, &filename, &member, &meta, fname, fversion));
     }
 
+    // The rules on the metadata, the filename against it, and the archive's structure.
+    let mut sink = rules::Sink::new(&path);
+    rules::metadata::check(&meta, &mut sink);
+    rules::description::strict(&meta, &mut sink);
+    match (&wheel_name, kind) {
+        (Some(w), DistKind::Wheel) => {
+            rules::filename::wheel(&filename, w, &meta, &mut sink);
+            if let Some(listing) = &listing {
+                let prefix = format!("{}-{}", w.name, w.version_str);
+                rules::structure::wheel(&path, &prefix, listing, &meta, &mut sink);
+            }
+        }
+        (_, DistKind::Sdist) => {
+            rules::filename::sdist(&filename, &meta, &mut sink);
+            if let Some(listing) = &listing {
+                rules::structure::sdist(listing, &meta, &mut sink);
+            }
+        }
+        _ => {}
+    }
+    problems.append(&mut sink.out);
+    let rst = rules::description::rst_text(&meta);
+
     let pyversion = match (&parsed, kind) {
         (Some((_, _, py, _)), _) => py.clone(),
         (None, DistKind::Sdist) => "source".to_string(),
         // A wheel without a parsable python tag cannot be uploaded; its problem is recorded.
-        (None, DistKind::Wheel) => return (None, problems),
+        (None, DistKind::Wheel) => return (None, problems, rst),
     };
     let dist = Distribution {
         path,
@@ -277,7 +354,7 @@ fn inspect(
         metadata: meta,
         pyversion,
     };
-    (Some(dist), problems)
+    (Some(dist), problems, rst)
 }
 
 /// Filename and metadata must name the same project and version, as PyPI checks on upload.
@@ -292,6 +369,7 @@ fn compare(
     let mut problems = Vec::new();
     if normalize_name(fname) != normalize_name(&meta.name) {
         problems.push(Problem {
+                severity: Severity::Error,
             path: path.to_path_buf(),
             rule: rules::NAME_MISMATCH,
             message: format!(
@@ -304,6 +382,7 @@ fn compare(
     match Version::from_str(meta.version.trim()) {
         Ok(v) if &v == fversion => {}
         Ok(_) => problems.push(Problem {
+                severity: Severity::Error,
             path: path.to_path_buf(),
             rule: rules::VERSION_MISMATCH,
             message: format!(
@@ -313,6 +392,7 @@ fn compare(
             fix: "rebuild the distribution instead of renaming it, and clear stale files from the packages dir (e.g. `rm -rf dist/` before `python -m build`)".to_string(),
         }),
         Err(e) => problems.push(Problem {
+                severity: Severity::Error,
             path: path.to_path_buf(),
             rule: rules::METADATA_INVALID,
             message: format!(
@@ -341,6 +421,7 @@ fn archive_problem(path: &Path, filename: &str, kind: DistKind, e: ArchiveError)
         ),
     };
     Problem {
+        severity: Severity::Error,
         path: path.to_path_buf(),
         rule,
         message: format!("the {what} `{filename}` {e}"),
@@ -355,7 +436,7 @@ mod tests {
 
     fn meta(name: &str, version: &str) -> Vec<u8> {
         format!(
-            "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nClassifier: A\nClassifier: B\n\nBody\n"
+            "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nDescription-Content-Type: text/markdown\nClassifier: Programming Language :: Python :: 3\nClassifier: Typing :: Typed\n\nBody\n"
         )
         .into_bytes()
     }
@@ -368,6 +449,11 @@ mod tests {
                 &format!("{escaped}-{version}.dist-info/METADATA"),
                 &meta(name, version),
             ),
+            (
+                &format!("{escaped}-{version}.dist-info/WHEEL"),
+                b"Wheel-Version: 1.0\n",
+            ),
+            (&format!("{escaped}-{version}.dist-info/RECORD"), b""),
         ])
     }
 
@@ -392,8 +478,12 @@ mod tests {
         p
     }
 
+    /// The per-file rules (release-level ones are tested in `rules::release`).
     fn rules_for(d: &Discovery, path: &Path) -> Vec<&'static str> {
-        d.problems_for(path).map(|p| p.rule).collect()
+        d.problems_for(path)
+            .map(|p| p.rule)
+            .filter(|r| !r.starts_with("release-"))
+            .collect()
     }
 
     #[test]
@@ -412,8 +502,19 @@ mod tests {
         );
         write(
             d,
-            "wheels/a/improved_sdd-1.2.0-cp311-cp311-linux_x86_64.whl",
-            &wheel("Improved.SDD", "1.2"),
+            "wheels/a/improved_sdd-1.2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            // Metadata spelling the name and version differently from the filename.
+            &zip_bytes(&[
+                (
+                    "improved_sdd-1.2.0.dist-info/METADATA",
+                    &meta("Improved.SDD", "1.2"),
+                ),
+                (
+                    "improved_sdd-1.2.0.dist-info/WHEEL",
+                    b"Wheel-Version: 1.0\n",
+                ),
+                ("improved_sdd-1.2.0.dist-info/RECORD", b""),
+            ]),
         );
         let strays = [
             ".gitignore",
@@ -432,7 +533,7 @@ mod tests {
         assert_eq!(
             names,
             [
-                "improved_sdd-1.2.0-cp311-cp311-linux_x86_64.whl",
+                "improved_sdd-1.2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
                 "improved_sdd-1.2.0-py3-none-any.whl",
                 "improved_sdd-1.2.0.tar.gz"
             ]
@@ -499,8 +600,15 @@ mod tests {
         assert_eq!(rules_for(&found, &empty), ["archive-corrupt"]);
         assert_eq!(rules_for(&found, &trunc), ["archive-corrupt"]);
         assert_eq!(rules_for(&found, &garbage), ["archive-corrupt"]);
-        assert_eq!(rules_for(&found, &name), ["name-mismatch"]);
-        assert_eq!(rules_for(&found, &ver), ["version-mismatch"]);
+        // The dist-info is named after the other project, so PyPI would not find it either.
+        assert_eq!(
+            rules_for(&found, &name),
+            ["name-mismatch", "wheel-structure"]
+        );
+        assert_eq!(
+            rules_for(&found, &ver),
+            ["version-mismatch", "sdist-filename-pep625"]
+        );
         assert_eq!(rules_for(&found, &badname), ["filename-invalid"]);
         assert_eq!(rules_for(&found, &nometa), ["metadata-missing"]);
         assert_eq!(rules_for(&found, &missing), ["metadata-missing"]);

@@ -7,10 +7,14 @@
 pub mod discover;
 pub mod filename;
 pub mod metadata;
+pub mod rules;
+
+#[cfg(test)]
+mod proptests;
 
 use std::path::PathBuf;
 
-pub use discover::discover;
+pub use discover::{discover, discover_files};
 pub use metadata::CoreMetadata;
 
 /// The two upload formats PyPI still accepts (PEP 527 retired the rest).
@@ -55,41 +59,77 @@ pub struct Distribution {
     pub pyversion: String,
 }
 
-/// One problem with one file (issue-3 will grow the rule set; keep the shape).
+/// How bad a [`Problem`] is: errors stop an upload (PyPI would refuse the file, or an
+/// installer would fail on it); warnings are reported and do not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+/// One problem with one file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Problem {
     pub path: PathBuf,
-    /// Stable id, e.g. "archive-corrupt", "metadata-missing", "filename-invalid".
+    /// Stable id from [`rules`], e.g. "archive-corrupt", "classifier-unknown".
     pub rule: &'static str,
+    pub severity: Severity,
     /// What was found.
     pub message: String,
     /// How to fix it.
     pub fix: String,
 }
 
+impl Problem {
+    pub fn error(
+        path: impl Into<PathBuf>,
+        rule: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            path: path.into(),
+            rule,
+            severity: Severity::Error,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn warning(
+        path: impl Into<PathBuf>,
+        rule: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(path, rule, message, fix)
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: [{}] {} (fix: {})",
+            "{}: {} [{}] {} (fix: {})",
             self.path.display(),
+            match self.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
             self.rule,
             self.message,
             self.fix
         )
     }
-}
-
-/// Stable rule ids, in one place so reports and tests agree on spelling.
-pub mod rules {
-    pub const ARCHIVE_CORRUPT: &str = "archive-corrupt";
-    pub const METADATA_MISSING: &str = "metadata-missing";
-    pub const METADATA_INVALID: &str = "metadata-invalid";
-    pub const FILENAME_INVALID: &str = "filename-invalid";
-    pub const UNSUPPORTED_FORMAT: &str = "unsupported-format";
-    pub const NAME_MISMATCH: &str = "name-mismatch";
-    pub const VERSION_MISMATCH: &str = "version-mismatch";
-    pub const DUPLICATE_FILENAME: &str = "duplicate-filename";
 }
 
 /// What [`discover`] found in a packages dir.
@@ -108,9 +148,10 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// True when there is nothing to stop an upload (there may still be nothing to upload).
+    /// True when there is nothing to stop an upload (there may still be nothing to upload);
+    /// warnings do not stop one.
     pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
+        !self.problems.iter().any(Problem::is_error)
     }
 
     /// The problems recorded for one file.

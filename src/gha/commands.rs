@@ -105,6 +105,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// True inside a GitHub Actions job (workflow commands are understood).
+    pub fn is_actions(&self) -> bool {
+        self.actions
+    }
+
     pub fn from_env(env: &dyn Env) -> Self {
         let actions = env.get("GITHUB_ACTIONS").as_deref() == Some("true");
         let file = |k: &str| env.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);

@@ -831,6 +831,11 @@ mod tests {
         let bytes = zip_bytes(&[
             ("improved_sdd/__init__.py", &[0xAB; 5000]),
             ("improved_sdd-1.2.0.dist-info/METADATA", meta),
+            (
+                "improved_sdd-1.2.0.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\n",
+            ),
+            ("improved_sdd-1.2.0.dist-info/RECORD", b""),
         ]);
         let path = dir.join("improved_sdd-1.2.0-py3-none-any.whl");
         std::fs::write(&path, bytes).unwrap();

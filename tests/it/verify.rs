@@ -171,7 +171,8 @@ fn the_pipeline_verifies_with_the_smoke_command() {
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(r.output("verified").as_deref(), Some("true"));
     assert!(
-        r.stdout.contains("$ improved-sdd --version\nimproved-sdd 0.1.0\n"),
+        r.stdout
+            .contains("$ improved-sdd --version\nimproved-sdd 0.1.0\n"),
         "{}",
         r.stdout
     );
