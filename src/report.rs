@@ -49,6 +49,8 @@ pub struct Report {
     pub error: Option<String>,
     /// The wait-for-checks gate, when it ran.
     pub checks: Option<ChecksReport>,
+    /// The GitHub Release's page, when the release stage made or found one.
+    pub release_url: Option<String>,
 }
 
 /// What the checks gate saw and decided.
@@ -105,6 +107,7 @@ impl Report {
                     .map(|c| serde_json::to_string(&c.checks).unwrap_or_else(|_| "[]".into()))
                     .unwrap_or_else(|| "[]".into()),
             ),
+            ("release-url", self.release_url.clone().unwrap_or_default()),
         ]
     }
 
@@ -322,7 +325,8 @@ mod tests {
                 "version",
                 "uploaded",
                 "skipped",
-                "checks"
+                "checks",
+                "release-url"
             ]
         );
         assert_eq!(outs[0].1, "true");
