@@ -16,5 +16,6 @@ mod installer;
 mod lint;
 mod oidc;
 mod publish;
+mod release;
 mod verify;
 mod version;

@@ -57,14 +57,15 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
         version<<ghadelimiter_X\n0.1.0\nghadelimiter_X\n\
         uploaded<<ghadelimiter_X\nimproved_sdd-0.1.0-py3-none-any.whl\nimproved_sdd-0.1.0.tar.gz\nghadelimiter_X\n\
         skipped<<ghadelimiter_X\n\nghadelimiter_X\n\
-        checks<<ghadelimiter_X\n[]\nghadelimiter_X\n";
+        checks<<ghadelimiter_X\n[]\nghadelimiter_X\n\
+        release-url<<ghadelimiter_X\n\nghadelimiter_X\n";
     assert_eq!(normalise_delimiters(&r.output_file), want);
     let delimiters: std::collections::BTreeSet<&str> = r
         .output_file
         .lines()
         .filter_map(|l| l.split_once("<<").map(|x| x.1))
         .collect();
-    assert_eq!(delimiters.len(), 8, "a fresh delimiter per output");
+    assert_eq!(delimiters.len(), 9, "a fresh delimiter per output");
 
     // The token is masked before anything else is printed, and appears nowhere else.
     let first = r.stdout.lines().next().unwrap_or_default();
