@@ -870,4 +870,37 @@ mod tests {
             "{msg}"
         );
     }
+
+    #[test]
+    fn assets_compare_by_digest_else_by_size() {
+        let file = ReleaseFile {
+            filename: "x.whl".into(),
+            size: 3,
+            sha256: "ab".repeat(32),
+        };
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let a =
+            serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 3, "digest": digest});
+        assert!(same_asset(&a, &file));
+        let other = serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 3, "digest": format!("sha256:{}", "cd".repeat(32))});
+        assert!(!same_asset(&other, &file), "same size, other bytes");
+        let legacy =
+            serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 3, "digest": null});
+        assert!(same_asset(&legacy, &file), "no digest: the size decides");
+        let legacy_other =
+            serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 4, "digest": null});
+        assert!(!same_asset(&legacy_other, &file));
+        let half =
+            serde_json::json!({"name": "x.whl", "state": "starter", "size": 3, "digest": digest});
+        assert!(
+            !same_asset(&half, &file),
+            "an unfinished upload never counts"
+        );
+    }
+
+    #[test]
+    fn tags_are_one_path_segment() {
+        assert_eq!(path_segment("v1.2.0"), "v1.2.0");
+        assert_eq!(path_segment("release/1.2.0+x y"), "release%2F1.2.0%2Bx%20y");
+    }
 }

@@ -199,6 +199,9 @@ impl Report {
             }
             md.push('\n');
         }
+        if let Some(u) = &self.release_url {
+            md.push_str(&format!("**GitHub Release:** <{}>\n\n", md_escape(u)));
+        }
         if !self.problems.is_empty() {
             md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
             for p in &self.problems {
