@@ -117,8 +117,32 @@ fn a_rerun_updates_the_same_release_and_keeps_identical_assets() {
     let env = env_for(&d, &server, ws.path(), "1.2.0");
     let first = env.run(ws.path(), &["run"]);
     assert_eq!(first.code, 0, "{}", first.all_output());
+    let after_first = d.calls().len();
     let second = env.run(ws.path(), &["run"]);
     assert_eq!(second.code, 0, "{}", second.all_output());
+
+    // The whole conversation: 6 requests to create, 3 to confirm on a re-run.
+    let calls: Vec<String> = d.calls().iter().map(|(m, p)| format!("{m} {p}")).collect();
+    let repo = format!("/repos/{REPO}/releases");
+    assert_eq!(
+        calls[..after_first],
+        [
+            format!("GET {repo}/tags/v1.2.0"),
+            format!("GET {repo}"),
+            format!("POST {repo}"),
+            format!("GET {repo}/1/assets"),
+            format!("POST /uploads{repo}/1/assets"),
+            format!("POST /uploads{repo}/1/assets"),
+        ]
+    );
+    assert_eq!(
+        calls[after_first..],
+        [
+            format!("GET {repo}/tags/v1.2.0"),
+            format!("PATCH {repo}/1"),
+            format!("GET {repo}/1/assets"),
+        ]
+    );
 
     assert_eq!(d.releases().len(), 1, "{:#?}", d.releases());
     let methods: Vec<String> = d.release_writes().into_iter().map(|(m, _, _)| m).collect();
@@ -264,6 +288,37 @@ fn a_token_without_contents_write_is_a_clear_error() {
     // Exactly one POST: a refused create is not repeated.
     assert_eq!(count(&d, "POST", "/repos/"), 1);
     assert!(d.releases().is_empty());
+}
+
+#[test]
+fn a_failed_create_is_never_repeated_but_an_update_is_retried() {
+    let server = PyPIServer::start();
+    let d = GitHubDouble::fixed(vec![], vec![]);
+    let ws = workspace("1.2.0", Some(CHANGELOG));
+    let env = env_for(&d, &server, ws.path(), "1.2.0");
+
+    // A 502 to the create: GitHub may have made it, so the action looks again instead of
+    // POSTing twice; it finds nothing and says what failed.
+    d.fault_release_writes([Fault::bad_gateway()]);
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.all_output().contains("answered 502"),
+        "{}",
+        r.all_output()
+    );
+    assert_eq!(count(&d, "POST", "/repos/"), 1);
+    assert!(d.releases().is_empty());
+
+    // The re-run creates it; a 502 to a later update is retried (PATCH is idempotent).
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    d.fault_release_writes([Fault::bad_gateway()]);
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(count(&d, "PATCH", "/repos/"), 2);
+    assert_eq!(d.releases().len(), 1);
+    assert_eq!(count(&d, "POST", "/uploads/"), 2);
 }
 
 #[test]
