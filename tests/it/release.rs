@@ -322,6 +322,30 @@ fn a_failed_create_is_never_repeated_but_an_update_is_retried() {
 }
 
 #[test]
+fn a_draft_without_assets() {
+    let server = PyPIServer::start();
+    let d = GitHubDouble::fixed(vec![], vec![]);
+    let ws = workspace("1.2.0", Some(CHANGELOG));
+    let mut env = env_for(&d, &server, ws.path(), "1.2.0");
+    env.set("INPUT_DRAFT", "true")
+        .set("INPUT_RELEASE_ASSETS", "false")
+        .set("INPUT_RELEASE_NAME", "{name} {version}");
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let rel = &d.releases()[0];
+    assert_eq!(rel["draft"], true);
+    assert_eq!(rel["name"], "improved-sdd 1.2.0");
+    assert!(rel["assets"].as_array().unwrap().is_empty());
+    assert_eq!(count(&d, "POST", "/uploads/"), 0);
+    // A draft cannot be made latest; whoever publishes it decides.
+    assert!(d.release_writes()[0].2.get("make_latest").is_none());
+    // The re-run finds the draft (not served by `releases/tags/`) and updates it.
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(d.releases().len(), 1);
+}
+
+#[test]
 fn release_false_makes_no_release() {
     let d = GitHubDouble::fixed(vec![], vec![]);
     let server = PyPIServer::start();
