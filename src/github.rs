@@ -266,7 +266,8 @@ impl GitHub {
                             message: e.to_string(),
                         });
                     }
-                    self.retry_after_error(attempt, &key, &e.to_string()).await;
+                    self.retry_after_error(attempt, &format!("GET {key}"), &e.to_string())
+                        .await;
                     continue;
                 }
             };
@@ -352,8 +353,12 @@ impl GitHub {
                             hint: " (gave up after retrying)",
                         });
                     }
-                    self.retry_after_error(attempt, &key, &format!("HTTP {}", s.as_u16()))
-                        .await;
+                    self.retry_after_error(
+                        attempt,
+                        &format!("GET {key}"),
+                        &format!("HTTP {}", s.as_u16()),
+                    )
+                    .await;
                     continue;
                 }
                 s => {
@@ -567,16 +572,12 @@ impl GitHub {
         Ok(pages)
     }
 
-    async fn retry_after_error(&self, attempt: u32, url: &str, what: &str) {
+    /// `request` is the method and URL, e.g. `GET https://...`.
+    async fn retry_after_error(&self, attempt: u32, request: &str, what: &str) {
         let delay = self.policy.backoff * 2u32.saturating_pow(attempt.saturating_sub(1));
         self.bump(|s| s.retries += 1);
-        let url = if url.contains(' ') {
-            url.to_owned()
-        } else {
-            format!("GET {url}")
-        };
         self.note(&format!(
-            "{url}: {what}; retrying in {:.1}s (attempt {} of {})",
+            "{request}: {what}; retrying in {:.1}s (attempt {} of {})",
             delay.as_secs_f64(),
             attempt + 1,
             self.policy.max_attempts
