@@ -1,10 +1,12 @@
-//! GitHub's REST API: the one HTTP client for it (checks now, Releases later).
+//! GitHub's REST API: the one HTTP client for it (the checks gate's reads, the release's
+//! writes and asset uploads).
 //!
 //! Polling is cheap only when it is conditional: every GET sends `If-None-Match` with the
 //! last ETag seen for that URL, and a `304 Not Modified` (which GitHub does not count against
 //! the primary rate limit) hands back the cached body. Rate limits are waited out, never
 //! fatal: `Retry-After`, `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, and secondary
-//! limit 403/429s; 5xx and transport errors are retried with exponential backoff.
+//! limit 403/429s; 5xx and transport errors are retried with exponential backoff — for writes
+//! only when repeating is safe (PATCH, DELETE, or a POST whose connection never opened).
 //!
 //! Built on `reqwest` (already the crate's HTTP stack) rather than octocrab: the gate needs
 //! the raw status, ETag and rate-limit headers of every response, and its own retry rules.

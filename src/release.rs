@@ -573,7 +573,13 @@ pub async fn publish(
                     let url = gh
                         .url(&format!("repos/{}/releases/assets/{id}", req.repo))
                         .map_err(err)?;
-                    gh.write(Write::Delete, &url, None).await.map_err(err)?;
+                    match gh.write(Write::Delete, &url, None).await {
+                        // Gone already (a retried DELETE whose first answer was lost).
+                        Err(e) if e.status() == Some(404) => {}
+                        other => {
+                            other.map_err(err)?;
+                        }
+                    }
                     upload(gh, &req.repo, &release, &upload_url, a, tag).await?;
                     log(&format!(
                         "asset {name}: attached with other bytes; replaced (sha256 {})",

@@ -1,4 +1,6 @@
-//! A GitHub REST API double on a loopback port, for the checks gate.
+//! A GitHub REST API double on a loopback port, for the checks gate and the GitHub Release
+//! (releases and assets kept in memory across runs; uploads go to the `upload_url` it names,
+//! under `/uploads/` on the same port).
 //!
 //! Every payload is built from the `default` examples of GitHub's OpenAPI description
 //! (`tests/fixtures/github/`, derived by `scripts/github-fixtures.mjs` from `@octokit/openapi`),
