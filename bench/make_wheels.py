@@ -40,6 +40,10 @@ def write_wheel(path: pathlib.Path, name: str, version: str, tag: str, size: int
         f"Name: {name}\n"
         f"Version: {version}\n"
         "Summary: Random payload for upload benchmarks\n"
+        # What a real build writes, so the strict checks a PyPI publish runs pass.
+        "Description-Content-Type: text/markdown\n"
+        "\n"
+        "# benchpkg\n\nRandom payload for upload benchmarks.\n"
     ).encode()
     wheel = (
         "Wheel-Version: 1.0\nGenerator: sdd-publish-bench\nRoot-Is-Purelib: false\n"

@@ -1,10 +1,12 @@
-//! GitHub's REST API: the one HTTP client for it (checks now, Releases later).
+//! GitHub's REST API: the one HTTP client for it (the checks gate's reads, the release's
+//! writes and asset uploads).
 //!
 //! Polling is cheap only when it is conditional: every GET sends `If-None-Match` with the
 //! last ETag seen for that URL, and a `304 Not Modified` (which GitHub does not count against
 //! the primary rate limit) hands back the cached body. Rate limits are waited out, never
 //! fatal: `Retry-After`, `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, and secondary
-//! limit 403/429s; 5xx and transport errors are retried with exponential backoff.
+//! limit 403/429s; 5xx and transport errors are retried with exponential backoff — for writes
+//! only when repeating is safe (PATCH, DELETE, or a POST whose connection never opened).
 //!
 //! Built on `reqwest` (already the crate's HTTP stack) rather than octocrab: the gate needs
 //! the raw status, ETag and rate-limit headers of every response, and its own retry rules.
@@ -41,6 +43,54 @@ pub enum GitHubError {
     },
     #[error("GET {url} answered with a body that is not the expected JSON: {message}")]
     Body { url: String, message: String },
+    /// A write (`POST`/`PATCH`/`DELETE`, or an asset upload) that failed.
+    #[error("{method} {url} {message}{hint}")]
+    Write {
+        method: &'static str,
+        url: String,
+        /// The HTTP status, when the server answered.
+        status: Option<u16>,
+        message: String,
+        hint: &'static str,
+    },
+    #[error("cannot read `{}` to upload it: {message}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        message: String,
+    },
+}
+
+impl GitHubError {
+    /// The HTTP status of an answered request (404 tells "absent" from "broken").
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GitHubError::Status { status, .. } => Some(*status),
+            GitHubError::Write { status, .. } => *status,
+            _ => None,
+        }
+    }
+}
+
+/// The write methods; only these three are sent with a JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Write {
+    fn name(self) -> &'static str {
+        match self {
+            Write::Post => "POST",
+            Write::Patch => "PATCH",
+            Write::Delete => "DELETE",
+        }
+    }
+    /// PATCH and DELETE may be repeated; a POST that may have been processed must not be.
+    fn idempotent(self) -> bool {
+        !matches!(self, Write::Post)
+    }
 }
 
 /// How hard to try. Tests shrink the delays; production keeps GitHub's recommendations.
@@ -107,6 +157,8 @@ pub struct GitHub {
     /// Epoch second until which the primary limit is spent (from the last response).
     exhausted_until: Mutex<Option<u64>>,
     log: Option<Logger>,
+    /// Said after a permission 403 or a 404: which `permissions:` the caller's calls need.
+    permission_hint: &'static str,
 }
 
 impl GitHub {
@@ -139,6 +191,7 @@ impl GitHub {
             stats: Mutex::new(Stats::default()),
             exhausted_until: Mutex::new(None),
             log: None,
+            permission_hint: ". The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`",
         })
     }
 
@@ -150,6 +203,12 @@ impl GitHub {
     /// Where waits and retries are reported (they can take minutes; silence would look hung).
     pub fn with_logger(mut self, log: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.log = Some(Arc::new(log));
+        self
+    }
+
+    /// What a permission 403 says to do (e.g. the release needs `contents: write`).
+    pub fn with_permission_hint(mut self, hint: &'static str) -> Self {
+        self.permission_hint = hint;
         self
     }
 
@@ -209,7 +268,8 @@ impl GitHub {
                             message: e.to_string(),
                         });
                     }
-                    self.retry_after_error(attempt, &key, &e.to_string()).await;
+                    self.retry_after_error(attempt, &format!("GET {key}"), &e.to_string())
+                        .await;
                     continue;
                 }
             };
@@ -282,7 +342,7 @@ impl GitHub {
                         url: key,
                         status: status.as_u16(),
                         message,
-                        hint: ". The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`",
+                        hint: self.permission_hint,
                     });
                 }
                 s if s.is_server_error() => {
@@ -295,8 +355,12 @@ impl GitHub {
                             hint: " (gave up after retrying)",
                         });
                     }
-                    self.retry_after_error(attempt, &key, &format!("HTTP {}", s.as_u16()))
-                        .await;
+                    self.retry_after_error(
+                        attempt,
+                        &format!("GET {key}"),
+                        &format!("HTTP {}", s.as_u16()),
+                    )
+                    .await;
                     continue;
                 }
                 s => {
@@ -317,6 +381,184 @@ impl GitHub {
         }
     }
 
+    /// A JSON write (`body` for POST/PATCH); a 204 gives `Value::Null`. Rate limits are waited
+    /// out as for GET (a rate-limited request was not processed). PATCH and DELETE are
+    /// repeated after a 5xx or a transport error; a POST only when the connection was never
+    /// made: otherwise it may have been processed, and the caller re-checks GitHub's state.
+    pub async fn write(
+        &self,
+        method: Write,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Value, GitHubError> {
+        let body = body.map(Value::to_string);
+        let m = match method {
+            Write::Post => reqwest::Method::POST,
+            Write::Patch => reqwest::Method::PATCH,
+            Write::Delete => reqwest::Method::DELETE,
+        };
+        self.send(method, url, &|| {
+            let mut req = self.http.request(m.clone(), url.clone());
+            if let Some(b) = &body {
+                req = req
+                    .header("Content-Type", "application/json")
+                    .body(b.clone());
+            }
+            Ok(req)
+        })
+        .await
+    }
+
+    /// Upload `path` as release asset `name` to a release's `upload_url` (a URI template such
+    /// as `https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}`; the host is
+    /// whatever the API named). Streamed from disk with a known `Content-Length`; repeated only
+    /// when the connection was never made (a half-done upload leaves an asset to re-check).
+    pub async fn upload_asset(
+        &self,
+        upload_url: &str,
+        name: &str,
+        path: &std::path::Path,
+    ) -> Result<Value, GitHubError> {
+        let url = expand_upload_url(upload_url, name)?;
+        let file_err = |e: std::io::Error| GitHubError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let size = std::fs::metadata(path).map_err(file_err)?.len();
+        // The client's 60 s limit is for JSON; a file gets a minute plus 100 kB/s.
+        let timeout = Duration::from_secs(60 + size / 100_000);
+        self.send(Write::Post, &url, &|| {
+            let file = std::fs::File::open(path).map_err(file_err)?;
+            let stream = tokio_util::io::ReaderStream::with_capacity(
+                tokio::fs::File::from_std(file),
+                64 * 1024,
+            );
+            Ok(self
+                .http
+                .post(url.clone())
+                .timeout(timeout)
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Length", size)
+                .body(reqwest::Body::wrap_stream(stream)))
+        })
+        .await
+    }
+
+    async fn send(
+        &self,
+        method: Write,
+        url: &Url,
+        build: &(dyn Fn() -> Result<reqwest::RequestBuilder, GitHubError> + Sync),
+    ) -> Result<Value, GitHubError> {
+        let key = url.to_string();
+        let fail = |status: Option<u16>, message: String, hint: &'static str| GitHubError::Write {
+            method: method.name(),
+            url: key.clone(),
+            status,
+            message,
+            hint,
+        };
+        let mut attempt = 0u32;
+        loop {
+            self.wait_for_primary_limit().await;
+            let mut req = build()?
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t.expose());
+            }
+            attempt += 1;
+            self.bump(|s| s.requests += 1);
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let maybe_processed = !e.is_connect();
+                    if maybe_processed && !method.idempotent() {
+                        return Err(fail(
+                            None,
+                            format!("failed: {e}"),
+                            " (not repeated: GitHub may have processed it)",
+                        ));
+                    }
+                    if attempt >= self.policy.max_attempts {
+                        return Err(fail(
+                            None,
+                            format!("failed after {attempt} attempt(s): {e}"),
+                            "",
+                        ));
+                    }
+                    self.retry_after_error(
+                        attempt,
+                        &format!("{} {key}", method.name()),
+                        &e.to_string(),
+                    )
+                    .await;
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            self.track_primary_limit(&headers);
+            if status.is_success() {
+                self.bump(|s| s.full += 1);
+                let bytes = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| fail(Some(status.as_u16()), e.to_string(), ""))?;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Value::Null);
+                }
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    fail(
+                        Some(status.as_u16()),
+                        format!("answered with a body that is not JSON: {e}"),
+                        "",
+                    )
+                });
+            }
+            let text = resp.text().await.unwrap_or_default();
+            let message = api_message(&text);
+            if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
+                if let Some(wait) = rate_limit_wait(&headers, &message, &self.policy) {
+                    self.bump(|s| s.rate_limit_waits += 1);
+                    self.note(&format!(
+                        "GitHub rate limit ({}): waiting {}s before retrying {} {key}",
+                        status.as_u16(),
+                        wait.as_secs_f64().ceil(),
+                        method.name()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    attempt = attempt.saturating_sub(1);
+                    continue;
+                }
+            }
+            if status.is_server_error() && method.idempotent() && attempt < self.policy.max_attempts
+            {
+                self.retry_after_error(
+                    attempt,
+                    &format!("{} {key}", method.name()),
+                    &format!("HTTP {}", status.as_u16()),
+                )
+                .await;
+                continue;
+            }
+            let hint = match status {
+                StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => self.permission_hint,
+                StatusCode::UNAUTHORIZED => ". The token was refused: pass a valid `github-token` (default `${{ github.token }}`)",
+                _ => "",
+            };
+            return Err(fail(
+                Some(status.as_u16()),
+                format!(
+                    "answered {}: {}",
+                    status.as_u16(),
+                    with_errors(&message, &text)
+                ),
+                hint,
+            ));
+        }
+    }
+
     /// Every page, following `Link: rel="next"` from `url`.
     pub async fn get_all(&self, url: &Url) -> Result<Vec<Page>, GitHubError> {
         let mut pages = Vec::new();
@@ -332,11 +574,12 @@ impl GitHub {
         Ok(pages)
     }
 
-    async fn retry_after_error(&self, attempt: u32, url: &str, what: &str) {
+    /// `request` is the method and URL, e.g. `GET https://...`.
+    async fn retry_after_error(&self, attempt: u32, request: &str, what: &str) {
         let delay = self.policy.backoff * 2u32.saturating_pow(attempt.saturating_sub(1));
         self.bump(|s| s.retries += 1);
         self.note(&format!(
-            "GET {url}: {what}; retrying in {:.1}s (attempt {} of {})",
+            "{request}: {what}; retrying in {:.1}s (attempt {} of {})",
             delay.as_secs_f64(),
             attempt + 1,
             self.policy.max_attempts
@@ -431,6 +674,30 @@ fn api_message(text: &str) -> String {
         .unwrap_or_else(|| text.chars().take(200).collect())
 }
 
+/// A 422's `errors` (`[{"resource","code","field"}]`) say which field was refused.
+fn with_errors(message: &str, text: &str) -> String {
+    let errors = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("errors").cloned())
+        .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()));
+    match errors {
+        Some(e) => format!("{message} {e}"),
+        None => message.to_owned(),
+    }
+}
+
+/// The URL to upload asset `name` to, from a release's `upload_url` URI template (RFC 6570:
+/// `…/assets{?name,label}`); the name is percent-encoded as a query value.
+pub fn expand_upload_url(template: &str, name: &str) -> Result<Url, GitHubError> {
+    let base = template.split('{').next().unwrap_or(template);
+    let mut url = Url::parse(base).map_err(|e| GitHubError::BadUrl {
+        url: template.to_owned(),
+        reason: format!("the release's upload_url is not a URL: {e}"),
+    })?;
+    url.query_pairs_mut().append_pair("name", name);
+    Ok(url)
+}
+
 /// The `rel="next"` target of a `Link` header (RFC 8288, as GitHub writes it).
 pub fn next_link(headers: &HeaderMap) -> Option<Url> {
     let link = header(headers, "link")?;
@@ -490,6 +757,22 @@ mod tests {
             rate_limit_wait(&h, "Resource not accessible by integration", &p),
             None
         );
+    }
+
+    #[test]
+    fn upload_url_templates_expand_to_the_named_host() {
+        let u = expand_upload_url(
+            "https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}",
+            "improved_sdd-1.2.0+local-py3-none-any.whl",
+        )
+        .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://uploads.github.com/repos/o/r/releases/1/assets?name=improved_sdd-1.2.0%2Blocal-py3-none-any.whl"
+        );
+        let u = expand_upload_url("http://127.0.0.1:9/up/1/assets", "a b.tar.gz").unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:9/up/1/assets?name=a+b.tar.gz");
+        assert!(expand_upload_url("not a url{?name}", "x").is_err());
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub enum PipelineError {
     Publish(Box<crate::index::PublishError>),
     #[error(transparent)]
     Query(#[from] crate::index::QueryError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    #[error("the GitHub Release needs the repository (GITHUB_REPOSITORY); it is set by the runner, or set `release: false`")]
+    NoRepository,
 }
 
 /// What `run` needs from the outside world.
@@ -154,6 +158,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         let verified = verify(plan.target, simple_url, inputs, ctx, rt, report).await;
         rt.group_end();
         verified?;
+    }
+
+    if wants_release(inputs, &plan) {
+        rt.group_start("GitHub Release");
+        let released = release_stage(rc, &plan, &dists, simple_url, report).await;
+        rt.group_end();
+        released?;
     }
     Ok(())
 }
@@ -263,6 +274,141 @@ async fn verify(
         }
     }
     report.verified = Some(true);
+    Ok(())
+}
+
+/// `release: auto` = the PyPI target on a tag; `true` = any target on a tag; `false` = never.
+fn wants_release(inputs: &Inputs, plan: &Plan) -> bool {
+    use crate::gha::inputs::ReleaseWhen;
+    plan.tag.is_some()
+        && match inputs.release.when {
+            ReleaseWhen::Auto => plan.target == Target::Pypi,
+            ReleaseWhen::Always => plan.target != Target::None,
+            ReleaseWhen::Never => false,
+        }
+}
+
+/// Stage: create or update the GitHub Release for the tag, with the changelog section,
+/// install commands and file hashes, and the distributions attached.
+async fn release_stage(
+    rc: &RunContext<'_>,
+    plan: &Plan,
+    dists: &[Distribution],
+    simple_url: &url::Url,
+    report: &mut Report,
+) -> Result<(), PipelineError> {
+    let RunContext {
+        ctx, inputs, rt, ..
+    } = rc;
+    let r = &inputs.release;
+    let (Some(tag), Some(name), Some(version)) = (
+        plan.tag.as_deref(),
+        report.name.clone(),
+        report.version.clone(),
+    ) else {
+        return Ok(());
+    };
+    if ctx.repository.is_empty() {
+        return Err(PipelineError::NoRepository);
+    }
+    let parsed = version::parse(&version)?;
+    let notes = match &r.notes_file {
+        Some(f) => rc.cwd.join(f),
+        None => rc.cwd.join("CHANGELOG.md"),
+    };
+    let changelog = match crate::release::section_from_file(&notes, &parsed) {
+        Ok(Some(section)) => {
+            rt.info(&format!(
+                "release notes: the {version} section of {}",
+                notes.display()
+            ));
+            Some(section)
+        }
+        Ok(None) => {
+            rt.warning(&format!(
+                "{} has no section for {version} (e.g. `## [{version}] - date`); the release has no changelog notes",
+                notes.display()
+            ));
+            None
+        }
+        Err(e) => {
+            rt.warning(&format!(
+                "no release notes: cannot read {} ({e}); set `release-notes-file` to your changelog",
+                notes.display()
+            ));
+            None
+        }
+    };
+    let mut files = Vec::new();
+    for d in dists {
+        let known = report
+            .files
+            .iter()
+            .find(|f| f.filename == d.filename)
+            .and_then(|f| f.sha256.clone());
+        let sha256 = match known {
+            Some(s) => s,
+            None => {
+                idx::digest_file(&d.path)
+                    .await
+                    .map_err(|source| {
+                        PipelineError::Dist(dist::DistError::Io {
+                            path: d.path.clone(),
+                            source,
+                        })
+                    })?
+                    .sha256
+            }
+        };
+        files.push(crate::release::ReleaseFile {
+            filename: d.filename.clone(),
+            size: d.size,
+            sha256,
+        });
+    }
+    let project_url = idx::project_url(simple_url, &name, &version);
+    let facts = crate::release::ReleaseFacts {
+        name: &name,
+        version: &version,
+        tag,
+        project_url: &project_url,
+        changelog: changelog.as_deref(),
+        files: &files,
+    };
+    // Templates were checked when the inputs were read; a failure here is still an error.
+    let render = |t: &str, input| {
+        crate::release::render(t, input, &facts)
+            .map_err(|e| PipelineError::Release(crate::release::ReleaseError::Template(e)))
+    };
+    let request = crate::release::ReleaseRequest {
+        repo: ctx.repository.clone(),
+        tag: tag.to_owned(),
+        name: render(&r.name_template, "release-name")?,
+        body: render(&r.body_template, "release-body")?,
+        draft: r.draft,
+        prerelease: crate::release::is_prerelease(&parsed),
+        assets: if r.assets {
+            dists
+                .iter()
+                .zip(&files)
+                .map(|(d, f)| crate::release::Asset {
+                    path: d.path.clone(),
+                    file: f.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        dry_run: inputs.dry_run,
+    };
+    let gh = crate::github::GitHub::new(&ctx.api_url, inputs.github_token.clone())?
+        .with_logger(|m| println!("{m}"))
+        .with_permission_hint(". Creating the GitHub Release needs `permissions: contents: write` for the job's token (`github-token`), or set `release: false`");
+    let outcome = crate::release::publish(&gh, &request, &|line| rt.info(line)).await?;
+    if let Some(url) = &outcome.url {
+        rt.info(&format!("GitHub Release: {url}"));
+    }
+    report.release_url = outcome.url;
     Ok(())
 }
 

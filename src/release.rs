@@ -245,6 +245,19 @@ pub fn render(
     Ok(out)
 }
 
+/// Refuse an unknown placeholder when the inputs are read, long before the release stage.
+pub fn check_template(template: &str, input: &'static str) -> Result<(), TemplateError> {
+    let facts = ReleaseFacts {
+        name: "",
+        version: "",
+        tag: "",
+        project_url: "",
+        changelog: None,
+        files: &[],
+    };
+    render(template, input, &facts).map(|_| ())
+}
+
 fn value(key: &str, input: &'static str, f: &ReleaseFacts<'_>) -> Result<String, TemplateError> {
     Ok(match key {
         "name" => f.name.to_owned(),
@@ -281,6 +294,407 @@ fn value(key: &str, input: &'static str, f: &ReleaseFacts<'_>) -> Result<String,
             })
         }
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// The release on GitHub: find it by tag (drafts too), create or update it, attach assets.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::github::{GitHub, GitHubError, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("GitHub Release for tag `{tag}`: {source}")]
+    GitHub {
+        tag: String,
+        #[source]
+        source: GitHubError,
+    },
+    #[error("GitHub Release for tag `{tag}`: the answer to {what} has no `{field}`; is GITHUB_API_URL a GitHub API?")]
+    Shape {
+        tag: String,
+        what: &'static str,
+        field: &'static str,
+    },
+    #[error("asset `{name}` of the GitHub Release for tag `{tag}`: uploaded, but GitHub now holds {found}; delete the asset on the release page and re-run")]
+    AssetMismatch {
+        tag: String,
+        name: String,
+        found: String,
+    },
+}
+
+/// A file to attach: where it is and what it must be.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub path: PathBuf,
+    pub file: ReleaseFile,
+}
+
+/// The release as it should be.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    /// `owner/name`.
+    pub repo: String,
+    pub tag: String,
+    pub name: String,
+    pub body: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    /// Empty when `release-assets: false`.
+    pub assets: Vec<Asset>,
+    /// Read what is there, say what would change, write nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetAction {
+    Uploaded,
+    /// Already there with the same bytes.
+    Kept,
+    /// There with other bytes: deleted and uploaded again.
+    Replaced,
+    WouldUpload,
+    WouldReplace,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReleaseOutcome {
+    /// `html_url`; `None` only for a dry run that would create the release.
+    pub url: Option<String>,
+    pub created: bool,
+    pub assets: Vec<(String, AssetAction)>,
+}
+
+fn field<'v>(
+    v: &'v Value,
+    field: &'static str,
+    what: &'static str,
+    tag: &str,
+) -> Result<&'v Value, ReleaseError> {
+    v.get(field)
+        .filter(|f| !f.is_null())
+        .ok_or_else(|| ReleaseError::Shape {
+            tag: tag.to_owned(),
+            what,
+            field,
+        })
+}
+
+/// The existing release for `tag`. `GET releases/tags/{tag}` does not find drafts, so a 404
+/// is followed by a look through the first page of releases (newest first) for a draft with
+/// that `tag_name`: a re-run after a draft must update it, not add a second one.
+pub async fn find(gh: &GitHub, repo: &str, tag: &str) -> Result<Option<Value>, ReleaseError> {
+    let err = |source| ReleaseError::GitHub {
+        tag: tag.to_owned(),
+        source,
+    };
+    let by_tag = gh
+        .url(&format!("repos/{repo}/releases/tags/{}", path_segment(tag)))
+        .map_err(err)?;
+    match gh.get(&by_tag).await {
+        Ok(page) => return Ok(Some(page.body)),
+        Err(e) if e.status() == Some(404) => {}
+        Err(e) => return Err(err(e)),
+    }
+    let list = gh
+        .url(&format!("repos/{repo}/releases?per_page=100"))
+        .map_err(err)?;
+    let page = gh.get(&list).await.map_err(err)?;
+    Ok(page
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["tag_name"] == tag)
+        .cloned())
+}
+
+/// A tag as one URL path segment (tags may hold `/`).
+fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Create or update the release for `req.tag`, then make its assets match `req.assets`.
+pub async fn publish(
+    gh: &GitHub,
+    req: &ReleaseRequest,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<ReleaseOutcome, ReleaseError> {
+    let tag = req.tag.as_str();
+    let err = |source| ReleaseError::GitHub {
+        tag: tag.to_owned(),
+        source,
+    };
+    let mut payload = json!({
+        "tag_name": tag,
+        "name": req.name,
+        "body": req.body,
+        "draft": req.draft,
+        "prerelease": req.prerelease,
+    });
+    // `make_latest` is a string enum ("true" | "false" | "legacy"). GitHub: "drafts and
+    // prereleases cannot be set as latest", so a draft leaves it to whoever publishes it.
+    if !req.draft {
+        payload["make_latest"] = json!(if req.prerelease { "false" } else { "true" });
+    }
+    let flags = format!(
+        "{}{}",
+        if req.draft { ", draft" } else { "" },
+        if req.prerelease {
+            ", pre-release, not latest"
+        } else {
+            ", latest"
+        }
+    );
+    let existing = find(gh, &req.repo, tag).await?;
+    if req.dry_run {
+        let url = match &existing {
+            Some(r) => {
+                let url = field(r, "html_url", "get release", tag)?
+                    .as_str()
+                    .map(str::to_owned);
+                log(&format!(
+                    "dry run: would update the release for {tag} ({}) to \"{}\"{flags}",
+                    url.as_deref().unwrap_or("?"),
+                    req.name
+                ));
+                url
+            }
+            None => {
+                log(&format!(
+                    "dry run: would create the release \"{}\" for {tag}{flags}",
+                    req.name
+                ));
+                None
+            }
+        };
+        let current = match &existing {
+            Some(r) => list_assets(gh, &req.repo, r, tag).await?,
+            None => Vec::new(),
+        };
+        let mut assets = Vec::new();
+        for a in &req.assets {
+            let action = match current
+                .iter()
+                .find(|c| c["name"] == a.file.filename.as_str())
+            {
+                Some(c) if same_asset(c, &a.file) => AssetAction::Kept,
+                Some(_) => AssetAction::WouldReplace,
+                None => AssetAction::WouldUpload,
+            };
+            log(&format!(
+                "dry run: asset {}: {}",
+                a.file.filename,
+                action_word(action)
+            ));
+            assets.push((a.file.filename.clone(), action));
+        }
+        return Ok(ReleaseOutcome {
+            url,
+            created: existing.is_none(),
+            assets,
+        });
+    }
+
+    let (release, created) = match existing {
+        Some(r) => {
+            let id = field(&r, "id", "get release", tag)?.clone();
+            let url = gh
+                .url(&format!("repos/{}/releases/{id}", req.repo))
+                .map_err(err)?;
+            let updated = gh
+                .write(Write::Patch, &url, Some(&payload))
+                .await
+                .map_err(err)?;
+            log(&format!(
+                "updated the release \"{}\" for {tag}{flags}",
+                req.name
+            ));
+            (updated, false)
+        }
+        None => {
+            let url = gh
+                .url(&format!("repos/{}/releases", req.repo))
+                .map_err(err)?;
+            match gh.write(Write::Post, &url, Some(&payload)).await {
+                Ok(r) => {
+                    log(&format!(
+                        "created the release \"{}\" for {tag}{flags}",
+                        req.name
+                    ));
+                    (r, true)
+                }
+                // A POST that failed without a clear answer may still have created it:
+                // look again before giving up, never POST twice.
+                Err(e) if e.status().is_none_or(|s| s >= 500) => {
+                    match find(gh, &req.repo, tag).await? {
+                        Some(r) => {
+                            log(&format!(
+                                "creating the release for {tag} reported `{e}`, but it exists: using it"
+                            ));
+                            (r, true)
+                        }
+                        None => return Err(err(e)),
+                    }
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+    };
+    let html_url = field(&release, "html_url", "create/update release", tag)?
+        .as_str()
+        .map(str::to_owned);
+
+    let mut assets = Vec::new();
+    if !req.assets.is_empty() {
+        let current = list_assets(gh, &req.repo, &release, tag).await?;
+        let upload_url = field(&release, "upload_url", "create/update release", tag)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for a in &req.assets {
+            let name = a.file.filename.as_str();
+            let there = current.iter().find(|c| c["name"] == name);
+            let action = match there {
+                Some(c) if same_asset(c, &a.file) => {
+                    log(&format!("asset {name}: already attached, identical; kept"));
+                    AssetAction::Kept
+                }
+                Some(c) => {
+                    let id = field(c, "id", "list release assets", tag)?;
+                    let url = gh
+                        .url(&format!("repos/{}/releases/assets/{id}", req.repo))
+                        .map_err(err)?;
+                    match gh.write(Write::Delete, &url, None).await {
+                        // Gone already (a retried DELETE whose first answer was lost).
+                        Err(e) if e.status() == Some(404) => {}
+                        other => {
+                            other.map_err(err)?;
+                        }
+                    }
+                    upload(gh, &req.repo, &release, &upload_url, a, tag).await?;
+                    log(&format!(
+                        "asset {name}: attached with other bytes; replaced (sha256 {})",
+                        a.file.sha256
+                    ));
+                    AssetAction::Replaced
+                }
+                None => {
+                    upload(gh, &req.repo, &release, &upload_url, a, tag).await?;
+                    log(&format!(
+                        "asset {name}: uploaded (sha256 {})",
+                        a.file.sha256
+                    ));
+                    AssetAction::Uploaded
+                }
+            };
+            assets.push((name.to_owned(), action));
+        }
+    }
+    Ok(ReleaseOutcome {
+        url: html_url,
+        created,
+        assets,
+    })
+}
+
+fn action_word(a: AssetAction) -> &'static str {
+    match a {
+        AssetAction::Uploaded => "uploaded",
+        AssetAction::Kept => "kept (identical)",
+        AssetAction::Replaced => "replaced",
+        AssetAction::WouldUpload => "would upload",
+        AssetAction::WouldReplace => "would replace (other bytes attached)",
+    }
+}
+
+/// Upload one asset. The POST is not repeated blindly: after a failure the assets are listed
+/// again, and an uploaded asset with our bytes counts as success.
+async fn upload(
+    gh: &GitHub,
+    repo: &str,
+    release: &Value,
+    upload_url: &str,
+    a: &Asset,
+    tag: &str,
+) -> Result<(), ReleaseError> {
+    let name = a.file.filename.as_str();
+    let result = gh.upload_asset(upload_url, name, &a.path).await;
+    let check = |v: &Value| -> Result<(), ReleaseError> {
+        if same_asset(v, &a.file) {
+            Ok(())
+        } else {
+            Err(ReleaseError::AssetMismatch {
+                tag: tag.to_owned(),
+                name: name.to_owned(),
+                found: format!(
+                    "size {} and digest {}",
+                    v["size"],
+                    v["digest"].as_str().unwrap_or("none")
+                ),
+            })
+        }
+    };
+    match result {
+        Ok(v) => check(&v),
+        Err(e) => {
+            let now = list_assets(gh, repo, release, tag).await?;
+            match now.iter().find(|c| c["name"] == name) {
+                Some(c) if c["state"] == "uploaded" && same_asset(c, &a.file) => Ok(()),
+                _ => Err(ReleaseError::GitHub {
+                    tag: tag.to_owned(),
+                    source: e,
+                }),
+            }
+        }
+    }
+}
+
+async fn list_assets(
+    gh: &GitHub,
+    repo: &str,
+    release: &Value,
+    tag: &str,
+) -> Result<Vec<Value>, ReleaseError> {
+    let err = |source| ReleaseError::GitHub {
+        tag: tag.to_owned(),
+        source,
+    };
+    let id = field(release, "id", "get release", tag)?;
+    let url = gh
+        .url(&format!("repos/{repo}/releases/{id}/assets?per_page=100"))
+        .map_err(err)?;
+    let pages = gh.get_all(&url).await.map_err(err)?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.body.as_array().cloned().unwrap_or_default())
+        .collect())
+}
+
+/// Is the attached asset these bytes? GitHub's `release-asset` schema has
+/// `digest: "sha256:<hex>"` (nullable: assets uploaded before GitHub computed digests have
+/// none). Without a digest only the size can be compared, which misses a same-size change;
+/// a half-finished upload (`state` other than `uploaded`) never counts.
+pub fn same_asset(asset: &Value, file: &ReleaseFile) -> bool {
+    if asset
+        .get("state")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s != "uploaded")
+    {
+        return false;
+    }
+    match asset.get("digest").and_then(Value::as_str) {
+        Some(d) => d.eq_ignore_ascii_case(&format!("sha256:{}", file.sha256)),
+        None => asset.get("size").and_then(Value::as_u64) == Some(file.size),
+    }
 }
 
 #[cfg(test)]
@@ -461,5 +875,38 @@ mod tests {
                 && msg.contains("{version}"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn assets_compare_by_digest_else_by_size() {
+        let file = ReleaseFile {
+            filename: "x.whl".into(),
+            size: 3,
+            sha256: "ab".repeat(32),
+        };
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let a =
+            serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 3, "digest": digest});
+        assert!(same_asset(&a, &file));
+        let other = serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 3, "digest": format!("sha256:{}", "cd".repeat(32))});
+        assert!(!same_asset(&other, &file), "same size, other bytes");
+        let legacy =
+            serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 3, "digest": null});
+        assert!(same_asset(&legacy, &file), "no digest: the size decides");
+        let legacy_other =
+            serde_json::json!({"name": "x.whl", "state": "uploaded", "size": 4, "digest": null});
+        assert!(!same_asset(&legacy_other, &file));
+        let half =
+            serde_json::json!({"name": "x.whl", "state": "starter", "size": 3, "digest": digest});
+        assert!(
+            !same_asset(&half, &file),
+            "an unfinished upload never counts"
+        );
+    }
+
+    #[test]
+    fn tags_are_one_path_segment() {
+        assert_eq!(path_segment("v1.2.0"), "v1.2.0");
+        assert_eq!(path_segment("release/1.2.0+x y"), "release%2F1.2.0%2Bx%20y");
     }
 }

@@ -55,6 +55,8 @@ pub struct Report {
     pub error: Option<String>,
     /// The wait-for-checks gate, when it ran.
     pub checks: Option<ChecksReport>,
+    /// The GitHub Release's page, when the release stage made or found one.
+    pub release_url: Option<String>,
 }
 
 /// What the checks gate saw and decided.
@@ -116,6 +118,7 @@ impl Report {
                 "verified",
                 self.verified.map(|v| v.to_string()).unwrap_or_default(),
             ),
+            ("release-url", self.release_url.clone().unwrap_or_default()),
         ]
     }
 
@@ -216,6 +219,9 @@ impl Report {
                 ));
             }
             md.push('\n');
+        }
+        if let Some(u) = &self.release_url {
+            md.push_str(&format!("**GitHub Release:** <{}>\n\n", md_escape(u)));
         }
         if !self.problems.is_empty() {
             md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
@@ -346,7 +352,8 @@ mod tests {
                 "skipped",
                 "checks",
                 "project-url",
-                "verified"
+                "verified",
+                "release-url"
             ]
         );
         assert_eq!(outs[0].1, "true");

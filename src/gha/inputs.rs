@@ -60,6 +60,12 @@ pub struct RawInputs {
     pub testpypi_index_url: Option<String>,
     pub skip_existing: Option<String>,
     pub max_parallel: Option<String>,
+    pub release: Option<String>,
+    pub release_name: Option<String>,
+    pub release_body: Option<String>,
+    pub release_notes_file: Option<String>,
+    pub draft: Option<String>,
+    pub release_assets: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -124,6 +130,83 @@ pub struct Inputs {
     /// A verification failure fails the run (default: a warning; the files are public).
     pub verify_strict: bool,
     pub verify_timeout: Duration,
+    /// The GitHub Release after the upload.
+    pub release: ReleaseInputs,
+}
+
+/// `release: auto | true | false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseWhen {
+    /// Only for the PyPI target on a tag.
+    Auto,
+    /// Whenever the run has a tag and a target (TestPyPI too).
+    Always,
+    Never,
+}
+
+/// The release stage's settings; templates are checked here, before any upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseInputs {
+    pub when: ReleaseWhen,
+    pub name_template: String,
+    pub body_template: String,
+    /// `release-notes-file`; `None` = `CHANGELOG.md` in the workspace.
+    pub notes_file: Option<PathBuf>,
+    pub draft: bool,
+    /// Attach the distributions as assets.
+    pub assets: bool,
+}
+
+fn release_inputs(raw: &RawInputs) -> Result<ReleaseInputs, InputError> {
+    let when = match raw.release.as_deref().map(str::trim) {
+        None | Some("auto") => ReleaseWhen::Auto,
+        Some(v) => match parse_bool("release", v) {
+            Ok(true) => ReleaseWhen::Always,
+            Ok(false) => ReleaseWhen::Never,
+            Err(_) => {
+                return Err(InputError::Invalid {
+                    input: "release".into(),
+                    value: v.into(),
+                    expected: "one of auto, true, false".into(),
+                })
+            }
+        },
+    };
+    let name_template = raw
+        .release_name
+        .clone()
+        .unwrap_or_else(|| crate::release::DEFAULT_NAME_TEMPLATE.into());
+    let body_template = raw
+        .release_body
+        .clone()
+        .unwrap_or_else(|| crate::release::DEFAULT_BODY_TEMPLATE.into());
+    for (input, template) in [
+        ("release-name", &name_template),
+        ("release-body", &body_template),
+    ] {
+        crate::release::check_template(template, input).map_err(|e| InputError::Invalid {
+            input: input.into(),
+            value: template.clone(),
+            expected: e.to_string(),
+        })?;
+    }
+    Ok(ReleaseInputs {
+        when,
+        name_template,
+        body_template,
+        notes_file: raw
+            .release_notes_file
+            .as_deref()
+            .map(|f| PathBuf::from(f.trim())),
+        draft: match raw.draft.as_deref() {
+            None => false,
+            Some(v) => parse_bool("draft", v)?,
+        },
+        assets: match raw.release_assets.as_deref() {
+            None => true,
+            Some(v) => parse_bool("release-assets", v)?,
+        },
+    })
 }
 
 /// The gate's settings. `wait` defaults to off, and to on when `wait-for` names checks.
@@ -265,6 +348,7 @@ impl Inputs {
 
     pub fn from_raw(raw: RawInputs) -> Result<Inputs, InputError> {
         let wait = wait_inputs(&raw)?;
+        let release = release_inputs(&raw)?;
         let mode = match raw.mode.as_deref().map(str::trim) {
             None => Mode::Auto,
             Some(m) => m.parse::<Mode>().map_err(|_| InputError::Invalid {
@@ -377,6 +461,7 @@ impl Inputs {
         )?;
         Ok(Inputs {
             wait,
+            release,
             github_token: secret(raw.github_token),
             mode,
             tag_pattern,
@@ -699,5 +784,29 @@ mod tests {
     fn a_bad_glob_is_an_input_error() {
         let err = Inputs::from_env(&env(&[("INPUT_TAG_PATTERN", "v[")])).unwrap_err();
         assert!(err.to_string().contains("`tag-pattern`"), "{err}");
+    }
+
+    #[test]
+    fn release_inputs_default_and_validate() {
+        let i = Inputs::from_env(&env(&[])).unwrap();
+        assert_eq!(i.release.when, ReleaseWhen::Auto);
+        assert_eq!(i.release.name_template, "v{version}");
+        assert!(i.release.assets && !i.release.draft && i.release.notes_file.is_none());
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_RELEASE", "true"),
+            ("INPUT_DRAFT", "true"),
+            ("INPUT_RELEASE-ASSETS", "false"),
+            ("INPUT_RELEASE-NOTES-FILE", "docs/changes.md"),
+        ]))
+        .unwrap();
+        assert_eq!(i.release.when, ReleaseWhen::Always);
+        assert!(i.release.draft && !i.release.assets);
+        assert_eq!(i.release.notes_file, Some(PathBuf::from("docs/changes.md")));
+        let off = Inputs::from_env(&env(&[("INPUT_RELEASE", "false")])).unwrap();
+        assert_eq!(off.release.when, ReleaseWhen::Never);
+        let e = Inputs::from_env(&env(&[("INPUT_RELEASE", "sometimes")])).unwrap_err();
+        assert!(e.to_string().contains("auto, true, false"), "{e}");
+        let e = Inputs::from_env(&env(&[("INPUT_RELEASE-NAME", "{nmae} {version}")])).unwrap_err();
+        assert!(e.to_string().contains("`{nmae}`"), "{e}");
     }
 }

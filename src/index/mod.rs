@@ -18,21 +18,17 @@ pub use upload::{
     digest_file, Credentials, FileDigests, Progress, Timeouts, UploadError, Uploaded, Uploader,
 };
 
-/// The release's page for people: PyPI's and TestPyPI's project pages for their own indexes,
-/// else the project's page on the simple index (private indexes often have nothing better).
+/// The version's page for people: `pypi.org/project/<name>/<version>/` on PyPI and TestPyPI
+/// (their simple indexes are recognised by URL), else the project's page under the simple
+/// index (`<index>/<normalized name>/`), which is all a private index is known to serve.
 pub fn project_url(simple_index: &url::Url, name: &str, version: &str) -> String {
     let normalized = crate::dist::filename::normalize_name(name);
-    match (simple_index.host_str(), simple_index.path()) {
-        (Some("pypi.org"), "/simple/") => {
-            format!("https://pypi.org/project/{normalized}/{version}/")
-        }
-        (Some("test.pypi.org"), "/simple/") => {
+    match simple_index.as_str().trim_end_matches('/') {
+        "https://pypi.org/simple" => format!("https://pypi.org/project/{normalized}/{version}/"),
+        "https://test.pypi.org/simple" => {
             format!("https://test.pypi.org/project/{normalized}/{version}/")
         }
-        _ => simple_index
-            .join(&format!("{normalized}/"))
-            .map(|u| u.to_string())
-            .unwrap_or_else(|_| simple_index.to_string()),
+        other => format!("{other}/{normalized}/"),
     }
 }
 
@@ -41,7 +37,7 @@ mod project_url_tests {
     use super::project_url;
 
     #[test]
-    fn pages_for_pypi_testpypi_and_private_indexes() {
+    fn pypi_testpypi_and_private_indexes() {
         let u = |s: &str| url::Url::parse(s).unwrap();
         assert_eq!(
             project_url(&u("https://pypi.org/simple/"), "Improved_SDD", "1.2.0"),
@@ -49,14 +45,14 @@ mod project_url_tests {
         );
         assert_eq!(
             project_url(
-                &u("https://test.pypi.org/simple/"),
+                &u("https://test.pypi.org/simple"),
                 "improved-sdd",
-                "1.2.0.dev1"
+                "1.2.0.dev3"
             ),
-            "https://test.pypi.org/project/improved-sdd/1.2.0.dev1/"
+            "https://test.pypi.org/project/improved-sdd/1.2.0.dev3/"
         );
         assert_eq!(
-            project_url(&u("http://127.0.0.1:8080/simple/"), "improved.sdd", "1.0"),
+            project_url(&u("http://127.0.0.1:8080/simple/"), "Improved.SDD", "1.2.0"),
             "http://127.0.0.1:8080/simple/improved-sdd/"
         );
     }

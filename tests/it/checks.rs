@@ -423,7 +423,7 @@ fn the_overall_timeout_lists_what_was_pending() {
 }
 
 /// `@octokit/openapi`'s dereferenced description, parsed once.
-fn openapi() -> &'static Value {
+pub fn openapi() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| {
         let p =
@@ -433,7 +433,7 @@ fn openapi() -> &'static Value {
 }
 
 /// OpenAPI 3.0's `nullable: true` as JSON Schema: the type (and enum) also admit null.
-fn json_schema(v: &Value) -> Value {
+pub fn json_schema(v: &Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.iter().map(json_schema).collect()),
         Value::Object(o) => {

@@ -42,3 +42,27 @@ fn plan_rejects_a_bad_mode() {
         "{out}"
     );
 }
+
+/// The upload benchmark's generated wheels must pass the strict checks a PyPI publish runs,
+/// or the benchmark measures a refusal instead of an upload.
+#[test]
+fn bench_wheels_pass_the_strict_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("python3")
+        .arg(crate::support::repo_root().join("bench/make_wheels.py"))
+        .arg(dir.path())
+        .args(["--count", "2", "--size-mb", "1"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "make_wheels.py failed");
+    let out = Command::new(sdd_publish_bin())
+        .args(["check", "--strict"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("0 error(s), 0 warning(s)"), "{text}");
+}

@@ -93,3 +93,58 @@ fn every_input_and_output_is_described() {
         }
     }
 }
+
+/// The README shows the default release body, rendered by the real template code for an
+/// example release of improved-sdd 1.2.0 (as a quote, so GitHub renders its Markdown).
+/// `SDD_BLESS=1` rewrites it between the `<!-- release-body:start/end -->` markers.
+#[test]
+fn readme_release_example_is_the_rendered_default_body() {
+    use sdd_publish::release::{render, ReleaseFacts, ReleaseFile, DEFAULT_BODY_TEMPLATE};
+    use sha2::{Digest, Sha256};
+    // Illustrative hashes (of the names), stable so the README does not churn.
+    let file = |name: &str, size: u64| ReleaseFile {
+        filename: name.into(),
+        size,
+        sha256: hex::encode(Sha256::digest(name.as_bytes())),
+    };
+    let files = [
+        file("improved_sdd-1.2.0-py3-none-any.whl", 18_740),
+        file("improved_sdd-1.2.0.tar.gz", 24_676),
+    ];
+    let changelog = "### Added\n\n- `improved-sdd check` validates a spec folder before it is published.\n\n### Fixed\n\n- Templates with Windows line endings render again.";
+    let body = render(
+        DEFAULT_BODY_TEMPLATE,
+        "release-body",
+        &ReleaseFacts {
+            name: "improved-sdd",
+            version: "1.2.0",
+            tag: "v1.2.0",
+            project_url: "https://pypi.org/project/improved-sdd/1.2.0/",
+            changelog: Some(changelog),
+            files: &files,
+        },
+    )
+    .unwrap();
+    let quoted: String = body
+        .trim_end()
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">\n".to_owned()
+            } else {
+                format!("> {l}\n")
+            }
+        })
+        .collect();
+    let path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let want = replace_between(&readme, "release-body", &quoted);
+    if std::env::var_os("SDD_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    assert!(
+        readme == want,
+        "README.md's release example differs from the default template; run `SDD_BLESS=1 cargo test --test it docs::` and commit"
+    );
+}

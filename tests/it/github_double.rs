@@ -1,4 +1,6 @@
-//! A GitHub REST API double on a loopback port, for the checks gate.
+//! A GitHub REST API double on a loopback port, for the checks gate and the GitHub Release
+//! (releases and assets kept in memory across runs; uploads go to the `upload_url` it names,
+//! under `/uploads/` on the same port).
 //!
 //! Every payload is built from the `default` examples of GitHub's OpenAPI description
 //! (`tests/fixtures/github/`, derived by `scripts/github-fixtures.mjs` from `@octokit/openapi`),
@@ -107,6 +109,9 @@ struct State {
     /// Tokens seen in Authorization headers (the gate must send them).
     auth: Vec<String>,
     paths: Vec<String>,
+    /// Every request as `(method, path)`, release routes included.
+    calls: Vec<(String, String)>,
+    releases: Releases,
 }
 
 pub struct GitHubDouble {
@@ -216,6 +221,8 @@ impl GitHubDouble {
             rate_remaining: 5000,
             auth: Vec::new(),
             paths: Vec::new(),
+            calls: Vec::new(),
+            releases: Releases::default(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -289,6 +296,433 @@ impl GitHubDouble {
     pub fn auth_headers(&self) -> Vec<String> {
         self.state.lock().unwrap().auth.clone()
     }
+
+    /// Every request as `(method, path)`, in order.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The releases the double holds (as served, assets included), oldest first.
+    pub fn releases(&self) -> Vec<Value> {
+        let s = self.state.lock().unwrap();
+        s.releases
+            .releases
+            .iter()
+            .map(|r| s.releases.with_assets(r, self.port))
+            .collect()
+    }
+
+    /// The assets of the release for `tag`: name and the exact bytes uploaded.
+    pub fn asset_bytes(&self, tag: &str) -> BTreeMap<String, Vec<u8>> {
+        let s = self.state.lock().unwrap();
+        let Some(id) = s
+            .releases
+            .by_tag(tag, true)
+            .map(|r| r["id"].as_u64().unwrap())
+        else {
+            return BTreeMap::new();
+        };
+        s.releases
+            .assets
+            .iter()
+            .filter(|a| a.release == id)
+            .map(|a| (a.json["name"].as_str().unwrap().to_owned(), a.bytes.clone()))
+            .collect()
+    }
+
+    /// JSON bodies of release writes (`POST`/`PATCH` to releases), as `(method, path, body)`.
+    pub fn release_writes(&self) -> Vec<(String, String, Value)> {
+        self.state.lock().unwrap().releases.writes.clone()
+    }
+
+    /// Every release-route body served, with its operation.
+    pub fn served_releases(&self) -> Vec<(ReleaseOp, Value)> {
+        self.state.lock().unwrap().releases.served.clone()
+    }
+
+    /// Queue raw answers in front of the next release writes (POST/PATCH/DELETE, uploads).
+    pub fn fault_release_writes(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state
+            .lock()
+            .unwrap()
+            .releases
+            .write_faults
+            .extend(faults);
+    }
+
+    /// Put a release in the world before the run (e.g. a draft made by hand).
+    pub fn add_release(&self, tag: &str, draft: bool) -> u64 {
+        let mut s = self.state.lock().unwrap();
+        s.releases.create(
+            &json!({"tag_name": tag, "name": tag, "body": "", "draft": draft, "prerelease": false}),
+            self.port,
+        )
+    }
+
+    /// Attach an asset directly (e.g. one with other bytes than the run will bring).
+    pub fn add_asset(&self, release: u64, name: &str, bytes: &[u8]) {
+        let mut s = self.state.lock().unwrap();
+        s.releases.attach(release, name, bytes);
+    }
+}
+
+/// The release operations, with their OpenAPI path, method and success status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReleaseOp {
+    GetByTag,
+    List,
+    Create,
+    Update,
+    ListAssets,
+    DeleteAsset,
+    Upload,
+}
+
+impl ReleaseOp {
+    pub fn openapi(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            ReleaseOp::GetByTag => ("/repos/{owner}/{repo}/releases/tags/{tag}", "get", "200"),
+            ReleaseOp::List => ("/repos/{owner}/{repo}/releases", "get", "200"),
+            ReleaseOp::Create => ("/repos/{owner}/{repo}/releases", "post", "201"),
+            ReleaseOp::Update => (
+                "/repos/{owner}/{repo}/releases/{release_id}",
+                "patch",
+                "200",
+            ),
+            ReleaseOp::ListAssets => (
+                "/repos/{owner}/{repo}/releases/{release_id}/assets",
+                "get",
+                "200",
+            ),
+            ReleaseOp::DeleteAsset => (
+                "/repos/{owner}/{repo}/releases/assets/{asset_id}",
+                "delete",
+                "204",
+            ),
+            ReleaseOp::Upload => (
+                "/repos/{owner}/{repo}/releases/{release_id}/assets",
+                "post",
+                "201",
+            ),
+        }
+    }
+
+    /// The stored fixture the payloads start from (`None` for a 204).
+    pub fn fixture(self) -> Option<&'static str> {
+        Some(match self {
+            ReleaseOp::GetByTag => "repos-get-release-by-tag.json",
+            ReleaseOp::List => "repos-list-releases.json",
+            ReleaseOp::Create => "repos-create-release.json",
+            ReleaseOp::Update => "repos-update-release.json",
+            ReleaseOp::ListAssets => "repos-list-release-assets.json",
+            ReleaseOp::Upload => "repos-upload-release-asset.json",
+            ReleaseOp::DeleteAsset => return None,
+        })
+    }
+
+    pub fn example(self) -> &'static str {
+        match self {
+            ReleaseOp::Upload => "response-for-successful-upload",
+            _ => "default",
+        }
+    }
+}
+
+struct StoredAsset {
+    release: u64,
+    json: Value,
+    bytes: Vec<u8>,
+}
+
+/// The releases world: releases and their assets, kept across requests so a re-run sees what
+/// the first run made.
+#[derive(Default)]
+struct Releases {
+    releases: Vec<Value>,
+    assets: Vec<StoredAsset>,
+    next_id: u64,
+    writes: Vec<(String, String, Value)>,
+    served: Vec<(ReleaseOp, Value)>,
+    write_faults: VecDeque<Fault>,
+}
+
+impl Releases {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn by_tag(&self, tag: &str, drafts: bool) -> Option<&Value> {
+        self.releases
+            .iter()
+            .find(|r| r["tag_name"] == tag && (drafts || r["draft"] == false))
+    }
+
+    /// A release from the spec's example, with our identity and the request's fields. Its
+    /// `upload_url` names this double under `/uploads/` (GitHub: uploads.github.com), so the
+    /// client must take the host and path from it.
+    fn create(&mut self, req: &Value, port: u16) -> u64 {
+        let id = self.id();
+        let mut r = fixture("repos-create-release.json");
+        let tag = req["tag_name"].as_str().unwrap_or_default().to_owned();
+        r["id"] = json!(id);
+        r["node_id"] = json!(format!("RE_{id}"));
+        r["url"] = json!(format!("https://api.github.com/repos/{REPO}/releases/{id}"));
+        r["assets_url"] = json!(format!(
+            "https://api.github.com/repos/{REPO}/releases/{id}/assets"
+        ));
+        r["upload_url"] = json!(format!(
+            "http://127.0.0.1:{port}/uploads/repos/{REPO}/releases/{id}/assets{{?name,label}}"
+        ));
+        r["tarball_url"] = json!(format!("https://api.github.com/repos/{REPO}/tarball/{tag}"));
+        r["zipball_url"] = json!(format!("https://api.github.com/repos/{REPO}/zipball/{tag}"));
+        r["tag_name"] = json!(tag);
+        r["target_commitish"] = json!("main");
+        r["name"] = Value::Null;
+        r["body"] = Value::Null;
+        r["draft"] = json!(false);
+        r["prerelease"] = json!(false);
+        r["assets"] = json!([]);
+        self.releases.push(r);
+        self.update(id, req);
+        id
+    }
+
+    fn update(&mut self, id: u64, req: &Value) {
+        let Some(r) = self.releases.iter_mut().find(|r| r["id"] == id) else {
+            return;
+        };
+        for k in ["tag_name", "name", "body", "draft", "prerelease"] {
+            if let Some(v) = req.get(k) {
+                r[k] = v.clone();
+            }
+        }
+        let tag = r["tag_name"].as_str().unwrap_or_default().to_owned();
+        // GitHub: a draft's page is under an `untagged-` name until it is published.
+        r["html_url"] = if r["draft"] == true {
+            json!(format!(
+                "https://github.com/{REPO}/releases/tag/untagged-{id}"
+            ))
+        } else {
+            json!(format!("https://github.com/{REPO}/releases/tag/{tag}"))
+        };
+        if r["draft"] == true {
+            r["published_at"] = Value::Null;
+        } else if r["published_at"].is_null() {
+            r["published_at"] = json!("2026-11-24T21:00:00Z");
+        }
+    }
+
+    fn attach(&mut self, release: u64, name: &str, bytes: &[u8]) -> Value {
+        let id = 10_000 + self.id();
+        let mut a = fixture("repos-upload-release-asset.json");
+        let tag = self
+            .releases
+            .iter()
+            .find(|r| r["id"] == release)
+            .map(|r| r["tag_name"].clone())
+            .unwrap_or_default();
+        a["id"] = json!(id);
+        a["node_id"] = json!(format!("RA_{id}"));
+        a["url"] = json!(format!(
+            "https://api.github.com/repos/{REPO}/releases/assets/{id}"
+        ));
+        a["browser_download_url"] = json!(format!(
+            "https://github.com/{REPO}/releases/download/{}/{name}",
+            tag.as_str().unwrap_or_default()
+        ));
+        a["name"] = json!(name);
+        a["label"] = json!("");
+        a["content_type"] = json!("application/octet-stream");
+        a["size"] = json!(bytes.len());
+        a["digest"] = json!(format!("sha256:{}", hex::encode(Sha256::digest(bytes))));
+        a["download_count"] = json!(0);
+        self.assets.push(StoredAsset {
+            release,
+            json: a.clone(),
+            bytes: bytes.to_vec(),
+        });
+        a
+    }
+
+    fn assets_of(&self, release: u64) -> Vec<Value> {
+        self.assets
+            .iter()
+            .filter(|a| a.release == release)
+            .map(|a| a.json.clone())
+            .collect()
+    }
+
+    fn with_assets(&self, r: &Value, _port: u16) -> Value {
+        let mut r = r.clone();
+        r["assets"] = Value::Array(self.assets_of(r["id"].as_u64().unwrap_or(0)));
+        r
+    }
+}
+
+fn not_found() -> Answer {
+    (
+        404,
+        vec![],
+        Some(json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})),
+    )
+}
+
+/// The release routes (`None` for any other path). Bodies are recorded for the schema test.
+fn release_answer(
+    state: &Mutex<State>,
+    port: u16,
+    method: &str,
+    path: &str,
+    q: &BTreeMap<&str, &str>,
+    headers: &BTreeMap<String, String>,
+    body: &[u8],
+) -> Option<Answer> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let op = match (method, parts.as_slice()) {
+        ("GET", ["repos", _, _, "releases", "tags", _]) => ReleaseOp::GetByTag,
+        ("GET", ["repos", _, _, "releases"]) => ReleaseOp::List,
+        ("POST", ["repos", _, _, "releases"]) => ReleaseOp::Create,
+        ("PATCH", ["repos", _, _, "releases", id]) if id.parse::<u64>().is_ok() => {
+            ReleaseOp::Update
+        }
+        ("GET", ["repos", _, _, "releases", id, "assets"]) if id.parse::<u64>().is_ok() => {
+            ReleaseOp::ListAssets
+        }
+        ("DELETE", ["repos", _, _, "releases", "assets", _]) => ReleaseOp::DeleteAsset,
+        ("POST", ["uploads", "repos", _, _, "releases", _, "assets"]) => ReleaseOp::Upload,
+        _ => return None,
+    };
+    let mut s = state.lock().unwrap();
+    if let Some(a) = headers.get("authorization") {
+        s.auth.push(a.clone());
+    }
+    let rel = &mut s.releases;
+    if method != "GET" {
+        if let Some(f) = rel.write_faults.pop_front() {
+            return Some((f.status, f.headers, Some(f.body)));
+        }
+    }
+    let json_body = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    let (status, out) = match op {
+        ReleaseOp::GetByTag => {
+            let tag = percent_decode(parts[5]);
+            match rel.by_tag(&tag, false).cloned() {
+                Some(r) => (200, rel.with_assets(&r, port)),
+                None => return Some(not_found()),
+            }
+        }
+        ReleaseOp::List => {
+            let mut all: Vec<Value> = rel
+                .releases
+                .iter()
+                .rev()
+                .map(|r| rel.with_assets(r, port))
+                .collect();
+            let (page, _, _) = paginate(&all, q);
+            all = page;
+            (200, Value::Array(all))
+        }
+        ReleaseOp::Create => {
+            let req = json_body();
+            rel.writes
+                .push((method.to_owned(), path.to_owned(), req.clone()));
+            let tag = req["tag_name"].as_str().unwrap_or_default();
+            if tag.is_empty() {
+                return Some((422, vec![], Some(json!({"message": "Validation Failed"}))));
+            }
+            if rel.by_tag(tag, true).is_some() {
+                return Some((
+                    422,
+                    vec![],
+                    Some(json!({
+                        "message": "Validation Failed",
+                        "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]
+                    })),
+                ));
+            }
+            let id = rel.create(&req, port);
+            let r = rel.releases.iter().find(|r| r["id"] == id).unwrap().clone();
+            (201, rel.with_assets(&r, port))
+        }
+        ReleaseOp::Update => {
+            let req = json_body();
+            rel.writes
+                .push((method.to_owned(), path.to_owned(), req.clone()));
+            let id: u64 = parts[4].parse().unwrap();
+            if !rel.releases.iter().any(|r| r["id"] == id) {
+                return Some(not_found());
+            }
+            rel.update(id, &req);
+            let r = rel.releases.iter().find(|r| r["id"] == id).unwrap().clone();
+            (200, rel.with_assets(&r, port))
+        }
+        ReleaseOp::ListAssets => {
+            let id: u64 = parts[4].parse().unwrap();
+            let (page, _, _) = paginate(&rel.assets_of(id), q);
+            (200, Value::Array(page))
+        }
+        ReleaseOp::DeleteAsset => {
+            let id: u64 = parts[5].parse().unwrap_or(0);
+            let before = rel.assets.len();
+            rel.assets.retain(|a| a.json["id"] != id);
+            if rel.assets.len() == before {
+                return Some(not_found());
+            }
+            return Some((204, vec![], None));
+        }
+        ReleaseOp::Upload => {
+            let id: u64 = parts[5].parse().unwrap_or(0);
+            let name = q.get("name").map(|n| percent_decode(n)).unwrap_or_default();
+            if headers.get("content-type").map(String::as_str) != Some("application/octet-stream")
+                || name.is_empty()
+            {
+                return Some((
+                    422,
+                    vec![],
+                    Some(json!({"message": "Bad Content-Type or name"})),
+                ));
+            }
+            if rel
+                .assets
+                .iter()
+                .any(|a| a.release == id && a.json["name"] == name.as_str())
+            {
+                return Some((
+                    422,
+                    vec![],
+                    Some(json!({
+                        "message": "Validation Failed",
+                        "errors": [{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}]
+                    })),
+                ));
+            }
+            (201, rel.attach(id, &name, body))
+        }
+    };
+    rel.served.push((op, out.clone()));
+    Some((status, vec![], Some(out)))
+}
+
+/// `%XX` and `+` in a path segment or query value.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) =
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""), 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Drop for GitHubDouble {
@@ -317,6 +751,7 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) {
     if reader.read_line(&mut line).is_err() {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("GET").to_owned();
     let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let mut headers = BTreeMap::new();
     loop {
@@ -333,7 +768,24 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) {
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .collect();
-    let (status, extra, body) = answer(state, port, path, &q, &headers);
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut request_body = vec![0u8; len];
+    if std::io::Read::read_exact(&mut reader, &mut request_body).is_err() {
+        return;
+    }
+    state
+        .lock()
+        .unwrap()
+        .calls
+        .push((method.clone(), path.to_owned()));
+    let (status, extra, body) =
+        match release_answer(state, port, &method, path, &q, &headers, &request_body) {
+            Some(a) => a,
+            None => answer(state, port, path, &q, &headers),
+        };
     let mut out = conn;
     let body_text = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head = format!(

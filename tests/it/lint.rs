@@ -235,6 +235,7 @@ fn action_yml_passes_every_input_to_the_binary() {
         "uploaded",
         "checks",
         "skipped",
+        "release-url",
     ] {
         let output = &action["outputs"][name];
         assert_eq!(

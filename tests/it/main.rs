@@ -17,5 +17,6 @@ mod installer;
 mod lint;
 mod oidc;
 mod publish;
+mod release;
 mod verify;
 mod version;

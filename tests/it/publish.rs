@@ -63,14 +63,15 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
             "project-url<<ghadelimiter_X\n{}improved-sdd/\nghadelimiter_X\n",
             server.simple_url()
         )
-        + "verified<<ghadelimiter_X\ntrue\nghadelimiter_X\n";
+        + "verified<<ghadelimiter_X\ntrue\nghadelimiter_X\n"
+        + "release-url<<ghadelimiter_X\n\nghadelimiter_X\n";
     assert_eq!(normalise_delimiters(&r.output_file), want);
     let delimiters: std::collections::BTreeSet<&str> = r
         .output_file
         .lines()
         .filter_map(|l| l.split_once("<<").map(|x| x.1))
         .collect();
-    assert_eq!(delimiters.len(), 10, "a fresh delimiter per output");
+    assert_eq!(delimiters.len(), 11, "a fresh delimiter per output");
 
     // The token is masked before anything else is printed, and appears nowhere else.
     let first = r.stdout.lines().next().unwrap_or_default();

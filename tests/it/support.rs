@@ -407,6 +407,9 @@ impl ActionEnv {
             "GITHUB_STEP_SUMMARY".into(),
             dir.path().join("summary.md").display().to_string(),
         );
+        // Tag pushes would otherwise cut a GitHub Release at api.github.com; `release.rs`
+        // turns it on against the API double.
+        vars.insert("INPUT_RELEASE".into(), "false".into());
         ActionEnv { dir, vars }
     }
 
