@@ -6,6 +6,7 @@ pub mod support;
 
 mod act;
 mod act_checks;
+mod bad_inputs;
 mod check;
 mod checks;
 mod cli;
