@@ -313,23 +313,31 @@ pub fn parse_pep691(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexFil
     let p: Pep691Page = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     Ok(p.files
         .into_iter()
-        .map(|f| {
-            let sha256 = f
-                .hashes
-                .get("sha256")
-                .and_then(|v| v.as_str())
-                .and_then(sha256_hex);
-            let url = f.url.map(|u| resolve(page, &u));
-            (
-                f.filename.clone(),
-                IndexFile {
-                    filename: f.filename,
-                    sha256,
-                    url,
-                },
-            )
-        })
+        .map(|f| entry(page, f.filename, f.url, &f.hashes))
         .collect())
+}
+
+/// One listed file: both JSON dialects give a name, a URL relative to the page, and a map of
+/// digests of which only sha256 matters here.
+fn entry(
+    page: &Url,
+    filename: String,
+    url: Option<String>,
+    digests: &BTreeMap<String, serde_json::Value>,
+) -> (String, IndexFile) {
+    let sha256 = digests
+        .get("sha256")
+        .and_then(|v| v.as_str())
+        .and_then(sha256_hex);
+    let url = url.map(|u| resolve(page, &u));
+    (
+        filename.clone(),
+        IndexFile {
+            filename,
+            sha256,
+            url,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -353,22 +361,7 @@ pub fn parse_json_api(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexF
     let p: JsonApiPage = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     Ok(p.urls
         .into_iter()
-        .map(|f| {
-            let sha256 = f
-                .digests
-                .get("sha256")
-                .and_then(|v| v.as_str())
-                .and_then(sha256_hex);
-            let url = f.url.map(|u| resolve(page, &u));
-            (
-                f.filename.clone(),
-                IndexFile {
-                    filename: f.filename,
-                    sha256,
-                    url,
-                },
-            )
-        })
+        .map(|f| entry(page, f.filename, f.url, &f.digests))
         .collect())
 }
 

@@ -2,8 +2,6 @@
 //! build and publish two distinct pre-releases; `pip install --pre` gets the newer one, and
 //! each checkout's pyproject.toml is left exactly as it was.
 
-use std::process::Command;
-
 use crate::support::*;
 
 /// A fresh checkout of the fixture project, as actions/checkout would give each run.
@@ -60,36 +58,8 @@ fn two_pushes_publish_two_dev_versions_and_restore_the_tree() {
     }
 
     // `pip install --pre` picks the newest push.
-    let venv = tempfile::tempdir().unwrap();
-    assert!(Command::new(venv_bin("python"))
-        .args(["-m", "venv"])
-        .arg(venv.path())
-        .status()
-        .unwrap()
-        .success());
-    let pip = Command::new(venv.path().join("bin/pip"))
-        .args([
-            "install",
-            "--pre",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            "--index-url",
-        ])
-        .arg(server.simple_url())
-        .arg("improved-sdd")
-        .output()
-        .unwrap();
-    assert!(
-        pip.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pip.stderr)
-    );
-    let out = Command::new(venv.path().join("bin/improved-sdd"))
-        .arg("--version")
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        install_and_report_version(&server, &["--pre"], "improved-sdd"),
         "improved-sdd 0.1.1.dev1801"
     );
 }

@@ -1,8 +1,6 @@
 //! `sdd-publish run` against a real pypiserver: a tag push publishes, the files are served
 //! with our sha256, pip installs them back, and every failure is one clear error.
 
-use std::process::Command;
-
 use crate::support::*;
 
 const VERSION: &str = "0.1.0";
@@ -87,36 +85,8 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
     );
 
     // pip installs it back from the index and the console script answers.
-    let venv = tempfile::tempdir().unwrap();
-    let ok = Command::new(venv_bin("python"))
-        .args(["-m", "venv"])
-        .arg(venv.path())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    let pip = Command::new(venv.path().join("bin/pip"))
-        .args([
-            "install",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            "--index-url",
-        ])
-        .arg(server.simple_url())
-        .arg(format!("improved-sdd=={VERSION}"))
-        .output()
-        .unwrap();
-    assert!(
-        pip.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pip.stderr)
-    );
-    let v = Command::new(venv.path().join("bin/improved-sdd"))
-        .arg("--version")
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&v.stdout).trim(),
+        install_and_report_version(&server, &[], &format!("improved-sdd=={VERSION}")),
         "improved-sdd 0.1.0"
     );
 }

@@ -459,3 +459,38 @@ impl ActionEnv {
         result
     }
 }
+
+/// Install `requirement` from the server's simple index into a fresh venv with pip (no cache)
+/// and return what `improved-sdd --version` prints: the proof that a release installs.
+pub fn install_and_report_version(
+    server: &PyPIServer,
+    pip_args: &[&str],
+    requirement: &str,
+) -> String {
+    let venv = tempfile::tempdir().unwrap();
+    let ok = Command::new(venv_bin("python"))
+        .args(["-m", "venv"])
+        .arg(venv.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "python -m venv failed");
+    let pip = Command::new(venv.path().join("bin/pip"))
+        .args(["install", "--no-cache-dir", "--disable-pip-version-check"])
+        .args(pip_args)
+        .arg("--index-url")
+        .arg(server.simple_url())
+        .arg(requirement)
+        .output()
+        .unwrap();
+    assert!(
+        pip.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pip.stderr)
+    );
+    let out = Command::new(venv.path().join("bin/improved-sdd"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
