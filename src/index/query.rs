@@ -389,9 +389,7 @@ pub fn parse_pep503(html: &str, page: &Url) -> BTreeMap<String, IndexFile> {
             .split('&')
             .find_map(|kv| kv.strip_prefix("sha256="))
             .and_then(sha256_hex);
-        let text = html_escape::decode_html_entities(&strip_tags(text))
-            .trim()
-            .to_string();
+        let text = super::html::text(text).trim().to_string();
         let filename = if text.is_empty() {
             let last = path.rsplit('/').next().unwrap_or("");
             percent_decode(last)
@@ -418,20 +416,6 @@ fn percent_decode(s: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-fn strip_tags(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// Every `<a …>text</a>` as (attributes, raw inner text). Byte indices only ever land on

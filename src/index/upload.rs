@@ -622,7 +622,7 @@ fn extract_message(body: &str, is_json: bool) -> Option<String> {
     if trimmed.starts_with('<') {
         for tag in ["pre", "title", "h1"] {
             if let Some(inner) = element_text(trimmed, tag) {
-                let t = tidy(&unescape(&strip_tags(inner)));
+                let t = tidy(&super::html::text(inner));
                 // pypiserver renders an error without a reason as `<pre>None</pre>`.
                 if !t.is_empty() && t != "None" {
                     return Some(t);
@@ -655,30 +655,6 @@ fn element_text<'a>(html: &'a str, tag: &str) -> Option<&'a str> {
     let close = format!("</{tag}");
     let end = content_start + lower.get(content_start..)?.find(&close)?;
     html.get(content_start..end)
-}
-
-fn strip_tags(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#039;", "'")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
 }
 
 /// One line, bounded: whitespace runs collapse, long text is cut.
