@@ -79,9 +79,73 @@ impl Drop for FileServer {
     }
 }
 
+/// One `act` run of the project's `.github/workflows/e2e.yml` for a `v0.1.0` tag push (host
+/// mode), with the installer pointed at the freshly built binary on a loopback file server
+/// and a sha256 list for it. Returns act's log, the workflow's report file's text, and the
+/// file server's port.
+pub(crate) struct ActRun {
+    pub log: String,
+    pub report: String,
+    pub files_port: u16,
+}
+
+pub(crate) fn run_act(
+    project: &Path,
+    tmp: &Path,
+    server: &PyPIServer,
+    extra_env: &[(&str, String)],
+) -> ActRun {
+    let downloads = tmp.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let sums_file = tmp.join("sha256sums");
+    std::fs::write(&sums_file, release_dir(&downloads)).unwrap();
+    let files = FileServer::start(&downloads);
+    let event = tmp.join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"ref":"refs/tags/v0.1.0","repository":{"full_name":"octo-org/improved-sdd","default_branch":"master","fork":false}}"#,
+    )
+    .unwrap();
+    let report = tmp.join("report.txt");
+    let home = tmp.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut env: Vec<(&str, String)> = vec![
+        ("SDD_E2E_SOURCE", project.display().to_string()),
+        ("SDD_E2E_REPORT", report.display().to_string()),
+        ("SDD_E2E_PYPI_URL", server.upload_url()),
+        (
+            "SDD_PUBLISH_DIST_URL",
+            format!("http://127.0.0.1:{}/", files.port),
+        ),
+        ("SDD_PUBLISH_SHA256SUMS", sums_file.display().to_string()),
+    ];
+    env.extend(extra_env.iter().cloned());
+    let mut cmd = Command::new(venv_bin("act"));
+    cmd.current_dir(project)
+        .env("HOME", &home)
+        .env("PYPI_TOKEN", &server.token)
+        .args(["push", "-W", ".github/workflows/e2e.yml", "-e"])
+        .arg(&event)
+        .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
+        .args(["--secret", "PYPI_TOKEN"]);
+    for (k, v) in &env {
+        cmd.arg("--env").arg(format!("{k}={v}"));
+    }
+    let out = cmd.output().unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "act failed:\n{log}");
+    assert_no_secrets("act", &log);
+    let report = std::fs::read_to_string(&report).unwrap_or_else(|_| panic!("no report:\n{log}"));
+    ActRun {
+        log,
+        report,
+        files_port: files.port,
+    }
+}
+
 #[test]
 fn act_runs_the_action_for_a_tag_push() {
-    let act = venv_bin("act");
     let server = PyPIServer::start();
     let tmp = tempfile::tempdir().unwrap();
 
@@ -97,51 +161,11 @@ fn act_runs_the_action_for_a_tag_push() {
     )
     .unwrap();
 
-    let downloads = tmp.path().join("downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
-    let sums = release_dir(&downloads);
-    let sums_file = tmp.path().join("sha256sums");
-    std::fs::write(&sums_file, sums).unwrap();
-    let files = FileServer::start(&downloads);
-
-    let event = tmp.path().join("event.json");
-    std::fs::write(
-        &event,
-        r#"{"ref":"refs/tags/v0.1.0","repository":{"full_name":"octo-org/improved-sdd","default_branch":"master","fork":false}}"#,
-    )
-    .unwrap();
-    let report = tmp.path().join("report.txt");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-
-    let out = Command::new(&act)
-        .current_dir(&project)
-        .env("HOME", &home)
-        .env("PYPI_TOKEN", &server.token)
-        .args(["push", "-W", ".github/workflows/e2e.yml", "-e"])
-        .arg(&event)
-        .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
-        .args(["--secret", "PYPI_TOKEN"])
-        .arg("--env")
-        .arg(format!("SDD_E2E_SOURCE={}", project.display()))
-        .arg("--env")
-        .arg(format!("SDD_E2E_REPORT={}", report.display()))
-        .arg("--env")
-        .arg(format!("SDD_E2E_PYPI_URL={}", server.upload_url()))
-        .arg("--env")
-        .arg(format!(
-            "SDD_PUBLISH_DIST_URL=http://127.0.0.1:{}/",
-            files.port
-        ))
-        .arg("--env")
-        .arg(format!("SDD_PUBLISH_SHA256SUMS={}", sums_file.display()))
-        .output()
-        .unwrap();
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "act failed:\n{log}");
-
-    let report = std::fs::read_to_string(&report).unwrap_or_else(|_| panic!("no report:\n{log}"));
+    let ActRun {
+        log,
+        report,
+        files_port,
+    } = run_act(&project, tmp.path(), &server, &[]);
     assert_eq!(
         report,
         "should-publish=true\ntarget=pypi\nname=improved-sdd\nversion=0.1.0\n\
@@ -154,7 +178,7 @@ fn act_runs_the_action_for_a_tag_push() {
         assert_eq!(sha, &sha256_file(&project.join("dist").join(file)));
     }
     // The installer really downloaded and verified (not a source build, not a shortcut).
-    let download = format!("downloading http://127.0.0.1:{}/sdd-publish-", files.port);
+    let download = format!("downloading http://127.0.0.1:{files_port}/sdd-publish-");
     assert!(
         log.contains(&download),
         "installer downloaded over loopback:\n{log}"

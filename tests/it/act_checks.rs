@@ -4,13 +4,12 @@
 
 use std::process::Command;
 
-use crate::act::{release_dir, FileServer};
+use crate::act::{run_act, ActRun};
 use crate::github_double::*;
 use crate::support::*;
 
 #[test]
 fn act_gate_blocks_then_releases_the_publish_step() {
-    let act = venv_bin("act");
     let server = PyPIServer::start();
     // In progress for the first three polls, then green.
     let double = GitHubDouble::scripted(
@@ -69,51 +68,12 @@ fn act_gate_blocks_then_releases_the_publish_step() {
         .unwrap();
     let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
 
-    let downloads = tmp.path().join("downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
-    let sums_file = tmp.path().join("sha256sums");
-    std::fs::write(&sums_file, release_dir(&downloads)).unwrap();
-    let files = FileServer::start(&downloads);
-
-    let event = tmp.path().join("event.json");
-    std::fs::write(
-        &event,
-        r#"{"ref":"refs/tags/v0.1.0","repository":{"full_name":"octo-org/improved-sdd","default_branch":"master","fork":false}}"#,
-    )
-    .unwrap();
-    let report = tmp.path().join("report.txt");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-
-    let out = Command::new(&act)
-        .current_dir(&project)
-        .env("HOME", &home)
-        .env("PYPI_TOKEN", &server.token)
-        .args(["push", "-W", ".github/workflows/e2e.yml", "-e"])
-        .arg(&event)
-        .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
-        .args(["--secret", "PYPI_TOKEN"])
-        .args(["--env", &format!("SDD_E2E_SOURCE={}", project.display())])
-        .args(["--env", &format!("SDD_E2E_REPORT={}", report.display())])
-        .args([
-            "--env",
-            &format!("SDD_E2E_PYPI_URL={}", server.upload_url()),
-        ])
-        .args(["--env", &format!("GITHUB_API_URL={}", double.api_url())])
-        .args([
-            "--env",
-            &format!("SDD_PUBLISH_DIST_URL=http://127.0.0.1:{}/", files.port),
-        ])
-        .args([
-            "--env",
-            &format!("SDD_PUBLISH_SHA256SUMS={}", sums_file.display()),
-        ])
-        .output()
-        .unwrap();
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "act failed:\n{log}");
-    let report = std::fs::read_to_string(&report).unwrap_or_else(|_| panic!("no report:\n{log}"));
+    let ActRun { log, report, .. } = run_act(
+        &project,
+        tmp.path(),
+        &server,
+        &[("GITHUB_API_URL", double.api_url())],
+    );
     assert_eq!(
         report,
         "should-publish=true\n\
