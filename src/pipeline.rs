@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
-use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
+use crate::gha::{self, Annotation, Context, Inputs, Level, Runtime};
 use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
@@ -108,6 +108,18 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     // Configuration before any file work: a missing token is known without reading a byte.
     let (url, method, names) = target_endpoint(ctx, inputs, plan.target)?;
     report.index_url = Some(url.to_string());
+    let url_input = match plan.target {
+        Target::Pypi => "pypi-url",
+        _ => "testpypi-url",
+    };
+    if let Some((_, var)) = gha::inputs::URL_ENV
+        .iter()
+        .find(|(input, var)| *input == url_input && inputs.url_env.contains(var))
+    {
+        rt.info(&format!(
+            "upload URL {url} (from {var}; the `{url_input}` input is empty)"
+        ));
+    }
     let simple_url = match plan.target {
         Target::Pypi => &inputs.pypi_index_url,
         _ => &inputs.testpypi_index_url,
@@ -341,11 +353,10 @@ async fn release_stage(
     };
     let mut files = Vec::new();
     for d in dists {
-        let known = report
-            .files
-            .iter()
-            .find(|f| f.filename == d.filename)
-            .and_then(|f| f.sha256.clone());
+        let entry = report.files.iter().find(|f| f.filename == d.filename);
+        let known = entry.and_then(|f| f.sha256.clone());
+        // The upload may have swapped in the published copy of a rebuilt file.
+        let size = entry.map_or(d.size, |f| f.size);
         let sha256 = match known {
             Some(s) => s,
             None => {
@@ -362,7 +373,7 @@ async fn release_stage(
         };
         files.push(crate::release::ReleaseFile {
             filename: d.filename.clone(),
-            size: d.size,
+            size,
             sha256,
         });
     }
@@ -591,6 +602,7 @@ pub fn check(
             sha256: None,
             result: FileResult::NotAttempted,
             url: None,
+            note: None,
         })
         .collect();
     for p in &problems {
@@ -731,6 +743,8 @@ async fn upload(
     for (entry, o) in report.files.iter_mut().zip(outcomes) {
         entry.sha256 = o.sha256;
         entry.url = o.url;
+        entry.size = o.size;
+        entry.note = o.note;
         entry.result = match o.status {
             idx::Status::Uploaded => FileResult::Uploaded,
             idx::Status::IdenticalSkipped => FileResult::IdenticalSkipped,
@@ -803,11 +817,18 @@ fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
                         o.attempts
                     )
                 }
-                idx::Status::IdenticalSkipped => format!(
-                    "skipped {} ({}): already on the index, identical (sha256 {sha})",
-                    o.filename,
-                    human_size(o.size)
-                ),
+                idx::Status::IdenticalSkipped => match &o.note {
+                    None => format!(
+                        "skipped {} ({}): already on the index, identical (sha256 {sha})",
+                        o.filename,
+                        human_size(o.size)
+                    ),
+                    Some(note) => format!(
+                        "skipped {} ({}): already on the index (sha256 {sha}); {note}",
+                        o.filename,
+                        human_size(o.size)
+                    ),
+                },
                 idx::Status::WouldUpload => {
                     format!("would upload {} to {url} (sha256 {sha})", o.filename)
                 }

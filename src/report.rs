@@ -29,6 +29,9 @@ pub struct FileEntry {
     /// Where the index serves the file, when it said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Why a skip was not a byte-for-byte match (a rebuilt file with the published contents).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -315,6 +318,7 @@ mod tests {
                     sha256: Some("ab".repeat(32)),
                     result: FileResult::Uploaded,
                     url: Some("https://files.example/improved_sdd-1.0.0-py3-none-any.whl".into()),
+                    note: None,
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0.tar.gz".into(),
@@ -322,6 +326,7 @@ mod tests {
                     sha256: None,
                     result: FileResult::Failed("400 bad | thing".into()),
                     url: None,
+                    note: None,
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0-cp312-none-any.whl".into(),
@@ -329,6 +334,7 @@ mod tests {
                     sha256: Some("cd".repeat(32)),
                     result: FileResult::IdenticalSkipped,
                     url: None,
+                    note: None,
                 },
             ],
             error: Some("upload failed".into()),

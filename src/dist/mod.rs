@@ -8,6 +8,7 @@ pub mod discover;
 pub mod filename;
 pub mod metadata;
 pub mod rules;
+pub mod same;
 
 #[cfg(test)]
 mod proptests;

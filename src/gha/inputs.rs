@@ -27,6 +27,13 @@ pub const DEFAULT_PYPI_INDEX_URL: &str = "https://pypi.org/simple/";
 pub const DEFAULT_TESTPYPI_INDEX_URL: &str = "https://test.pypi.org/simple/";
 /// More parallel uploads than this only queue at the index.
 pub const MAX_PARALLEL_LIMIT: usize = 32;
+/// Upload URLs from the environment when the inputs are empty, as `TWINE_REPOSITORY_URL` and
+/// `UV_PUBLISH_URL` do for those tools: a runner-wide mirror, or a local index in tests,
+/// without editing the workflow. The run log names the variable whenever one is used.
+pub const URL_ENV: [(&str, &str); 2] = [
+    ("pypi-url", "SDD_PUBLISH_PYPI_URL"),
+    ("testpypi-url", "SDD_PUBLISH_TESTPYPI_URL"),
+];
 
 /// Every input as the workflow wrote it; `None` when absent or empty.
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +94,13 @@ pub enum InputError {
     },
     #[error("reading the INPUT_* variables failed: {0}")]
     Env(String),
+    #[error("environment variable {var}: got `{value}`, expected {expected}. It stands in for the empty `{input}` input: fix it or unset it")]
+    EnvVar {
+        var: String,
+        input: String,
+        value: String,
+        expected: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +125,8 @@ pub struct Inputs {
     pub max_parallel: usize,
     /// Retry/timeout settings: not inputs, hidden `SDD_PUBLISH_*` variables (for tests).
     pub tuning: crate::index::Tuning,
+    /// The [`URL_ENV`] variables that supplied an upload URL, for the log.
+    pub url_env: Vec<&'static str>,
     /// Build command run before checking the distributions (empty: build nothing).
     pub build: Option<String>,
     /// Stamp `X.Y.Z.devN` before building for TestPyPI.
@@ -341,7 +357,32 @@ fn secret(value: Option<String>) -> Option<Secret> {
 
 impl Inputs {
     pub fn from_env(env: &dyn Env) -> Result<Inputs, InputError> {
-        let mut inputs = Inputs::from_raw(RawInputs::from_env(env)?)?;
+        let mut raw = RawInputs::from_env(env)?;
+        let mut url_env = Vec::new();
+        for (input, var) in URL_ENV {
+            let slot = match input {
+                "pypi-url" => &mut raw.pypi_url,
+                _ => &mut raw.testpypi_url,
+            };
+            let value = env.get(var).map(|v| v.trim().to_owned());
+            if let (None, Some(v)) = (&slot, value.filter(|v| !v.is_empty())) {
+                parse_url(input, &v).map_err(|e| match e {
+                    InputError::Invalid {
+                        value, expected, ..
+                    } => InputError::EnvVar {
+                        var: var.into(),
+                        input: input.into(),
+                        value,
+                        expected,
+                    },
+                    other => other,
+                })?;
+                *slot = Some(v);
+                url_env.push(var);
+            }
+        }
+        let mut inputs = Inputs::from_raw(raw)?;
+        inputs.url_env = url_env;
         inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k));
         Ok(inputs)
     }
@@ -447,16 +488,17 @@ impl Inputs {
             "testpypi-url",
             raw.testpypi_url.as_deref().unwrap_or(DEFAULT_TESTPYPI_URL),
         )?;
+        // Only a non-default upload URL moves the index: upload.pypi.org serves no /simple/.
         let pypi_index_url = index_url(
             "pypi-index-url",
             raw.pypi_index_url.as_deref(),
-            raw.pypi_url.is_some().then_some(&pypi_url),
+            (pypi_url.as_str() != DEFAULT_PYPI_URL).then_some(&pypi_url),
             DEFAULT_PYPI_INDEX_URL,
         )?;
         let testpypi_index_url = index_url(
             "testpypi-index-url",
             raw.testpypi_index_url.as_deref(),
-            raw.testpypi_url.is_some().then_some(&testpypi_url),
+            (testpypi_url.as_str() != DEFAULT_TESTPYPI_URL).then_some(&testpypi_url),
             DEFAULT_TESTPYPI_INDEX_URL,
         )?;
         Ok(Inputs {
@@ -497,6 +539,7 @@ impl Inputs {
             skip_existing,
             max_parallel,
             tuning: crate::index::Tuning::default(),
+            url_env: Vec::new(),
         })
     }
 
@@ -758,6 +801,48 @@ mod tests {
         );
         let err = Inputs::from_env(&env(&[("INPUT_PYPI_INDEX_URL", "nope")])).unwrap_err();
         assert!(err.to_string().contains("`pypi-index-url`"), "{err}");
+        // The default upload URL, spelled out, keeps the default index (upload.pypi.org
+        // serves no simple index).
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_PYPI_URL", DEFAULT_PYPI_URL),
+            ("INPUT_TESTPYPI_URL", DEFAULT_TESTPYPI_URL),
+        ]))
+        .unwrap();
+        assert_eq!(i.pypi_index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
+        assert_eq!(i.testpypi_index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
+    }
+
+    #[test]
+    fn upload_urls_fall_back_to_the_environment_and_say_so() {
+        let i = Inputs::from_env(&env(&[
+            ("SDD_PUBLISH_PYPI_URL", "http://127.0.0.1:8080/"),
+            ("SDD_PUBLISH_TESTPYPI_URL", " "),
+        ]))
+        .unwrap();
+        assert_eq!(i.pypi_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(i.pypi_index_url.as_str(), "http://127.0.0.1:8080/simple/");
+        assert_eq!(i.testpypi_url.as_str(), DEFAULT_TESTPYPI_URL);
+        assert_eq!(i.url_env, vec!["SDD_PUBLISH_PYPI_URL"]);
+        // The input wins over the variable.
+        let i = Inputs::from_env(&env(&[
+            ("SDD_PUBLISH_PYPI_URL", "http://127.0.0.1:8080/"),
+            ("INPUT_PYPI_URL", "https://idx.example/legacy/"),
+        ]))
+        .unwrap();
+        assert_eq!(i.pypi_url.as_str(), "https://idx.example/legacy/");
+        assert!(i.url_env.is_empty());
+        // A bad variable is named as the variable, not as the input the user never set.
+        let err = Inputs::from_env(&env(&[("SDD_PUBLISH_TESTPYPI_URL", "ftp://x/")])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("environment variable SDD_PUBLISH_TESTPYPI_URL: got `ftp://x/`")
+                && msg.contains("unset it"),
+            "{msg}"
+        );
+        let err = Inputs::from_env(&env(&[("SDD_PUBLISH_PYPI_URL", "https://u:p@x/")]))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("u:p"), "{err}");
     }
 
     #[test]

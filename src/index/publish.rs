@@ -111,6 +111,8 @@ pub struct FileOutcome {
     /// Wall time of the upload, all attempts included.
     pub elapsed: Option<Duration>,
     pub attempts: usize,
+    /// Why a skip was not a byte-for-byte match (a rebuilt file with the published contents).
+    pub note: Option<String>,
 }
 
 /// What the engine tells its caller as it goes (the caller decides how it reads).
@@ -233,6 +235,7 @@ pub async fn publish_with(
             status: Status::NotAttempted,
             elapsed: None,
             attempts: 0,
+            note: None,
         })
         .collect();
     let result = run(dists, uploader, query, opts, on, refresh, &mut outcomes).await;
@@ -296,7 +299,32 @@ async fn run(
                 "`{}` is already on the index, identical (sha256 {remote}), and `skip-existing` is false, which makes that an error; set `skip-existing: true` to skip identical files.",
                 d.filename
             ),
-            Some(remote) => mismatch_message(&d.filename, &g.sha256, remote),
+            Some(remote) => {
+                // A re-run rebuilds, and builds are rarely byte-for-byte reproducible: when
+                // the published file holds the same contents, it is the same release.
+                match same_as_published(query, d, existing, remote, opts.dry_run).await {
+                    Ok(size) => {
+                        outcomes[i].status = Status::IdenticalSkipped;
+                        outcomes[i].sha256 = Some(remote.to_owned());
+                        outcomes[i].size = size;
+                        outcomes[i].note = Some(format!(
+                            "rebuilt: same contents as the published file (only archive metadata such as timestamps differed; local sha256 was {}); {}",
+                            g.sha256,
+                            if opts.dry_run {
+                                "a real run keeps the published bytes"
+                            } else {
+                                "the published bytes replace the rebuilt file, so later stages use exactly what the index serves"
+                            }
+                        ));
+                        on(Event::Done(&outcomes[i]));
+                        continue;
+                    }
+                    Err(why) => format!(
+                        "{} {why}",
+                        mismatch_message(&d.filename, &g.sha256, remote)
+                    ),
+                }
+            }
             None => format!(
                 "`{}` is already on the index, which gives no sha256 to compare with the local file's ({}); an existing file might hide different bytes. \
                  Remove it from packages-dir if the published one is right, or bump the version.",
@@ -385,6 +413,71 @@ async fn run(
 
 /// One file's upload, done: its outcome and whether it stops the run.
 type Finished = (FileOutcome, Result<(), PublishError>);
+
+/// Fetch the published copy of `d` and compare contents. `Ok(size)` when they match (the
+/// published bytes then replace the local file, unless `dry_run`); `Err` says why not, as
+/// the end of the conflict message.
+async fn same_as_published(
+    query: &IndexQuery,
+    d: &Distribution,
+    existing: &super::IndexFile,
+    remote_sha256: &str,
+    dry_run: bool,
+) -> Result<u64, String> {
+    let Some(url) = existing
+        .url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    else {
+        return Err("The index gives no URL for it, so its contents could not be compared.".into());
+    };
+    // Beside the local file (same filesystem, so the swap is an atomic rename); the name is
+    // no distribution's, so discovery never picks it up.
+    let tmp = d
+        .path
+        .with_file_name(format!(".{}.published-{}", d.filename, std::process::id()));
+    let cleanup = |tmp: &std::path::Path| {
+        let _ = std::fs::remove_file(tmp);
+    };
+    let sha = match query.download(&url, &tmp).await {
+        Ok(sha) => sha,
+        Err(e) => {
+            cleanup(&tmp);
+            return Err(format!("Its contents could not be compared: {e}."));
+        }
+    };
+    if sha != remote_sha256 {
+        cleanup(&tmp);
+        return Err(format!(
+            "The index served other bytes (sha256 {sha}) than it lists, so contents were not compared."
+        ));
+    }
+    let same = match crate::dist::same::same_content(&d.path, &tmp) {
+        Ok(crate::dist::same::Sameness::Same) => true,
+        Ok(crate::dist::same::Sameness::Differ(why)) => {
+            cleanup(&tmp);
+            return Err(format!("The contents differ too: {why}."));
+        }
+        Err(e) => {
+            cleanup(&tmp);
+            return Err(format!("Its contents could not be compared: {e}."));
+        }
+    };
+    debug_assert!(same);
+    let size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(d.size);
+    if dry_run {
+        cleanup(&tmp);
+        return Ok(size);
+    }
+    if let Err(e) = std::fs::rename(&tmp, &d.path) {
+        cleanup(&tmp);
+        return Err(format!(
+            "The contents match, but the published copy could not replace `{}`: {e}.",
+            d.path.display()
+        ));
+    }
+    Ok(size)
+}
 
 fn merge(into: &mut FileOutcome, from: FileOutcome) {
     *into = FileOutcome {
@@ -509,6 +602,7 @@ impl Ctx<'_, '_> {
             status: Status::Uploaded,
             elapsed: Some(started.elapsed()),
             attempts: n,
+            note: None,
         };
         let result = match result {
             Ok(()) => Ok(()),

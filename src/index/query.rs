@@ -178,6 +178,46 @@ impl IndexQuery {
         Some(u)
     }
 
+    /// Stream a file the index serves into `dest`, returning its sha256; the bytes are only
+    /// kept (renamed into place by the caller) after the hash matched what the index said.
+    /// Used when a re-run rebuilt a file the index already has, to compare contents.
+    pub async fn download(&self, url: &Url, dest: &std::path::Path) -> Result<String, QueryError> {
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        let mut req = self.client.get(url.clone());
+        if let Some(c) = &self.credentials {
+            if same_origin(&self.simple_url, url) {
+                req = req.basic_auth(&c.username, Some(c.password.expose()));
+            }
+        }
+        let transport = |e: reqwest::Error| QueryError::Transport {
+            url: url.to_string(),
+            detail: super::upload::error_chain(&e),
+            source: e.without_url(),
+        };
+        let mut resp = req.send().await.map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(QueryError::Status {
+                url: url.to_string(),
+                status: resp.status().as_u16(),
+                retry_after: super::upload::retry_after(resp.headers()),
+            });
+        }
+        let io = |e: std::io::Error| QueryError::Parse {
+            url: url.to_string(),
+            what: "file that could be saved",
+            detail: format!("writing `{}`: {e}", dest.display()),
+        };
+        let mut out = tokio::fs::File::create(dest).await.map_err(io)?;
+        let mut hasher = sha2::Sha256::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            hasher.update(&chunk);
+            out.write_all(&chunk).await.map_err(io)?;
+        }
+        out.flush().await.map_err(io)?;
+        Ok(format!("{:x}", hasher.finalize()))
+    }
+
     /// Every file the index has for `project` (only `version`'s matter to the caller, but
     /// the simple index lists them all). A project the index has never seen is empty.
     pub async fn files(&self, project: &str, version: &str) -> Result<Listing, QueryError> {

@@ -305,8 +305,8 @@ fn second_run_skips_identical_files() {
     );
 }
 
-/// Re-gzip the sdist with another header timestamp: a valid archive, different bytes —
-/// what a rebuild of an already-published version produces.
+/// Re-gzip the sdist with another header timestamp: a valid archive, different bytes, the
+/// same contents — what a rebuild of an already-published version produces.
 fn rebuild_sdist(path: &Path) {
     let mut tar = Vec::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
@@ -319,10 +319,38 @@ fn rebuild_sdist(path: &Path) {
     std::fs::write(path, gz.finish().unwrap()).unwrap();
 }
 
-#[test]
-fn a_rebuilt_file_fails_with_both_hashes_and_nothing_is_uploaded() {
+/// Rewrite the sdist with one member's contents changed (its README gains a line): what a
+/// rebuild after an edit, without a version bump, produces.
+fn rebuild_sdist_with_an_edit(path: &Path) {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(path).unwrap(),
+    ));
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name.ends_with("README.md") {
+            data.extend_from_slice(b"\nEdited after the release.\n");
+        }
+        let mut header = entry.header().clone();
+        header.set_size(data.len() as u64);
+        header.set_cksum();
+        builder.append_data(&mut header, &name, &data[..]).unwrap();
+    }
+    let gz = builder.into_inner().unwrap();
+    std::fs::write(path, gz.finish().unwrap()).unwrap();
+}
+
+/// Publish the sdist alone, then bring the wheel (new) and a rebuilt sdist back.
+fn publish_then_rebuild(
+    rebuild: fn(&Path),
+) -> (PyPIServer, tempfile::TempDir, ActionEnv, String, String) {
     let server = PyPIServer::start();
-    // The sdist alone is published first.
     let ws = workspace_with_dists(VERSION);
     std::fs::rename(ws.path().join("dist").join(WHEEL), ws.path().join(WHEEL)).unwrap();
     let env = env_for(&server, &server.upload_url());
@@ -330,12 +358,46 @@ fn a_rebuilt_file_fails_with_both_hashes_and_nothing_is_uploaded() {
     scan_for_token(&r, &server.token);
     assert_eq!(r.code, 0, "{}", r.all_output());
     let published = sha256_file(&ws.path().join("dist").join(SDIST));
-
-    // Then the wheel (new) and a rebuilt sdist (same name, other bytes).
     std::fs::rename(ws.path().join(WHEEL), ws.path().join("dist").join(WHEEL)).unwrap();
-    rebuild_sdist(&ws.path().join("dist").join(SDIST));
+    rebuild(&ws.path().join("dist").join(SDIST));
     let rebuilt = sha256_file(&ws.path().join("dist").join(SDIST));
     assert_ne!(published, rebuilt);
+    (server, ws, env, published, rebuilt)
+}
+
+#[test]
+fn a_rebuilt_file_with_the_published_contents_is_skipped_and_the_published_bytes_kept() {
+    let (server, ws, env, published, rebuilt) = publish_then_rebuild(rebuild_sdist);
+    let r = env.run(ws.path(), &["run"]);
+    scan_for_token(&r, &server.token);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    // The new wheel went up; the sdist was recognised as the published one.
+    let mut stored = server.stored();
+    stored.sort();
+    assert_eq!(stored, [WHEEL, SDIST]);
+    assert_eq!(r.output("uploaded").as_deref(), Some(WHEEL));
+    assert_eq!(r.output("skipped").as_deref(), Some(SDIST));
+    let log = r.all_output();
+    assert!(
+        log.contains("rebuilt: same contents as the published file")
+            && log.contains(&format!("local sha256 was {rebuilt}")),
+        "{log}"
+    );
+    // Later stages see exactly what the index serves.
+    assert_eq!(sha256_file(&ws.path().join("dist").join(SDIST)), published);
+    assert_eq!(server.served("improved-sdd")[SDIST], published);
+    assert!(r.summary.contains(&published), "{}", r.summary);
+    // No stray download is left beside the dists.
+    let names: Vec<_> = std::fs::read_dir(ws.path().join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn a_rebuilt_file_with_other_contents_fails_with_both_hashes_and_nothing_is_uploaded() {
+    let (server, ws, env, published, rebuilt) = publish_then_rebuild(rebuild_sdist_with_an_edit);
     let r = env.run(ws.path(), &["run"]);
     scan_for_token(&r, &server.token);
     assert_eq!(r.code, 1, "{}", r.all_output());
@@ -351,6 +413,7 @@ fn a_rebuilt_file_fails_with_both_hashes_and_nothing_is_uploaded() {
         &rebuilt,
         "rebuilt",
         "nothing was uploaded",
+        "The contents differ too: `improved_sdd-0.1.0/README.md` has other contents",
     ] {
         assert!(
             errors[0].contains(needle),

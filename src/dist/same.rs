@@ -1,0 +1,363 @@
+//! Do two distribution archives hold the same files? Byte-identical archives are rare across
+//! builds: setuptools writes build times into sdist members and the gzip header, and a fresh
+//! checkout gives every file a new mtime. A re-run of a release job rebuilds, so its archives
+//! differ from the published ones while their contents are the same. This module compares
+//! what an installer would see — member paths, types, contents, the executable bit — and
+//! ignores timestamps, owners, compression and member order.
+//!
+//! Each member is hashed while it streams, so memory stays flat whatever the archive size.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::metadata::ArchiveError;
+
+/// More than this much decompressed data in one archive is not a distribution we compare.
+const MAX_TOTAL_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+
+/// The outcome of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sameness {
+    Same,
+    /// The first difference found, for the error message.
+    Differ(String),
+}
+
+/// What one member is, as an installer would see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Member {
+    kind: &'static str,
+    executable: bool,
+    /// sha256 of the contents (files) or of the link target (links).
+    digest: String,
+    size: u64,
+}
+
+/// Compare two archives of the same format; `a`'s name says which (`.tar.gz`/`.tgz`, else
+/// zip), since `b` may be a temporary download with no telling name.
+pub fn same_content(a: &Path, b: &Path) -> Result<Sameness, ArchiveError> {
+    let name = a
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let tar = name.ends_with(".tar.gz") || name.ends_with(".tgz");
+    let (left, right) = (members(a, tar)?, members(b, tar)?);
+    Ok(compare(&left, &right))
+}
+
+fn compare(left: &BTreeMap<String, Member>, right: &BTreeMap<String, Member>) -> Sameness {
+    for (path, l) in left {
+        match right.get(path) {
+            None => return Sameness::Differ(format!("`{path}` is only in the local file")),
+            Some(r) if r.kind != l.kind => {
+                return Sameness::Differ(format!(
+                    "`{path}` is a {} here, a {} there",
+                    l.kind, r.kind
+                ))
+            }
+            Some(r) if r.digest != l.digest => {
+                return Sameness::Differ(format!(
+                    "`{path}` has other contents ({} bytes here, {} there)",
+                    l.size, r.size
+                ))
+            }
+            Some(r) if r.executable != l.executable => {
+                return Sameness::Differ(format!("`{path}` differs in its executable bit"))
+            }
+            Some(_) => {}
+        }
+    }
+    match right.keys().find(|p| !left.contains_key(*p)) {
+        Some(path) => Sameness::Differ(format!("`{path}` is only in the published file")),
+        None => Sameness::Same,
+    }
+}
+
+fn members(path: &Path, tar: bool) -> Result<BTreeMap<String, Member>, ArchiveError> {
+    let file = File::open(path).map_err(ArchiveError::Io)?;
+    if tar {
+        tar_members(BufReader::new(file))
+    } else {
+        zip_members(BufReader::new(file))
+    }
+}
+
+/// Hash a member's bytes as they stream, counting them against the archive's budget.
+fn digest(
+    mut reader: impl Read,
+    budget: &mut u64,
+    member: &str,
+) -> Result<(String, u64), ArchiveError> {
+    let mut hasher = Sha256::new();
+    let mut buf = [0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| ArchiveError::Corrupt(format!("cannot read `{member}`: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > *budget {
+            return Err(ArchiveError::TooLarge {
+                member: member.to_owned(),
+            });
+        }
+        hasher.update(&buf[..n]);
+    }
+    *budget -= size;
+    Ok((format!("{:x}", hasher.finalize()), size))
+}
+
+fn zip_members(reader: impl Read + io::Seek) -> Result<BTreeMap<String, Member>, ArchiveError> {
+    let mut zip = zip::ZipArchive::new(reader)
+        .map_err(|e| ArchiveError::Corrupt(format!("is not a readable zip archive: {e}")))?;
+    let mut budget = MAX_TOTAL_BYTES;
+    let mut out = BTreeMap::new();
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index(i)
+            .map_err(|e| ArchiveError::Corrupt(format!("member {i}: {e}")))?;
+        let name = entry.name().to_owned();
+        if entry.is_dir() {
+            out.insert(name, dir_member());
+            continue;
+        }
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let (digest, size) = digest(entry, &mut budget, &name)?;
+        if out
+            .insert(
+                name.clone(),
+                Member {
+                    kind: "file",
+                    executable,
+                    digest,
+                    size,
+                },
+            )
+            .is_some()
+        {
+            return Err(ArchiveError::Corrupt(format!("`{name}` appears twice")));
+        }
+    }
+    Ok(out)
+}
+
+fn tar_members(reader: impl Read) -> Result<BTreeMap<String, Member>, ArchiveError> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    let entries = archive
+        .entries()
+        .map_err(|e| ArchiveError::Corrupt(format!("is not a readable tar.gz archive: {e}")))?;
+    let mut budget = MAX_TOTAL_BYTES;
+    let mut out = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ArchiveError::Corrupt(format!("bad tar member: {e}")))?;
+        let name = entry
+            .path()
+            .map_err(|e| ArchiveError::Corrupt(format!("bad member path: {e}")))?
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_owned();
+        let header = entry.header();
+        let executable = header.mode().is_ok_and(|m| m & 0o111 != 0);
+        let member = match header.entry_type() {
+            tar::EntryType::Directory => dir_member(),
+            t if t.is_symlink() || t.is_hard_link() => {
+                let target = entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Member {
+                    kind: "link",
+                    executable: false,
+                    digest: format!("{:x}", Sha256::digest(target.as_bytes())),
+                    size: 0,
+                }
+            }
+            // pax/GNU headers describe the next member; the tar crate folds them in.
+            t if t.is_pax_global_extensions() || t.is_pax_local_extensions() => continue,
+            _ => {
+                let (digest, size) = digest(entry, &mut budget, &name)?;
+                Member {
+                    kind: "file",
+                    executable,
+                    digest,
+                    size,
+                }
+            }
+        };
+        if out.insert(name.clone(), member).is_some() {
+            return Err(ArchiveError::Corrupt(format!("`{name}` appears twice")));
+        }
+    }
+    Ok(out)
+}
+
+/// Directories carry no contents; their permission bits vary with the builder's umask.
+fn dir_member() -> Member {
+    Member {
+        kind: "directory",
+        executable: false,
+        digest: String::new(),
+        size: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tar_gz(path: &Path, members: &[(&str, &[u8], u32)], mtime: u64, gzip_mtime: u32) {
+        let file = File::create(path).unwrap();
+        let gz = flate2::GzBuilder::new()
+            .mtime(gzip_mtime)
+            .write(file, flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        for (name, data, mode) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_mtime(mtime);
+            h.set_cksum();
+            tar.append_data(&mut h, name, *data).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+
+    fn zip(path: &Path, members: &[(&str, &[u8])], level: Option<i64>, year: u16) {
+        let mut z = zip::ZipWriter::new(File::create(path).unwrap());
+        for (name, data) in members {
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_level(level)
+                .last_modified_time(
+                    zip::DateTime::from_date_and_time(year, 1, 1, 0, 0, 0).unwrap(),
+                );
+            z.start_file(*name, opts).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+
+    #[test]
+    fn sdists_differing_only_in_times_and_order_are_the_same() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.tar.gz"), d.path().join("b.tar.gz"));
+        tar_gz(
+            &a,
+            &[
+                ("p-1/PKG-INFO", b"Name: p", 0o644),
+                ("p-1/run.sh", b"#!", 0o755),
+            ],
+            1,
+            1,
+        );
+        tar_gz(
+            &b,
+            &[
+                ("p-1/run.sh", b"#!", 0o755),
+                ("p-1/PKG-INFO", b"Name: p", 0o644),
+            ],
+            9,
+            9,
+        );
+        assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        assert_eq!(same_content(&a, &b).unwrap(), Sameness::Same);
+    }
+
+    #[test]
+    fn sdists_with_other_contents_names_or_modes_differ() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.tar.gz");
+        tar_gz(
+            &a,
+            &[
+                ("p-1/PKG-INFO", b"Name: p", 0o644),
+                ("p-1/run.sh", b"#!", 0o755),
+            ],
+            1,
+            1,
+        );
+        for (members, why) in [
+            (
+                vec![
+                    ("p-1/PKG-INFO", &b"Name: q"[..], 0o644),
+                    ("p-1/run.sh", b"#!", 0o755),
+                ],
+                "`p-1/PKG-INFO` has other contents",
+            ),
+            (
+                vec![("p-1/PKG-INFO", &b"Name: p"[..], 0o644)],
+                "`p-1/run.sh` is only in the local file",
+            ),
+            (
+                vec![
+                    ("p-1/PKG-INFO", &b"Name: p"[..], 0o644),
+                    ("p-1/run.sh", b"#!", 0o755),
+                    ("p-1/extra", b"", 0o644),
+                ],
+                "`p-1/extra` is only in the published file",
+            ),
+            (
+                vec![
+                    ("p-1/PKG-INFO", &b"Name: p"[..], 0o644),
+                    ("p-1/run.sh", b"#!", 0o644),
+                ],
+                "`p-1/run.sh` differs in its executable bit",
+            ),
+        ] {
+            let b = d.path().join("b.tar.gz");
+            tar_gz(&b, &members, 1, 1);
+            match same_content(&a, &b).unwrap() {
+                Sameness::Differ(m) => assert!(m.starts_with(why), "{m}"),
+                Sameness::Same => panic!("{why}: found the same"),
+            }
+        }
+    }
+
+    #[test]
+    fn wheels_differing_in_times_and_compression_are_the_same() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            d.path().join("a.whl"),
+            d.path().join("b.whl"),
+            d.path().join("c.whl"),
+        );
+        let members: &[(&str, &[u8])] = &[
+            ("p/__init__.py", b"x = 1\n"),
+            ("p-1.dist-info/RECORD", b"r"),
+        ];
+        zip(&a, members, Some(1), 1990);
+        zip(&b, members, Some(9), 2030);
+        assert_eq!(same_content(&a, &b).unwrap(), Sameness::Same);
+        zip(
+            &c,
+            &[
+                ("p/__init__.py", b"x = 2\n"),
+                ("p-1.dist-info/RECORD", b"r"),
+            ],
+            Some(1),
+            1990,
+        );
+        assert!(
+            matches!(same_content(&a, &c).unwrap(), Sameness::Differ(m) if m.contains("p/__init__.py"))
+        );
+    }
+
+    #[test]
+    fn broken_archives_are_errors_not_sameness() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.whl"), d.path().join("b.tar.gz"));
+        std::fs::write(&a, b"not a zip").unwrap();
+        std::fs::write(&b, b"\x1f\x8bnot gzip").unwrap();
+        assert!(same_content(&a, &a).is_err());
+        assert!(same_content(&b, &b).is_err());
+    }
+}
