@@ -87,6 +87,8 @@ pub enum InputError {
     },
     #[error("reading the INPUT_* variables failed: {0}")]
     Env(String),
+    #[error(transparent)]
+    Tuning(#[from] crate::index::TuningError),
 }
 
 #[derive(Debug, Clone)]
@@ -342,7 +344,7 @@ fn secret(value: Option<String>) -> Option<Secret> {
 impl Inputs {
     pub fn from_env(env: &dyn Env) -> Result<Inputs, InputError> {
         let mut inputs = Inputs::from_raw(RawInputs::from_env(env)?)?;
-        inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k));
+        inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k))?;
         Ok(inputs)
     }
 
