@@ -184,6 +184,13 @@ fn runtime_async() -> Result<tokio::runtime::Runtime, std::io::Error> {
 /// written whatever happened.
 pub fn run(env: &dyn Env, json: bool) -> ExitCode {
     let rt = Runtime::from_env(env);
+    // Outputs and the summary must be writable before anything happens: a run that
+    // published and then could not say so would leave the workflow blind.
+    if let Err(e) = rt.preflight() {
+        mask_raw_secrets(env, &rt);
+        rt.error(&e.to_string());
+        return ExitCode::from(EXIT_USAGE);
+    }
     let inputs = match Inputs::from_env(env) {
         Ok(i) => i,
         Err(e) => {
@@ -224,7 +231,7 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
         rt: &rt,
         cwd: &cwd,
     }));
-    write_outputs(&rt, &report);
+    let outputs_written = write_outputs(&rt, &report);
     if let Err(e) = rt.summary(&report.summary_markdown()) {
         rt.warning(&format!("could not write the step summary: {e}"));
     }
@@ -233,7 +240,8 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
         println!("{}", report.to_json());
     }
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) if outputs_written => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(EXIT_FAILED),
         Err(e) => {
             rt.error(&e.to_string());
             ExitCode::from(EXIT_FAILED)
@@ -253,12 +261,18 @@ fn mask_raw_secrets(env: &dyn Env, rt: &Runtime) {
     }
 }
 
-fn write_outputs(rt: &Runtime, report: &crate::report::Report) {
+/// Write every output; on the first failure say so once (the rest would fail the same way)
+/// and return false.
+fn write_outputs(rt: &Runtime, report: &crate::report::Report) -> bool {
     for (name, value) in report.outputs() {
         if let Err(e) = rt.set_output(name, &value) {
-            rt.error(&format!("could not write output `{name}`: {e}"));
+            rt.error(&format!(
+                "could not write output `{name}` to GITHUB_OUTPUT: {e}"
+            ));
+            return false;
         }
     }
+    true
 }
 
 fn plan_cmd(

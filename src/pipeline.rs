@@ -124,6 +124,9 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         Target::Pypi => &inputs.pypi_index_url,
         _ => &inputs.testpypi_index_url,
     };
+    if let (true, Some(f)) = (wants_release(inputs, &plan), &inputs.release.notes_file) {
+        crate::release::check_notes_file(&rc.cwd.join(f))?;
+    }
 
     if let Some(wait) = &inputs.wait {
         rt.group_start("Wait for checks");
@@ -204,10 +207,7 @@ async fn verify(
         .filter_map(|f| Some((f.filename.clone(), f.sha256.clone()?)))
         .collect();
     let query = crate::index::IndexQuery::new(simple_url.clone(), Duration::from_secs(60))?;
-    let interval = std::env::var("SDD_PUBLISH_VERIFY_INTERVAL_MS")
-        .ok()
-        .and_then(|m| m.parse().ok())
-        .map_or(Duration::from_secs(2), Duration::from_millis);
+    let interval = inputs.tuning.verify_interval;
     let check = v::ServeCheck {
         project: name.clone(),
         version: version.clone(),

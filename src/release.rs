@@ -327,6 +327,24 @@ pub enum ReleaseError {
         name: String,
         found: String,
     },
+    #[error("release-notes-file `{}` cannot be read: {source}. Expected a UTF-8 text changelog; fix the `release-notes-file` input (it is relative to the workspace), or remove it to use CHANGELOG.md when there is one", path.display())]
+    NotesFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An explicitly named `release-notes-file` must be readable UTF-8 text. Checked before
+/// anything is uploaded, so a typo in the path does not leave a release without its notes
+/// (or a publish without its release).
+pub fn check_notes_file(path: &Path) -> Result<(), ReleaseError> {
+    std::fs::read_to_string(path)
+        .map(drop)
+        .map_err(|source| ReleaseError::NotesFile {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// A file to attach: where it is and what it must be.

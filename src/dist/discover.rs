@@ -75,9 +75,12 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
     }
 
     let mut files = Vec::new();
-    walk(dir, &mut files)?;
+    let mut unusable = Vec::new();
+    walk(dir, &mut files, &mut unusable)?;
     files.sort();
-    Ok(examine(files, true))
+    let mut out = examine(files, true);
+    out.problems.extend(unusable);
+    Ok(out)
 }
 
 /// Check distribution files named one by one, each as a release of its own (no
@@ -187,7 +190,14 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Discovery {
 
 /// Collect (path, size) of every regular file below `dir`. Symlinked files count;
 /// symlinked directories are not followed, so a link loop cannot hang the walk.
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<(), DistError> {
+/// An entry named like a distribution that is not a readable regular file (a dangling or
+/// looping link, a FIFO, a socket, a device) is a problem: skipping it would publish the
+/// release without that file. Anything else that is not a regular file is not ours to judge.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<(PathBuf, u64)>,
+    unusable: &mut Vec<Problem>,
+) -> Result<(), DistError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DistError::Io { path, source }
@@ -197,13 +207,33 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<(), DistError> {
         let path = entry.path();
         let file_type = entry.file_type().map_err(io_err(&path))?;
         if file_type.is_dir() {
-            walk(&path, out)?;
-        } else if file_type.is_file() || file_type.is_symlink() {
-            match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() => out.push((path, m.len())),
-                // A dangling link or a link to a directory: nothing to publish.
-                _ => {}
+            walk(&path, out, unusable)?;
+            continue;
+        }
+        let looks_like_dist = !matches!(
+            classify(&entry.file_name().to_string_lossy()),
+            Class::Ignored
+        );
+        let why = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => {
+                out.push((path, m.len()));
+                continue;
             }
+            // A link to a directory: a folder to publish from is named, not linked.
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => "is not a regular file (a FIFO, socket or device)".to_string(),
+            Err(e) if file_type.is_symlink() => {
+                format!("is a symbolic link whose target cannot be read: {e}")
+            }
+            Err(e) => format!("cannot be read: {e}"),
+        };
+        if looks_like_dist {
+            unusable.push(Problem::error(
+                &path,
+                rules::ARCHIVE_CORRUPT,
+                why,
+                "replace it with the real file (copy the built distribution, not a link to it), or remove it from the packages dir",
+            ));
         }
     }
     Ok(())

@@ -94,6 +94,19 @@ pub fn random_delimiter() -> String {
     format!("ghadelimiter_{}", hex::encode(bytes))
 }
 
+/// The runner's environment files, unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("GITHUB_OUTPUT is not set, so this step's outputs (should-publish, version, ...) cannot be passed on; the runner sets it (this runner may be too old: update it), or run outside Actions without GITHUB_ACTIONS=true")]
+    OutputUnset,
+    #[error("{var} `{}` cannot be written: {source}. The runner sets it to a file it creates; do not override it in the workflow's `env:` (outside Actions, point it at a writable file or unset it)", path.display())]
+    Unwritable {
+        var: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
 /// The runtime: prints commands (in Actions) or plain text (elsewhere), and appends to the
 /// output and summary files. All printing goes through it, so masking happens first.
 pub struct Runtime {
@@ -238,6 +251,34 @@ impl Runtime {
                 Ok(())
             }
         }
+    }
+
+    /// Check, before any stage runs, that the output and summary files can be appended to
+    /// (the runner creates them; a directory or a path in a missing folder cannot be), and
+    /// that a job in Actions has an output file at all. Opening for append creates nothing
+    /// the runner would not and writes no byte. Without this a run would publish and only
+    /// then find it cannot report what it published.
+    pub fn preflight(&self) -> Result<(), FileError> {
+        if self.actions && self.output_file.is_none() {
+            return Err(FileError::OutputUnset);
+        }
+        for (var, file) in [
+            ("GITHUB_OUTPUT", &self.output_file),
+            ("GITHUB_STEP_SUMMARY", &self.summary_file),
+        ] {
+            if let Some(path) = file {
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| FileError::Unwritable {
+                        var,
+                        path: path.clone(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
     }
 
     /// Append Markdown to the job summary. Outside Actions it is dropped: the terminal

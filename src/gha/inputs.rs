@@ -101,6 +101,8 @@ pub enum InputError {
         value: String,
         expected: String,
     },
+    #[error(transparent)]
+    Tuning(#[from] crate::index::TuningError),
 }
 
 #[derive(Debug, Clone)]
@@ -383,7 +385,7 @@ impl Inputs {
         }
         let mut inputs = Inputs::from_raw(raw)?;
         inputs.url_env = url_env;
-        inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k));
+        inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k))?;
         Ok(inputs)
     }
 

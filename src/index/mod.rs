@@ -12,7 +12,7 @@ pub mod upload;
 
 pub use publish::{
     publish, publish_with, Event, FileOutcome, PublishError, PublishOptions, Refresh,
-    RefreshFuture, Status, Tuning,
+    RefreshFuture, Status, Tuning, TuningError,
 };
 pub use query::{IndexFile, IndexQuery, QueryError};
 pub use upload::{

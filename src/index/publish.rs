@@ -48,34 +48,80 @@ impl Default for RetryPolicy {
 
 /// Retry and timeout settings. Not inputs: the defaults suit real indexes; hidden
 /// `SDD_PUBLISH_*` variables shorten them so fault-injection tests run in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuning {
     pub retry: RetryPolicy,
     pub timeouts: Timeouts,
+    /// How often verification asks the index whether it serves the files yet.
+    pub verify_interval: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            verify_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A hidden tuning variable set to something that is not a count or a duration. Ignoring it
+/// would run with the defaults while the test that set it believes otherwise.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{var} is `{value}`, expected {expected}. It is a hidden knob for tests: fix it or unset it"
+)]
+pub struct TuningError {
+    pub var: &'static str,
+    pub value: String,
+    pub expected: &'static str,
 }
 
 impl Tuning {
     /// `SDD_PUBLISH_RETRY_ATTEMPTS`, `SDD_PUBLISH_RETRY_MIN_DELAY_MS`,
     /// `SDD_PUBLISH_RETRY_MAX_DELAY_MS`, `SDD_PUBLISH_RETRY_TOTAL_MS`,
-    /// `SDD_PUBLISH_STALL_TIMEOUT_MS`, `SDD_PUBLISH_CONNECT_TIMEOUT_MS`; unparsable or
-    /// absent values keep the default.
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Tuning {
-        let num = |k: &str| get(k).and_then(|v| v.trim().parse::<u64>().ok());
-        let ms = |k: &str, d: Duration| num(k).map_or(d, Duration::from_millis);
+    /// `SDD_PUBLISH_STALL_TIMEOUT_MS`, `SDD_PUBLISH_CONNECT_TIMEOUT_MS`,
+    /// `SDD_PUBLISH_VERIFY_INTERVAL_MS`; absent or empty values keep the default, anything
+    /// else must be a whole number (at least 1 for counts, timeouts and intervals).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Tuning, TuningError> {
+        let num = |var: &'static str, min: u64| -> Result<Option<u64>, TuningError> {
+            let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
+                return Ok(None);
+            };
+            match v.trim().parse::<u64>() {
+                Ok(n) if n >= min => Ok(Some(n)),
+                _ => Err(TuningError {
+                    var,
+                    value: v,
+                    expected: if min == 0 {
+                        "a whole number of milliseconds"
+                    } else if var.ends_with("_MS") {
+                        "a whole number of milliseconds, at least 1"
+                    } else {
+                        "a whole number, at least 1"
+                    },
+                }),
+            }
+        };
+        let ms = |var: &'static str, min: u64, d: Duration| -> Result<Duration, TuningError> {
+            Ok(num(var, min)?.map_or(d, Duration::from_millis))
+        };
         let t = Tuning::default();
-        Tuning {
+        Ok(Tuning {
             retry: RetryPolicy {
-                attempts: num("SDD_PUBLISH_RETRY_ATTEMPTS")
-                    .map_or(t.retry.attempts, |n| n.clamp(1, 100) as usize),
-                min_delay: ms("SDD_PUBLISH_RETRY_MIN_DELAY_MS", t.retry.min_delay),
-                max_delay: ms("SDD_PUBLISH_RETRY_MAX_DELAY_MS", t.retry.max_delay),
-                total: ms("SDD_PUBLISH_RETRY_TOTAL_MS", t.retry.total),
+                attempts: num("SDD_PUBLISH_RETRY_ATTEMPTS", 1)?
+                    .map_or(t.retry.attempts, |n| n.min(100) as usize),
+                min_delay: ms("SDD_PUBLISH_RETRY_MIN_DELAY_MS", 0, t.retry.min_delay)?,
+                max_delay: ms("SDD_PUBLISH_RETRY_MAX_DELAY_MS", 0, t.retry.max_delay)?,
+                total: ms("SDD_PUBLISH_RETRY_TOTAL_MS", 1, t.retry.total)?,
             },
             timeouts: Timeouts {
-                connect: ms("SDD_PUBLISH_CONNECT_TIMEOUT_MS", t.timeouts.connect),
-                stall: ms("SDD_PUBLISH_STALL_TIMEOUT_MS", t.timeouts.stall),
+                connect: ms("SDD_PUBLISH_CONNECT_TIMEOUT_MS", 1, t.timeouts.connect)?,
+                stall: ms("SDD_PUBLISH_STALL_TIMEOUT_MS", 1, t.timeouts.stall)?,
             },
-        }
+            verify_interval: ms("SDD_PUBLISH_VERIFY_INTERVAL_MS", 1, t.verify_interval)?,
+        })
     }
 }
 
@@ -796,15 +842,24 @@ mod tests {
         let env: BTreeMap<&str, &str> = [
             ("SDD_PUBLISH_RETRY_ATTEMPTS", "3"),
             ("SDD_PUBLISH_STALL_TIMEOUT_MS", "500"),
-            ("SDD_PUBLISH_RETRY_MIN_DELAY_MS", "nonsense"),
+            ("SDD_PUBLISH_RETRY_MIN_DELAY_MS", ""),
         ]
         .into_iter()
         .collect();
-        let t = Tuning::from_lookup(&|k| env.get(k).map(|v| v.to_string()));
+        let t = Tuning::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(t.retry.attempts, 3);
         assert_eq!(t.timeouts.stall, Duration::from_millis(500));
         assert_eq!(t.retry.min_delay, RetryPolicy::default().min_delay);
-        assert_eq!(Tuning::from_lookup(&|_| None), Tuning::default());
+        assert_eq!(Tuning::from_lookup(&|_| None).unwrap(), Tuning::default());
+        for (var, bad) in [
+            ("SDD_PUBLISH_RETRY_MIN_DELAY_MS", "nonsense"),
+            ("SDD_PUBLISH_STALL_TIMEOUT_MS", "0"),
+            ("SDD_PUBLISH_RETRY_ATTEMPTS", "-1"),
+        ] {
+            let e = Tuning::from_lookup(&|k| (k == var).then(|| bad.to_string())).unwrap_err();
+            assert_eq!(e.var, var);
+            assert!(e.to_string().contains(bad), "{e}");
+        }
     }
 
     #[test]

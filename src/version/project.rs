@@ -25,13 +25,13 @@ pub enum ProjectError {
         "no pyproject.toml in {dir}: run in the project's root folder or pass `--project DIR`"
     )]
     NoPyproject { dir: PathBuf },
-    #[error("could not {action} {path}: {source}")]
+    #[error("could not {action} {path}: {source}; check that the file exists (a `version-files` entry is relative to the project root) and that the runner's user may read and write it")]
     Io {
         action: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not valid TOML: {message}")]
+    #[error("{path} is not valid TOML: {message}; fix the syntax (e.g. `python -c \"import tomllib; tomllib.load(open('pyproject.toml', 'rb'))\"` points at it)")]
     Toml { path: PathBuf, message: String },
     #[error("{path} has no [project].version and no [tool.poetry].version: expected `version = \"1.2.3\"` in the [project] table; add one, or list \"version\" in [project].dynamic with a build backend that provides it")]
     NoVersion { path: PathBuf },
@@ -66,7 +66,7 @@ pub enum ProjectError {
         module: String,
         tried: String,
     },
-    #[error("version file {path} does not exist (relative `--version-file` paths are under the project folder, like paths in pyproject.toml)")]
+    #[error("version file {path} does not exist; check the path: relative paths (the `version-files` input, `--version-file`) are under the project folder, like paths in pyproject.toml")]
     VersionFileMissing { path: PathBuf },
     #[error("{path} has no `{names} = \"…\"` assignment at the start of a line; add one like `__version__ = \"1.2.3\"`")]
     NoAssignment { path: PathBuf, names: String },
@@ -186,7 +186,9 @@ impl Project {
     /// Read `dir/pyproject.toml` and work out where the version lives.
     pub fn open(dir: &Path) -> Result<Project, ProjectError> {
         let pyproject = dir.join(PYPROJECT);
-        if !pyproject.is_file() {
+        // Only a name that is not there at all is "no pyproject.toml"; one that is there but
+        // cannot be read (a broken link, no permission) says why, from `read` below.
+        if std::fs::symlink_metadata(&pyproject).is_err() {
             return Err(ProjectError::NoPyproject { dir: dir.into() });
         }
         let text = read(&pyproject)?;
