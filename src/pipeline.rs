@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
@@ -82,9 +82,12 @@ pub async fn run(rc: &RunContext<'_>) -> (Report, Result<(), PipelineError>) {
     let mut report = Report {
         dry_run: rc.inputs.dry_run,
         plan_only: rc.inputs.plan_only,
+        run: Some(crate::report::RunFacts::from_context(rc.ctx)),
         ..Report::default()
     };
+    let started = Instant::now();
     let result = stages(rc, &mut report).await;
+    report.total_secs = started.elapsed().as_secs_f64();
     if let Err(e) = &result {
         report.error = Some(e.to_string());
     }
@@ -96,11 +99,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         ctx, inputs, rt, ..
     } = rc;
 
+    let t = Instant::now();
     rt.group_start("Plan");
     let plan = decide(ctx, inputs);
     rt.info(&format!("{} (target: {})", plan.reason, plan.target));
     rt.group_end();
     report.plan = Some(plan.clone());
+    report.stage("plan", t);
     if !plan.should_publish() || inputs.plan_only {
         return Ok(());
     }
@@ -108,6 +113,12 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     // Configuration before any file work: a missing token is known without reading a byte.
     let (url, method, names) = target_endpoint(ctx, inputs, plan.target)?;
     report.index_url = Some(url.to_string());
+    report.auth = Some(match &method {
+        auth::Method::Token(_) => format!("API token (`{}` input)", names.input),
+        auth::Method::TrustedPublishing(_) => {
+            "trusted publishing (a short-lived token minted by OIDC for this run)".into()
+        }
+    });
     let url_input = match plan.target {
         Target::Pypi => "pypi-url",
         _ => "testpypi-url",
@@ -129,13 +140,17 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     if let Some(wait) = &inputs.wait {
+        let t = Instant::now();
         rt.group_start("Wait for checks");
         let gated = wait_for_checks(ctx, inputs, wait, rt, report).await;
         rt.group_end();
+        report.stage("wait", t);
         gated?;
     }
 
     if let Some(command) = &inputs.build {
+        let t = Instant::now();
+        report.build_command = Some(command.clone());
         rt.group_start("Build");
         let cfg = crate::build::BuildConfig {
             command: command.clone(),
@@ -148,37 +163,46 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         };
         let built = crate::build::build(&cfg, &|line| rt.info(line)).await;
         rt.group_end();
+        report.stage("build", t);
         report.stamped_version = built?.stamped.map(|v| v.to_string());
     }
 
+    let t = Instant::now();
     rt.group_start("Check distributions");
     let dir = rc.cwd.join(&inputs.packages_dir);
     let checked = check(&dir, &plan, &inputs.tag_pattern, rt, report);
     rt.group_end();
+    report.stage("check", t);
     let dists = checked?;
     if let (Some(n), Some(v)) = (&report.name, &report.version) {
         report.project_url = Some(crate::index::project_url(simple_url, n, v));
     }
 
+    let t = Instant::now();
     rt.group_start(&format!("Upload to {}", plan.target.label()));
     let uploaded = match Session::new(rt, method, url, names, report.name.clone()) {
         Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
         Err(e) => Err(e.into()),
     };
     rt.group_end();
+    report.stage("upload", t);
     uploaded?;
 
     if !inputs.dry_run {
+        let t = Instant::now();
         rt.group_start(&format!("Verify on {}", plan.target.label()));
         let verified = verify(plan.target, simple_url, inputs, ctx, rt, report).await;
         rt.group_end();
+        report.stage("verify", t);
         verified?;
     }
 
     if wants_release(inputs, &plan) {
+        let t = Instant::now();
         rt.group_start("GitHub Release");
         let released = release_stage(rc, &plan, &dists, simple_url, report).await;
         rt.group_end();
+        report.stage("release", t);
         released?;
     }
     Ok(())
@@ -227,7 +251,10 @@ async fn verify(
         }
     };
     match v::wait_until_served(&query, &check, &|l| rt.info(l)).await {
-        Ok(_) => {}
+        Ok(after) => report.verify_steps.push(format!(
+            "the index serves every file with our sha256 (after {:.1}s)",
+            after.as_secs_f64()
+        )),
         Err(e @ VerifyError::HashMismatch { .. }) => {
             report.verify_error = Some(e.to_string());
             return Err(e.into());
@@ -278,8 +305,13 @@ async fn verify(
                     "installed {name}=={version} with {} from {simple_url}",
                     r.installer
                 ));
+                report.verify_steps.push(format!(
+                    "`{name}=={version}` installs into a fresh environment ({})",
+                    r.installer
+                ));
                 if let (Some(cmd), Some(out)) = (&inputs.verify_command, &r.command_output) {
                     rt.info(&format!("$ {cmd}\n{out}"));
+                    report.verify_steps.push(format!("`{cmd}` runs (exit 0)"));
                 }
             }
             Err(e) => return soft(e, report),
@@ -419,6 +451,7 @@ async fn release_stage(
     if let Some(url) = &outcome.url {
         rt.info(&format!("GitHub Release: {url}"));
     }
+    report.release_detail = Some(crate::report::release_detail(&outcome));
     report.release_url = outcome.url;
     Ok(())
 }
@@ -622,6 +655,13 @@ pub fn check(
     }
     report.problems = problems;
     let errors = report.problems.iter().filter(|p| p.is_error()).count();
+    report.validation = Some(crate::report::Validation {
+        files: dists.len(),
+        rules: dist::rules::ALL.len(),
+        errors,
+        warnings: report.problems.len() - errors,
+        strict: plan.target == Target::Pypi,
+    });
     if errors > 0 {
         return Err(PipelineError::Problems { count: errors });
     }

@@ -60,6 +60,98 @@ pub struct Report {
     pub checks: Option<ChecksReport>,
     /// The GitHub Release's page, when the release stage made or found one.
     pub release_url: Option<String>,
+    /// Where this run happened (repository, commit, ref, event, run), for the audit record.
+    pub run: Option<RunFacts>,
+    /// How the upload authenticated (never the credential itself).
+    pub auth: Option<String>,
+    /// The build command, when the action built the distributions.
+    pub build_command: Option<String>,
+    /// The check stage's verdict over every file.
+    pub validation: Option<Validation>,
+    /// What verification established, one line per fact.
+    pub verify_steps: Vec<String>,
+    /// What the release stage did (created/updated, assets).
+    pub release_detail: Option<String>,
+    /// Wall time of each stage that ran, in order.
+    pub stages: Vec<(String, f64)>,
+    pub total_secs: f64,
+}
+
+/// Where a run happened.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunFacts {
+    pub repository: String,
+    pub commit: String,
+    pub git_ref: String,
+    pub event: String,
+    /// The workflow run's page (attempt included), when the runner said which run this is.
+    pub run_url: Option<String>,
+    pub tool: String,
+}
+
+impl RunFacts {
+    pub fn from_context(ctx: &crate::gha::Context) -> RunFacts {
+        let run_url = ctx.run_id.filter(|_| !ctx.repository.is_empty()).map(|id| {
+            format!(
+                "{}/{}/actions/runs/{id}/attempts/{}",
+                ctx.server_url.trim_end_matches('/'),
+                ctx.repository,
+                ctx.run_attempt.unwrap_or(1)
+            )
+        });
+        RunFacts {
+            repository: ctx.repository.clone(),
+            commit: ctx.sha.clone(),
+            git_ref: ctx.git_ref.clone(),
+            event: ctx.event_name.clone(),
+            run_url,
+            tool: concat!("sdd-publish ", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// The check stage's verdict.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Validation {
+    pub files: usize,
+    pub rules: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    /// twine's `--strict` rules were errors (the PyPI target).
+    pub strict: bool,
+}
+
+/// One line for the release stage's outcome.
+pub fn release_detail(o: &crate::release::ReleaseOutcome) -> String {
+    use crate::release::AssetAction as A;
+    let verb = match (o.url.is_some(), o.created) {
+        (false, _) => "would be created (dry run)",
+        (true, true) => "created",
+        (true, false) => "updated in place (it existed: never duplicated)",
+    };
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (_, action) in &o.assets {
+        let word = match action {
+            A::Uploaded => "uploaded",
+            A::Kept => "kept (identical)",
+            A::Replaced => "replaced (other bytes)",
+            A::WouldUpload => "would be uploaded",
+            A::WouldReplace => "would be replaced",
+        };
+        match counts.iter_mut().find(|(w, _)| *w == word) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((word, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return format!("{verb}; no assets attached");
+    }
+    let assets = counts
+        .iter()
+        .map(|(w, n)| format!("{n} {w}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{verb}; assets: {assets}")
 }
 
 /// What the checks gate saw and decided.
@@ -71,6 +163,12 @@ pub struct ChecksReport {
 }
 
 impl Report {
+    /// Record a stage's wall time.
+    pub fn stage(&mut self, name: &str, started: std::time::Instant) {
+        self.stages
+            .push((name.to_owned(), started.elapsed().as_secs_f64()));
+    }
+
     pub fn target(&self) -> Target {
         self.plan.as_ref().map_or(Target::None, |p| p.target)
     }
@@ -152,40 +250,206 @@ impl Report {
         }
     }
 
-    /// The step summary: decision, files with size and sha256, result, problems.
+    /// The step summary: a complete audit record of the run. A key-value table first
+    /// (decision, where, how, each stage's verdict, timings), then the files with sizes,
+    /// sha256 and results, the checks waited for, and every problem with its fix.
     pub fn summary_markdown(&self) -> String {
         let mut md = format!("## sdd-publish: {}\n\n", self.headline());
+        let mut rows: Vec<(&str, String)> = Vec::new();
         if let Some(p) = &self.plan {
-            md.push_str(&format!(
-                "**Decision:** {} (target: `{}`)\n\n",
-                md_escape(&p.reason),
-                p.target
+            rows.push((
+                "Decision",
+                format!("{} (target `{}`)", md_escape(&p.reason), p.target),
             ));
         }
+        if let Some(r) = &self.run {
+            let mut cell = String::new();
+            if !r.repository.is_empty() {
+                cell.push_str(&format!("`{}`", md_escape(&r.repository)));
+            }
+            if !r.commit.is_empty() {
+                cell.push_str(&format!(" @ `{}`", &r.commit[..r.commit.len().min(12)]));
+            }
+            if !r.git_ref.is_empty() {
+                cell.push_str(&format!(" · `{}`", md_escape(&r.git_ref)));
+            }
+            if !r.event.is_empty() {
+                cell.push_str(&format!(" · {}", md_escape(&r.event)));
+            }
+            if let Some(u) = &r.run_url {
+                cell.push_str(&format!(" · [workflow run]({u})"));
+            }
+            if !cell.is_empty() {
+                rows.push(("Commit", cell.trim_start_matches(" · ").to_owned()));
+            }
+        }
+        if let Some(u) = &self.index_url {
+            let how = self
+                .auth
+                .as_deref()
+                .map(|a| format!(" · {a}"))
+                .unwrap_or_default();
+            rows.push(("Index", format!("<{}>{how}", md_escape(u))));
+        }
+        if let Some(c) = &self.checks {
+            let done = c.checks.iter().filter(|k| k.done).count();
+            rows.push((
+                "Checks",
+                format!(
+                    "{} after {:.0}s: {}",
+                    if c.passed { "passed" } else { "**not passed**" },
+                    c.elapsed_secs,
+                    if c.checks.is_empty() {
+                        "none found".to_string()
+                    } else {
+                        c.checks
+                            .iter()
+                            .map(|k| {
+                                format!("{} `{}`", md_escape(&k.name), md_escape(&k.conclusion))
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ) + &if done < c.checks.len() {
+                    format!(" ({} still pending)", c.checks.len() - done)
+                } else {
+                    String::new()
+                },
+            ));
+        }
+        if let Some(b) = &self.build_command {
+            let stamped = self
+                .stamped_version
+                .as_ref()
+                .map(|v| format!("; dev version: built as `{v}`"))
+                .unwrap_or_default();
+            rows.push(("Build", format!("`{}`{stamped}", md_escape(b))));
+        }
+        if let Some(v) = &self.validation {
+            rows.push((
+                "Validation",
+                format!(
+                    "{} file(s) against {} rules (PyPI's upload checks{}): {}, {}",
+                    v.files,
+                    v.rules,
+                    if v.strict {
+                        " + twine check --strict"
+                    } else {
+                        " + twine check"
+                    },
+                    plural(v.errors, "error"),
+                    plural(v.warnings, "warning")
+                ),
+            ));
+        }
+        if !self.files.is_empty() && self.validation.as_ref().is_some_and(|v| v.errors == 0) {
+            let count = |r: &dyn Fn(&FileResult) -> bool| {
+                self.files.iter().filter(|f| r(&f.result)).count()
+            };
+            let mut parts = vec![
+                format!("{} uploaded", count(&|r| *r == FileResult::Uploaded)),
+                format!(
+                    "{} already there (identical, skipped)",
+                    count(&|r| *r == FileResult::IdenticalSkipped)
+                ),
+            ];
+            let would = count(&|r| *r == FileResult::WouldUpload);
+            if would > 0 {
+                parts.push(format!("{would} would upload (dry run)"));
+            }
+            let failed = count(&|r| matches!(r, FileResult::Failed(_)));
+            if failed > 0 {
+                parts.push(format!("**{failed} failed**"));
+            }
+            let not = count(&|r| *r == FileResult::NotAttempted);
+            if not > 0 {
+                parts.push(format!("{not} not attempted"));
+            }
+            rows.push(("Upload", parts.join(", ")));
+        }
         match (self.verified, &self.verify_error) {
-            (Some(true), _) => md.push_str(&format!(
-                "**Verified:** the index serves every file with the uploaded sha256, and it installs ({})\n\n",
-                self.project_url.as_deref().unwrap_or("")
-            )),
+            (Some(true), _) => rows.push(("Verified", self.verify_steps.join("; "))),
             (Some(false), Some(e)) => {
-                md.push_str(&format!("**Verification failed:** {}\n\n", md_escape(e)))
+                let mut cell = self.verify_steps.join("; ");
+                if !cell.is_empty() {
+                    cell.push_str("; ");
+                }
+                cell.push_str(&format!("**failed:** {}", md_escape(e)));
+                rows.push(("Verification failed", cell));
+            }
+            _ if self.dry_run && self.index_url.is_some() => {
+                rows.push(("Verified", "not run (dry run: nothing was uploaded)".into()))
             }
             _ => {}
         }
-        if let Some(v) = &self.stamped_version {
-            md.push_str(&format!("**Dev version:** built as `{v}`\n\n"));
+        if let Some(u) = &self.project_url {
+            rows.push(("Project", format!("<{}>", md_escape(u))));
+        }
+        match (&self.release_url, &self.release_detail) {
+            (Some(u), Some(d)) => rows.push((
+                "GitHub Release",
+                format!("<{}> {}", md_escape(u), md_escape(d)),
+            )),
+            (Some(u), None) => rows.push(("GitHub Release", format!("<{}>", md_escape(u)))),
+            (None, Some(d)) => rows.push(("GitHub Release", md_escape(d))),
+            (None, None) => {}
         }
         if let Some(e) = &self.error {
-            md.push_str(&format!("**Error:** {}\n\n", md_escape(e)));
+            rows.push(("Error", md_escape(e)));
+        }
+        if !self.stages.is_empty() {
+            let mut cell = self
+                .stages
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.1}s"))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            cell.push_str(&format!(" · **total {:.1}s**", self.total_secs));
+            rows.push(("Time", cell));
+        }
+        if let Some(r) = &self.run {
+            rows.push(("Tool", r.tool.clone()));
+        }
+        if !rows.is_empty() {
+            md.push_str("| | |\n|---|---|\n");
+            for (k, v) in rows {
+                // The labels are this module's own; tests and readers look for `**Label:**`.
+                md.push_str(&format!("| **{k}:** | {v} |\n"));
+            }
+            md.push('\n');
+        }
+        if !self.files.is_empty() {
+            md.push_str("### Files\n\n| File | Size | sha256 | Check | Result | URL |\n|---|---:|---|---|---|---|\n");
+            for f in &self.files {
+                let result = match &f.result {
+                    FileResult::Uploaded => "uploaded".to_string(),
+                    FileResult::IdenticalSkipped => match &f.note {
+                        None => "identical, skipped".to_string(),
+                        Some(n) => format!("identical, skipped ({})", md_escape(n)),
+                    },
+                    FileResult::WouldUpload => "would upload (dry run)".to_string(),
+                    FileResult::Failed(m) => format!("failed: {}", md_escape(m)),
+                    FileResult::NotAttempted => "not attempted".to_string(),
+                };
+                let url = f
+                    .url
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
+                md.push_str(&format!(
+                    "| `{}` | {} | `{}` | {} | {} | {} |\n",
+                    f.filename,
+                    human_size(f.size),
+                    f.sha256.as_deref().unwrap_or("-"),
+                    self.file_verdict(&f.filename),
+                    result,
+                    url
+                ));
+            }
+            md.push('\n');
         }
         if let Some(c) = &self.checks {
-            md.push_str(&format!(
-                "### Checks: {} after {:.0}s\n\n",
-                if c.passed { "passed" } else { "not passed" },
-                c.elapsed_secs
-            ));
             if !c.checks.is_empty() {
-                md.push_str("| Check | Conclusion |\n|---|---|\n");
+                md.push_str("### Checks waited for\n\n| Check | Conclusion |\n|---|---|\n");
                 for k in &c.checks {
                     let name = md_escape(&k.name);
                     let cell = if k.url.is_empty() {
@@ -197,34 +461,6 @@ impl Report {
                 }
                 md.push('\n');
             }
-        }
-        if !self.files.is_empty() {
-            md.push_str("| File | Size | sha256 | Result | URL |\n|---|---:|---|---|---|\n");
-            for f in &self.files {
-                let result = match &f.result {
-                    FileResult::Uploaded => "uploaded".to_string(),
-                    FileResult::IdenticalSkipped => "identical, skipped".to_string(),
-                    FileResult::WouldUpload => "would upload (dry run)".to_string(),
-                    FileResult::Failed(m) => format!("failed: {}", md_escape(m)),
-                    FileResult::NotAttempted => "not attempted".to_string(),
-                };
-                let url = f
-                    .url
-                    .as_deref()
-                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
-                md.push_str(&format!(
-                    "| `{}` | {} | `{}` | {} | {} |\n",
-                    f.filename,
-                    human_size(f.size),
-                    f.sha256.as_deref().unwrap_or("-"),
-                    result,
-                    url
-                ));
-            }
-            md.push('\n');
-        }
-        if let Some(u) = &self.release_url {
-            md.push_str(&format!("**GitHub Release:** <{}>\n\n", md_escape(u)));
         }
         if !self.problems.is_empty() {
             md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
@@ -253,6 +489,32 @@ impl Report {
         md
     }
 
+    /// A file's check verdict: passed, or its error/warning count.
+    fn file_verdict(&self, filename: &str) -> String {
+        if self.validation.is_none() {
+            return "-".into();
+        }
+        let mine: Vec<_> = self
+            .problems
+            .iter()
+            .filter(|p| p.path.file_name().is_some_and(|n| n == filename))
+            .collect();
+        let errors = mine.iter().filter(|p| p.is_error()).count();
+        match (errors, mine.len() - errors) {
+            (0, 0) => "passed".into(),
+            (0, w) => format!("passed, {}", plural(w, "warning")),
+            (e, w) => format!(
+                "**{}**{}",
+                plural(e, "error"),
+                if w > 0 {
+                    format!(", {}", plural(w, "warning"))
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+
     /// The closing lines on a terminal or in the log.
     pub fn terminal_text(&self) -> String {
         let mut out = format!("sdd-publish: {}\n", self.headline());
@@ -275,6 +537,14 @@ impl Report {
             ));
         }
         out
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    match n {
+        0 => format!("no {word}s"),
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
     }
 }
 

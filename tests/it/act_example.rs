@@ -46,6 +46,21 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// The first step summary act printed for the publish job (the action's own step).
+    fn summary(&self) -> String {
+        let mut lines = self.log.lines().skip_while(|l| !l.contains("Summary - "));
+        let Some(first) = lines.next() else {
+            return String::new();
+        };
+        let mut md = first[first.find("Summary - ").unwrap() + "Summary - ".len()..].to_owned();
+        md.push('\n');
+        for l in lines.take_while(|l| !l.starts_with("[Publish/")) {
+            md.push_str(l);
+            md.push('\n');
+        }
+        md
+    }
+
     /// The value of a step output as act logs it (`::set-output:: name=value`).
     fn output(&self, name: &str) -> Option<String> {
         let needle = format!("::set-output:: {name}=");
@@ -326,6 +341,7 @@ fn tag_push_publishes_to_pypi_verifies_and_creates_the_release() {
     let uploaded = o.log.find("uploaded improved_sdd-0.1.0").unwrap();
     assert!(waited < uploaded);
     assert_tag_release(&w, &o);
+    assert_audit_record(&w, &o);
     // The release was created once, with both assets uploaded once.
     let writes = w.writes();
     assert_eq!(
@@ -493,4 +509,109 @@ fn dry_run_rehearses_the_tag_release_and_changes_nothing() {
     assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
     assert!(w.writes().is_empty(), "{:?}", w.writes());
     assert!(w.double.releases().is_empty());
+}
+
+/// The step summary of a tag run is a complete audit record: decision and reason, where
+/// (repository, commit, ref, run), the index and how it authenticated, the checks waited for,
+/// the build, the validation verdict, every file with size, sha256, check verdict and upload
+/// result, verification, the release, and the time of each stage.
+fn assert_audit_record(w: &World, o: &Outcome) {
+    let md = o.summary();
+    let served = w.pypi.served("improved-sdd");
+    let release = o.output("release-url").unwrap();
+    for needle in [
+        "## sdd-publish: published improved-sdd 0.1.0 to PyPI".to_string(),
+        "| **Decision:** | tag v0.1.0 matches v* → PyPI (target `pypi`) |".into(),
+        format!("`{REPO}` @ `{}` · `refs/tags/v0.1.0` · push", &w.head[..12]),
+        format!("| **Index:** | <{}> · API token (`pypi-token` input) |", w.pypi.upload_url()),
+        "| **Checks:** | passed after".into(),
+        "Security Scan `success`, Test Suite `success`".into(),
+        "| **Build:** | `python -m build` |".into(),
+        "| **Validation:** | 2 file(s) against 48 rules (PyPI's upload checks + twine check --strict): no errors, no warnings |".into(),
+        "| **Upload:** | 2 uploaded, 0 already there (identical, skipped) |".into(),
+        "the index serves every file with our sha256".into(),
+        "`improved-sdd==0.1.0` installs into a fresh environment (uv)".into(),
+        "`improved-sdd --help` runs (exit 0)".into(),
+        format!("| **GitHub Release:** | <{release}> created; assets: 2 uploaded |"),
+        "| **Time:** | plan ".into(),
+        "· wait ".into(),
+        "· release ".into(),
+        "**total ".into(),
+        "| [Test Suite](https://github.com/octo-org/improved-sdd/runs/1) | `success` |".into(),
+    ] {
+        assert!(md.contains(&needle), "the summary lacks {needle:?}:\n{md}");
+    }
+    for (file, sha) in &served {
+        let size = std::fs::metadata(w.pypi.root.path().join("packages").join(file))
+            .map(|m| m.len())
+            .unwrap_or_else(|_| panic!("{file} not in the server's directory"));
+        let row = format!(
+            "| `{file}` | {} | `{sha}` | passed | uploaded | <http://127.0.0.1:{}/packages/{file}#sha256={sha}> |",
+            sdd_publish::report::human_size(size),
+            w.pypi.port
+        );
+        assert!(md.contains(&row), "the summary lacks {row:?}:\n{md}");
+    }
+    readme_summary_example(w, &md);
+}
+
+/// README.md shows a rendered summary of this very run (loopback port and commit fixed, so
+/// re-blessing only changes what really changed). `SDD_BLESS=1` rewrites it; otherwise its
+/// shape — the row labels and the sections — must match what a tag run prints now.
+fn readme_summary_example(w: &World, md: &str) {
+    let example = md
+        .replace(&format!("127.0.0.1:{}", w.pypi.port), "127.0.0.1:8080")
+        .replace(&w.head[..12], "5d1c2a9e7b40");
+    let readme_path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (start, end) = ("<!-- summary:start -->\n", "<!-- summary:end -->");
+    let a = readme
+        .find(start)
+        .expect("README.md lacks <!-- summary:start -->")
+        + start.len();
+    let b = readme[a..]
+        .find(end)
+        .expect("README.md lacks <!-- summary:end -->")
+        + a;
+    if std::env::var_os("SDD_BLESS").is_some() {
+        // Quoted, so its heading and tables stay inside one block of the README.
+        let body: String = example
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    ">\n".to_owned()
+                } else {
+                    format!("> {l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(
+            &readme_path,
+            format!("{}{body}{}", &readme[..a], &readme[b..]),
+        )
+        .unwrap();
+        return;
+    }
+    let shape = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| {
+                if l.starts_with("### ") || l.starts_with("## sdd-publish") {
+                    Some(l.to_owned())
+                } else {
+                    l.strip_prefix("| **")
+                        .and_then(|r| r.split(":** |").next())
+                        .map(str::to_owned)
+                }
+            })
+            .collect()
+    };
+    let shown: String = readme[a..b]
+        .lines()
+        .map(|l| l.strip_prefix('>').unwrap_or(l).trim_start().to_owned() + "\n")
+        .collect();
+    assert_eq!(
+        shape(&shown),
+        shape(&example),
+        "README.md's step summary example is out of date; run `SDD_BLESS=1 cargo test --test it act_example::tag_push` and commit"
+    );
 }
