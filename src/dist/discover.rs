@@ -212,7 +212,7 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<(), DistError> {
 /// Everything about one distribution file: the Distribution if its metadata could be read,
 /// every problem found, and the reStructuredText description to render (rendering is
 /// batched over all files).
-fn inspect(
+pub(crate) fn inspect(
     path: PathBuf,
     filename: String,
     kind: DistKind,

@@ -3,7 +3,7 @@
 //! Read from the `GITHUB_*` variables the runner sets, plus the event payload file for what
 //! only the payload knows (the repository's default branch, whether it is a fork).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Env;
 
@@ -56,11 +56,7 @@ impl Context {
     /// Read the context. Variables that are absent stay empty: outside Actions a user runs
     /// subcommands without any of them, and the plan says "no ref" instead of failing.
     pub fn from_env(env: &dyn Env) -> Result<Context, ContextError> {
-        let s = |k: &str| env.get(k).unwrap_or_default();
-        let n = |k: &str| env.get(k).and_then(|v| v.trim().parse::<u64>().ok());
-        let opt = |k: &str| env.get(k).filter(|v| !v.is_empty());
-
-        let event = match opt("GITHUB_EVENT_PATH") {
+        let event = match env.get("GITHUB_EVENT_PATH").filter(|v| !v.is_empty()) {
             Some(p) => {
                 let path = PathBuf::from(p);
                 let bytes =
@@ -68,11 +64,27 @@ impl Context {
                         path: path.clone(),
                         source,
                     })?;
-                serde_json::from_slice(&bytes)
-                    .map_err(|source| ContextError::EventInvalid { path, source })?
+                Context::parse_event(&path, &bytes)?
             }
             None => serde_json::Value::Null,
         };
+        Ok(Context::with_event(env, event))
+    }
+
+    /// The event payload file's bytes (`path` only names it in the error).
+    pub fn parse_event(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, ContextError> {
+        serde_json::from_slice(bytes).map_err(|source| ContextError::EventInvalid {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The context from the variables and an already parsed payload.
+    pub fn with_event(env: &dyn Env, event: serde_json::Value) -> Context {
+        let s = |k: &str| env.get(k).unwrap_or_default();
+        let n = |k: &str| env.get(k).and_then(|v| v.trim().parse::<u64>().ok());
+        let opt = |k: &str| env.get(k).filter(|v| !v.is_empty());
+
         let repo = event.get("repository");
         let default_branch = repo
             .and_then(|r| r.get("default_branch"))
@@ -84,7 +96,7 @@ impl Context {
             .and_then(|f| f.as_bool())
             .unwrap_or(false);
 
-        Ok(Context {
+        Context {
             event_name: s("GITHUB_EVENT_NAME"),
             git_ref: s("GITHUB_REF"),
             sha: s("GITHUB_SHA"),
@@ -104,7 +116,7 @@ impl Context {
             runner_temp: opt("RUNNER_TEMP").map(PathBuf::from),
             event,
             id_token: super::oidc::IdTokenRequest::from_env(env),
-        })
+        }
     }
 }
 
