@@ -122,10 +122,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Which of our own run's check runs to leave out.
 #[derive(Debug, Default)]
-struct Own {
-    suite: Option<u64>,
+pub(crate) struct Own {
+    pub(crate) suite: Option<u64>,
     /// Our job's check run ids (a job's id is its check run's id).
-    jobs: BTreeSet<u64>,
+    pub(crate) jobs: BTreeSet<u64>,
 }
 
 /// Run the gate. Status lines go to `log`, only when what is pending or done changes.
@@ -289,37 +289,15 @@ fn timed_out(start: Instant, seen: &[CheckResult], patterns: &[Pattern]) -> Wait
 async fn own_checks(gh: &GitHub, cfg: &WaitConfig, run: &OwnRun) -> Result<Own, GitHubError> {
     let url = gh.url(&format!("repos/{}/actions/runs/{}", cfg.repo, run.run_id))?;
     let record = gh.get(&url).await?.body;
-    let suite = record
-        .get("check_suite_id")
-        .and_then(Value::as_u64)
-        .or_else(|| {
-            record
-                .get("check_suite_url")
-                .and_then(Value::as_str)
-                .and_then(|u| u.rsplit('/').next())
-                .and_then(|id| id.parse().ok())
-        });
+    let suite = suite_of(&record);
     let mut jobs = BTreeSet::new();
     if let Some(runner) = run.runner_name.as_deref().filter(|r| !r.is_empty()) {
         let url = gh.url(&format!(
             "repos/{}/actions/runs/{}/jobs?per_page=100",
             cfg.repo, run.run_id
         ))?;
-        for page in gh.get_all(&url).await? {
-            for job in page
-                .body
-                .get("jobs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let ours = job.get("runner_name").and_then(Value::as_str) == Some(runner)
-                    && job.get("status").and_then(Value::as_str) != Some("completed");
-                if let (true, Some(id)) = (ours, job.get("id").and_then(Value::as_u64)) {
-                    jobs.insert(id);
-                }
-            }
-        }
+        let pages = gh.get_all(&url).await?;
+        jobs = own_jobs(pages.iter().map(|p| &p.body), runner);
     }
     Ok(Own { suite, jobs })
 }
@@ -341,12 +319,64 @@ async fn snapshot(
         cfg.repo, cfg.sha
     ))?;
     let (runs, statuses) = tokio::join!(gh.get_all(&runs_url), gh.get_all(&status_url));
+    let (runs, statuses) = (runs?, statuses?);
+    Ok(results(
+        runs.iter().map(|p| &p.body),
+        statuses.iter().map(|p| &p.body),
+        own,
+        named,
+    ))
+}
 
+/// The check suite of a workflow run record (`check_suite_id`, else the end of
+/// `check_suite_url`).
+pub(crate) fn suite_of(record: &Value) -> Option<u64> {
+    record
+        .get("check_suite_id")
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            record
+                .get("check_suite_url")
+                .and_then(Value::as_str)
+                .and_then(|u| u.rsplit('/').next())
+                .and_then(|id| id.parse().ok())
+        })
+}
+
+/// The ids of the jobs pages' unfinished jobs on `runner`: our own job.
+pub(crate) fn own_jobs<'a>(
+    pages: impl IntoIterator<Item = &'a Value>,
+    runner: &str,
+) -> BTreeSet<u64> {
+    let mut jobs = BTreeSet::new();
+    for page in pages {
+        for job in page
+            .get("jobs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ours = job.get("runner_name").and_then(Value::as_str) == Some(runner)
+                && job.get("status").and_then(Value::as_str) != Some("completed");
+            if let (true, Some(id)) = (ours, job.get("id").and_then(Value::as_u64)) {
+                jobs.insert(id);
+            }
+        }
+    }
+    jobs
+}
+
+/// The check-runs and combined-status pages as one sorted list of results, minus our own.
+pub(crate) fn results<'a>(
+    runs: impl IntoIterator<Item = &'a Value>,
+    statuses: impl IntoIterator<Item = &'a Value>,
+    own: &Own,
+    named: bool,
+) -> Vec<CheckResult> {
     // Latest check run per (app, name): a re-run's newer run replaces the failed one.
     let mut latest: BTreeMap<(u64, String), (u64, CheckResult)> = BTreeMap::new();
-    for page in runs? {
+    for page in runs {
         for run in page
-            .body
             .get("check_runs")
             .and_then(Value::as_array)
             .into_iter()
@@ -402,9 +432,8 @@ async fn snapshot(
 
     // Commit statuses: the combined status already keeps the latest per context.
     let mut contexts = BTreeSet::new();
-    for page in statuses? {
+    for page in statuses {
         for s in page
-            .body
             .get("statuses")
             .and_then(Value::as_array)
             .into_iter()
@@ -428,7 +457,7 @@ async fn snapshot(
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.url.cmp(&b.url)));
-    Ok(out)
+    out
 }
 
 fn str_field(v: &Value, k: &str) -> String {

@@ -667,7 +667,7 @@ pub fn rate_limit_wait(
 }
 
 /// GitHub's error bodies are `{"message": ...}`; fall back to the first bytes of the text.
-fn api_message(text: &str) -> String {
+pub(crate) fn api_message(text: &str) -> String {
     serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
@@ -675,7 +675,7 @@ fn api_message(text: &str) -> String {
 }
 
 /// A 422's `errors` (`[{"resource","code","field"}]`) say which field was refused.
-fn with_errors(message: &str, text: &str) -> String {
+pub(crate) fn with_errors(message: &str, text: &str) -> String {
     let errors = serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v.get("errors").cloned())

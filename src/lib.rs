@@ -21,3 +21,6 @@ pub mod report;
 pub mod secret;
 pub mod verify;
 pub mod version;
+
+#[cfg(test)]
+mod fuzzing;

@@ -242,7 +242,7 @@ fn walk(
 /// Everything about one distribution file: the Distribution if its metadata could be read,
 /// every problem found, and the reStructuredText description to render (rendering is
 /// batched over all files).
-fn inspect(
+pub(crate) fn inspect(
     path: PathBuf,
     filename: String,
     kind: DistKind,

@@ -5,9 +5,11 @@
 //! sdist as a streaming tar. The metadata file itself is capped at [`MAX_METADATA_BYTES`]
 //! so a decompression bomb cannot take the runner's memory.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Component, Path};
+use std::rc::Rc;
 
 /// Generous (real metadata with a long README is a few hundred KiB) but bounded.
 pub const MAX_METADATA_BYTES: u64 = 10 * 1024 * 1024;
@@ -167,6 +169,8 @@ pub enum ArchiveError {
     },
     #[error("`{member}` is larger than {} MiB; real metadata is far smaller, so the archive is likely broken or malicious", MAX_METADATA_BYTES / 1024 / 1024)]
     TooLarge { member: String },
+    #[error("has tar header records (long names, PAX data) larger than {} MiB; real ones are a few hundred bytes, so the archive is likely broken or malicious", MAX_TAR_HEADER_BYTES / 1024 / 1024)]
+    HeaderTooLarge,
 }
 
 /// Read at most [`MAX_METADATA_BYTES`]; more means [`ArchiveError::TooLarge`].
@@ -192,9 +196,17 @@ pub fn read_wheel_metadata(
     path: &Path,
     preferred_prefix: Option<&str>,
 ) -> Result<(String, Vec<u8>), ArchiveError> {
-    const EXPECTED: &str = "{name}-{version}.dist-info/METADATA";
     let file = File::open(path).map_err(ArchiveError::Io)?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+    wheel_metadata_from(BufReader::new(file), preferred_prefix)
+}
+
+/// [`read_wheel_metadata`] over any seekable reader (the property tests use memory).
+pub fn wheel_metadata_from<R: Read + Seek>(
+    reader: R,
+    preferred_prefix: Option<&str>,
+) -> Result<(String, Vec<u8>), ArchiveError> {
+    const EXPECTED: &str = "{name}-{version}.dist-info/METADATA";
+    let mut zip = zip::ZipArchive::new(reader)
         .map_err(|e| ArchiveError::Corrupt(format!("is not a readable zip archive: {e}")))?;
     let candidates: Vec<String> = zip
         .file_names()
@@ -234,20 +246,18 @@ pub fn read_wheel_metadata(
 /// where it lies, and reading to the end (gzip trailer included) is what catches a
 /// truncated upload artifact before the index does.
 pub fn read_sdist_metadata(path: &Path) -> Result<(String, Vec<u8>), ArchiveError> {
-    const EXPECTED: &str = "{name}-{version}/PKG-INFO";
     let file = File::open(path).map_err(ArchiveError::Io)?;
-    let gz = flate2::read::GzDecoder::new(BufReader::new(file));
-    let mut tar = tar::Archive::new(gz);
-    let corrupt = |e: io::Error| ArchiveError::Corrupt(format!("is not a readable tar.gz: {e}"));
+    sdist_metadata_from(BufReader::new(file))
+}
+
+/// [`read_sdist_metadata`] over any reader of tar.gz bytes.
+pub fn sdist_metadata_from(reader: impl Read) -> Result<(String, Vec<u8>), ArchiveError> {
+    const EXPECTED: &str = "{name}-{version}/PKG-INFO";
     let mut found: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut entries_seen = 0usize;
-    for entry in tar.entries().map_err(corrupt)? {
-        let entry = entry.map_err(corrupt)?;
-        entries_seen += 1;
-        let entry_path = entry.path().map_err(corrupt)?.into_owned();
+    let entries_seen = walk_tar_gz(reader, |entry| {
+        let entry_path = entry.path().map_err(tar_corrupt)?.into_owned();
         let parts: Vec<&std::ffi::OsStr> = entry_path
             .components()
-            .filter(|c| !matches!(c, Component::CurDir))
             .filter_map(|c| match c {
                 Component::Normal(s) => Some(s),
                 _ => None,
@@ -268,14 +278,13 @@ pub fn read_sdist_metadata(path: &Path) -> Result<(String, Vec<u8>), ArchiveErro
                 found.push((name, Vec::new()));
             }
         }
-    }
+        Ok(())
+    })?;
     if entries_seen == 0 {
         return Err(ArchiveError::Corrupt(
             "is an empty tar archive (no members)".to_string(),
         ));
     }
-    // Drain the rest of the gzip stream so its length and CRC are checked.
-    io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(corrupt)?;
     match found.len() {
         0 => Err(ArchiveError::NotFound { expected: EXPECTED }),
         1 => Ok(found.remove(0)),
@@ -284,6 +293,87 @@ pub fn read_sdist_metadata(path: &Path) -> Result<(String, Vec<u8>), ArchiveErro
             candidates: found.into_iter().map(|(n, _)| n).collect(),
         }),
     }
+}
+
+fn tar_corrupt(e: io::Error) -> ArchiveError {
+    ArchiveError::Corrupt(format!("is not a readable tar.gz: {e}"))
+}
+
+/// How many decompressed bytes the tar reader may consume between two members: header
+/// blocks, padding, and the GNU long-name/long-link and PAX records, which the `tar` crate
+/// reads whole into memory. Real ones are a few hundred bytes; without a cap, a small
+/// gzip bomb declaring a multi-GiB "long name" would be buffered entirely.
+pub const MAX_TAR_HEADER_BYTES: u64 = 1024 * 1024;
+
+/// Shared between the walk and [`Budgeted`]: `Some(n)` while the tar reader is between
+/// members (n bytes left), `None` while a member's own data is read.
+#[derive(Default)]
+struct Budget {
+    left: Cell<Option<u64>>,
+    exceeded: Cell<bool>,
+}
+
+/// The decompressed stream, failing reads once the [`Budget`] is spent.
+pub(crate) struct Budgeted<R> {
+    inner: R,
+    budget: Rc<Budget>,
+}
+
+impl<R: Read> Read for Budgeted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(left) = self.budget.left.get() else {
+            return self.inner.read(buf);
+        };
+        if left == 0 && !buf.is_empty() {
+            self.budget.exceeded.set(true);
+            return Err(io::Error::other("tar header records are too large"));
+        }
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.budget.left.set(Some(left - got as u64));
+        Ok(got)
+    }
+}
+
+/// The tar member type [`walk_tar_gz`] hands out.
+pub(crate) type TarEntry<'a, R> = tar::Entry<'a, Budgeted<flate2::read::GzDecoder<R>>>;
+
+/// Visit every member of a tar.gz, then drain the gzip stream so its length and CRC are
+/// checked. Each member's data is drained after `visit`, so the reads the tar crate makes
+/// between members are headers only, and those are capped at [`MAX_TAR_HEADER_BYTES`].
+/// Returns the number of members.
+pub(crate) fn walk_tar_gz<R: Read>(
+    reader: R,
+    mut visit: impl FnMut(&mut TarEntry<'_, R>) -> Result<(), ArchiveError>,
+) -> Result<usize, ArchiveError> {
+    let budget = Rc::new(Budget::default());
+    let mut tar = tar::Archive::new(Budgeted {
+        inner: flate2::read::GzDecoder::new(reader),
+        budget: budget.clone(),
+    });
+    let fail = |e: io::Error| {
+        if budget.exceeded.get() {
+            ArchiveError::HeaderTooLarge
+        } else {
+            tar_corrupt(e)
+        }
+    };
+    let mut seen = 0usize;
+    {
+        let mut entries = tar.entries().map_err(fail)?;
+        loop {
+            budget.left.set(Some(MAX_TAR_HEADER_BYTES));
+            let next = entries.next();
+            budget.left.set(None);
+            let Some(entry) = next else { break };
+            let mut entry = entry.map_err(fail)?;
+            seen += 1;
+            visit(&mut entry)?;
+            io::copy(&mut entry, &mut io::sink()).map_err(fail)?;
+        }
+    }
+    io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(fail)?;
+    Ok(seen)
 }
 
 #[cfg(test)]
@@ -455,6 +545,34 @@ Long description.\r\n";
             read_sdist_metadata(&p),
             Err(ArchiveError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn tar_header_records_are_capped() {
+        // A GNU long name is read whole by the tar crate; a gzip bomb could make it GiBs.
+        let long = format!(
+            "pkg-1.0/{}",
+            "a".repeat((MAX_TAR_HEADER_BYTES + 1) as usize)
+        );
+        let bomb = tar_gz_bytes(&[(long.as_str(), b"x"), ("pkg-1.0/PKG-INFO", b"Name: pkg\n")]);
+        assert!(bomb.len() < 64 * 1024, "compresses well: {}", bomb.len());
+        let err = sdist_metadata_from(io::Cursor::new(&bomb)).unwrap_err();
+        assert!(matches!(err, ArchiveError::HeaderTooLarge), "{err:?}");
+        assert!(err.to_string().contains("1 MiB"), "{err}");
+        let mut sink = crate::dist::rules::Sink::new(Path::new("s.tar.gz"));
+        assert!(
+            crate::dist::rules::archive::tar_rules_from(io::Cursor::new(&bomb), &mut sink)
+                .is_none()
+        );
+
+        // A long name of a realistic size still reads.
+        let long = format!("pkg-1.0/{}/mod.py", "d".repeat(300));
+        let ok = tar_gz_bytes(&[(long.as_str(), b"x"), ("pkg-1.0/PKG-INFO", b"Name: pkg\n")]);
+        let (member, bytes) = sdist_metadata_from(io::Cursor::new(&ok)).unwrap();
+        assert_eq!(
+            (member.as_str(), bytes.as_slice()),
+            ("pkg-1.0/PKG-INFO", &b"Name: pkg\n"[..])
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Read from the `GITHUB_*` variables the runner sets, plus the event payload file for what
 //! only the payload knows (the repository's default branch, whether it is a fork).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Env;
 
@@ -183,10 +183,7 @@ impl Context {
     /// workspace or temp dir that does not exist, a payload that is not a payload) is an
     /// error naming it: guessing would publish from the wrong place or as the wrong version.
     pub fn from_env(env: &dyn Env) -> Result<Context, ContextError> {
-        let s = |k: &str| env.get(k).unwrap_or_default();
-        let opt = |k: &str| env.get(k).filter(|v| !v.is_empty());
-
-        let event = match opt("GITHUB_EVENT_PATH") {
+        let event = match env.get("GITHUB_EVENT_PATH").filter(|v| !v.is_empty()) {
             Some(p) => {
                 let path = PathBuf::from(p);
                 let bytes =
@@ -194,19 +191,33 @@ impl Context {
                         path: path.clone(),
                         source,
                     })?;
-                let event: serde_json::Value =
-                    serde_json::from_slice(&bytes).map_err(|source| {
-                        ContextError::EventInvalid {
-                            path: path.clone(),
-                            source,
-                        }
-                    })?;
-                check_shape(&event)
-                    .map_err(|problem| ContextError::EventShape { path, problem })?;
-                event
+                Context::parse_event(&path, &bytes)?
             }
             None => serde_json::Value::Null,
         };
+        Context::with_event(env, event)
+    }
+
+    /// The event payload file's bytes, parsed and shape-checked (`path` only names it in
+    /// the error).
+    pub fn parse_event(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, ContextError> {
+        let event: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|source| ContextError::EventInvalid {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        check_shape(&event).map_err(|problem| ContextError::EventShape {
+            path: path.to_path_buf(),
+            problem,
+        })?;
+        Ok(event)
+    }
+
+    /// The context from the variables and an already parsed payload.
+    pub fn with_event(env: &dyn Env, event: serde_json::Value) -> Result<Context, ContextError> {
+        let s = |k: &str| env.get(k).unwrap_or_default();
+        let opt = |k: &str| env.get(k).filter(|v| !v.is_empty());
+
         let repo = event.get("repository");
         let default_branch = repo
             .and_then(|r| r.get("default_branch"))

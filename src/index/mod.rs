@@ -4,7 +4,7 @@
 //! This is the only module that speaks HTTP to an index.
 
 pub mod form;
-mod html;
+pub(crate) mod html;
 pub mod oidc;
 pub mod publish;
 pub mod query;

@@ -246,7 +246,7 @@ async fn read_capped(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
-fn json_message(body: &str) -> Option<String> {
+pub(crate) fn json_message(body: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     v.get("message")?.as_str().map(short)
 }

@@ -542,10 +542,18 @@ fn backoff(policy: &RetryPolicy) -> ExponentialBuilder {
 }
 
 /// A retry may start only if it (after `Retry-After`, when given) still fits the budget.
-fn within(deadline: Instant, delay: Option<Duration>, asked: Option<Duration>) -> Option<Duration> {
+pub(crate) fn within(
+    deadline: Instant,
+    delay: Option<Duration>,
+    asked: Option<Duration>,
+) -> Option<Duration> {
     let delay = delay?;
     let wait = asked.unwrap_or(delay);
-    (Instant::now() + wait <= deadline).then_some(wait)
+    // `Retry-After` comes from the server: a huge value must not overflow `Instant`.
+    Instant::now()
+        .checked_add(wait)
+        .is_some_and(|t| t <= deadline)
+        .then_some(wait)
 }
 
 async fn query_with_retries(
@@ -870,6 +878,8 @@ mod tests {
         assert_eq!(within(far, Some(s(1)), Some(s(7))), Some(s(7)));
         assert_eq!(within(far, None, Some(s(1))), None, "attempts exhausted");
         assert_eq!(within(far, Some(s(1)), Some(s(600))), None, "over budget");
+        // `Retry-After: 18446744073709551615` from an index: over budget, not a panic.
+        assert_eq!(within(far, Some(s(1)), Some(s(u64::MAX))), None);
     }
 
     #[test]

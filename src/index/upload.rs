@@ -607,7 +607,7 @@ fn redact(message: &str, password: &str) -> String {
 
 /// warehouse (with `Accept: application/json`) answers `{"message": ...}`; pypiserver's
 /// bottle pages put the reason in `<pre>` and the status in `<title>`; others send text.
-fn extract_message(body: &str, is_json: bool) -> Option<String> {
+pub(crate) fn extract_message(body: &str, is_json: bool) -> Option<String> {
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return None;

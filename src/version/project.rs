@@ -367,7 +367,7 @@ fn parse<'a>(path: &Path, text: &'a str) -> Result<Document<&'a str>, ProjectErr
 }
 
 /// The version string at `table`.version and the byte span of its literal (with quotes).
-fn pyproject_version(
+pub(crate) fn pyproject_version(
     path: &Path,
     text: &str,
     table: &[&str],
@@ -393,7 +393,7 @@ fn pyproject_version(
 
 /// Replace the TOML string literal at `span` with `new`, in the same quoting style.
 /// PEP 440 versions need no escaping in any of TOML's four string forms.
-fn splice_toml_string(text: &str, span: Range<usize>, new: &str) -> String {
+pub(crate) fn splice_toml_string(text: &str, span: Range<usize>, new: &str) -> String {
     let lit = &text[span.clone()];
     let quote = ["'''", "\"\"\"", "'", "\""]
         .into_iter()
@@ -409,7 +409,10 @@ fn splice_toml_string(text: &str, span: Range<usize>, new: &str) -> String {
 /// The first top-level `NAME = "…"` (or `NAME: str = '…'`) for one of `names`: the name
 /// matched and the span of the value between the quotes. Only assignments at column 0
 /// count, so a `__version__` inside a function or `if` block is never touched.
-fn find_assignment<'n>(text: &str, names: &'n [String]) -> Option<(&'n str, Range<usize>)> {
+pub(crate) fn find_assignment<'n>(
+    text: &str,
+    names: &'n [String],
+) -> Option<(&'n str, Range<usize>)> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let start = offset;

@@ -4,12 +4,13 @@
 //! outside the extraction directory.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Component, Path};
 
 use super::ARCHIVE_UNSAFE_PATH;
 use super::{Sink, ARCHIVE_COMPRESSION_METHOD, ARCHIVE_COMPRESSION_RATIO};
 use super::{ARCHIVE_DUPLICATE_MEMBER, ARCHIVE_SPARSE_MEMBER, ARCHIVE_UNSAFE_LINK};
+use crate::dist::metadata::ArchiveError;
 
 /// warehouse `COMPRESSION_RATIO_MIN_SIZE`: archives that unpack to less are never judged.
 pub const COMPRESSION_RATIO_MIN_SIZE: u64 = 64 * 1024 * 1024;
@@ -176,19 +177,23 @@ fn zip_all_names(path: &Path) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// List an sdist (streaming the whole tar.gz once more) and apply the tar rules.
+/// List an sdist (streaming the whole tar.gz once more) and apply the tar rules. `None`
+/// when the archive cannot be read (reading the metadata already reported that).
 pub fn tar_rules(path: &Path, sink: &mut Sink) -> Option<Listing> {
     let file = File::open(path).ok()?;
-    let gz = flate2::read::GzDecoder::new(BufReader::new(file));
-    let mut tar = tar::Archive::new(gz);
+    tar_rules_from(BufReader::new(file), sink)
+}
+
+/// [`tar_rules`] over any reader of tar.gz bytes.
+pub fn tar_rules_from(reader: impl Read, sink: &mut Sink) -> Option<Listing> {
     let mut listing = Listing::default();
     let mut sparse = Vec::new();
-    for entry in tar.entries().ok()? {
-        let entry = entry.ok()?;
+    crate::dist::metadata::walk_tar_gz(reader, |entry| {
         let name = entry
             .path()
-            .ok()
-            .map(|p| p.to_string_lossy().into_owned())?;
+            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
         let link = || {
             entry
                 .link_name()
@@ -197,8 +202,7 @@ pub fn tar_rules(path: &Path, sink: &mut Sink) -> Option<Listing> {
                 .map(|l| l.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
-        let ty = entry.header().entry_type();
-        let kind = match ty {
+        let kind = match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => MemberKind::File,
             tar::EntryType::Directory => MemberKind::Dir,
             tar::EntryType::Symlink => MemberKind::Symlink(link()),
@@ -214,9 +218,9 @@ pub fn tar_rules(path: &Path, sink: &mut Sink) -> Option<Listing> {
             size: entry.size(),
             kind,
         });
-    }
-    // Drain (checks the gzip trailer); failures were reported by the metadata reader.
-    let _ = io::copy(&mut tar.into_inner(), &mut io::sink());
+        Ok(())
+    })
+    .ok()?;
     if !sparse.is_empty() {
         sink.warning(
             ARCHIVE_SPARSE_MEMBER,

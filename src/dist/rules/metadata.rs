@@ -231,9 +231,29 @@ fn identity(meta: &CoreMetadata, sink: &mut Sink) {
     }
 }
 
+/// The leading name of a requirement when it ends in `.`, `-` or `_` and more follows
+/// (`a-!`, `b. >=1`): pep508_rs 0.9.2 panics on those instead of returning an error, so they
+/// are refused before it sees them.
+fn name_with_bad_end(value: &str) -> Option<&str> {
+    let rest = value.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(rest.len());
+    let name = &rest[..end];
+    name.ends_with(['.', '-', '_']).then_some(name)
+}
+
 fn dependencies(meta: &CoreMetadata, declared: (u32, u32), sink: &mut Sink) {
     for field in ["Requires-Dist", "Provides-Dist", "Obsoletes-Dist"] {
         for value in meta.get_all(field) {
+            if let Some(name) = name_with_bad_end(value) {
+                sink.error(
+                    REQUIRES_DIST_INVALID,
+                    format!("`{field}: {value}` is not a valid PEP 508 requirement: the name `{name}` must end with a letter or digit"),
+                    "fix the dependency in pyproject.toml's `dependencies` / `optional-dependencies` (e.g. `requests>=2.31; python_version >= \"3.9\"`) and rebuild",
+                );
+                continue;
+            }
             match pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(value) {
                 Ok(req) => {
                     if matches!(req.version_or_url, Some(pep508_rs::VersionOrUrl::Url(_))) {
@@ -529,6 +549,29 @@ mod tests {
     fn good_metadata_passes() {
         let r = rules("Metadata-Version: 2.4\nName: good\nVersion: 1.0\nSummary: s\nLicense-Expression: MIT OR Apache-2.0\nLicense-File: LICENSE\nRequires-Dist: requests>=2; extra == \"http\"\nProvides-Extra: http\nProject-URL: Source, https://example.org\nClassifier: Programming Language :: Python :: 3\nDynamic: Requires-Dist\nDescription-Content-Type: text/markdown; charset=UTF-8; variant=GFM\n\n# hi\n");
         assert_eq!(r, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn requirement_names_ending_in_a_separator_are_invalid_not_a_panic() {
+        // Found by scripts/fuzz: pep508_rs 0.9.2 panics on these.
+        for req in [
+            "a-!",
+            "x- >=1",
+            "1.;python_version>'3'",
+            " b_ (>=1)",
+            "Provides",
+        ] {
+            let text =
+                format!("Metadata-Version: 2.1\nName: a\nVersion: 1\nRequires-Dist: {req}\n");
+            let want: &[&str] = if req == "Provides" {
+                &[]
+            } else {
+                &[REQUIRES_DIST_INVALID]
+            };
+            assert_eq!(rules(&text), want, "{req}");
+        }
+        assert_eq!(name_with_bad_end("a-"), Some("a-"), "at the end too");
+        assert_eq!(name_with_bad_end("a-b>=1"), None);
     }
 
     #[test]
