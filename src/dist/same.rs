@@ -86,6 +86,19 @@ fn members(path: &Path, tar: bool) -> Result<BTreeMap<String, Member>, ArchiveEr
     }
 }
 
+/// [`same_content`] over in-memory archives (the property tests feed it mutated bytes).
+#[cfg(test)]
+pub(crate) fn same_content_bytes(a: &[u8], b: &[u8], tar: bool) -> Result<Sameness, ArchiveError> {
+    let read = |bytes: &[u8]| {
+        if tar {
+            tar_members(io::Cursor::new(bytes.to_vec()))
+        } else {
+            zip_members(io::Cursor::new(bytes.to_vec()))
+        }
+    };
+    Ok(compare(&read(a)?, &read(b)?))
+}
+
 /// Hash a member's bytes as they stream, counting them against the archive's budget.
 fn digest(
     mut reader: impl Read,

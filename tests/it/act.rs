@@ -9,9 +9,14 @@ use crate::support::*;
 
 /// Pack the test binary as the release archive the installer expects, and its sha256 list.
 pub(crate) fn release_dir(dir: &Path) -> String {
+    release_dir_of(dir, &sdd_publish_bin())
+}
+
+/// [`release_dir`] with `bin` (the binary, or a wrapper around it) as `sdd-publish`.
+pub(crate) fn release_dir_of(dir: &Path, bin: &Path) -> String {
     let stage = dir.join("stage");
     std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(sdd_publish_bin(), stage.join("sdd-publish")).unwrap();
+    std::fs::copy(bin, stage.join("sdd-publish")).unwrap();
     let mut sums = String::new();
     for triple in [
         "x86_64-unknown-linux-musl",

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::act::{release_dir, FileServer};
+use crate::act::{release_dir_of, FileServer};
 use crate::github_double::*;
 use crate::support::*;
 
@@ -89,6 +89,12 @@ fn git(dir: &Path, args: &[&str]) -> String {
 impl World {
     /// A world whose CI checks on the commit are the given ones (at every poll).
     fn new(check_runs: Vec<Value>) -> World {
+        World::with_binary(check_runs, &sdd_publish_bin())
+    }
+
+    /// [`World::new`] with `bin` installed as the action's `sdd-publish` (a benchmark wraps
+    /// the real binary to measure it).
+    fn with_binary(check_runs: Vec<Value>, bin: &Path) -> World {
         let tmp = tempfile::tempdir().unwrap();
         // The project as a checkout of improved-sdd would be, with the example as its workflow.
         let project = tmp.path().join("improved-sdd");
@@ -125,7 +131,7 @@ impl World {
         let downloads = tmp.path().join("downloads");
         std::fs::create_dir_all(&downloads).unwrap();
         let sums = tmp.path().join("sha256sums");
-        std::fs::write(&sums, release_dir(&downloads)).unwrap();
+        std::fs::write(&sums, release_dir_of(&downloads, bin)).unwrap();
         let files = FileServer::start(&downloads);
 
         register_secret(GITHUB_TOKEN);
@@ -614,4 +620,71 @@ fn readme_summary_example(w: &World, md: &str) {
         shape(&example),
         "README.md's step summary example is out of date; run `SDD_BLESS=1 cargo test --test it act_example::tag_push` and commit"
     );
+}
+
+/// The whole tag pipeline, timed and measured: not a test but the benchmark that
+/// `bench/pipeline.sh` runs (`cargo test --release ... -- --ignored`). Each round is a fresh
+/// world (a first publish of the tag, with the GitHub Release) run by act, with the installed
+/// `sdd-publish` wrapped by `bench/measure.py`; it prints one JSON line per round.
+#[test]
+#[ignore = "a benchmark: bench/pipeline.sh runs it"]
+fn bench_whole_tag_pipeline() {
+    let rounds: usize = std::env::var("SDD_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let scratch = tempfile::tempdir().unwrap();
+    for round in 1..=rounds {
+        let out = scratch.path().join(format!("round-{round}.jsonl"));
+        let wrapper = scratch.path().join("sdd-publish-measured");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nSDD_BENCH_OUT='{}' exec '{}' '{}' '{}' \"$@\"\n",
+                out.display(),
+                venv_bin("python").display(),
+                repo_root().join("bench/measure.py").display(),
+                sdd_publish_bin().display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let w = World::with_binary(
+            vec![
+                done(1, "Test Suite", "success"),
+                done(2, "Security Scan", "success"),
+            ],
+            &wrapper,
+        );
+        let started = std::time::Instant::now();
+        let o = w.push(&format!("bench-{round}"), "refs/tags/v0.1.0");
+        let act_secs = started.elapsed().as_secs_f64();
+        assert!(o.ok, "{}", o.log);
+        assert_eq!(World::stored(&w.pypi), vec![WHEEL, SDIST]);
+        assert_eq!(w.double.releases().len(), 1);
+        let measured: Value = serde_json::from_str(
+            std::fs::read_to_string(&out)
+                .unwrap_or_else(|_| panic!("the wrapper wrote nothing:\n{}", o.log))
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        let time_row = o
+            .summary()
+            .lines()
+            .find(|l| l.starts_with("| **Time:** |"))
+            .unwrap_or_default()
+            .to_owned();
+        println!(
+            "{}",
+            json!({
+                "round": round,
+                "act_wall_s": (act_secs * 1000.0).round() / 1000.0,
+                "sdd_publish": measured,
+                "stages": time_row,
+            })
+        );
+    }
 }
