@@ -24,7 +24,7 @@ trap 'rm -f "$out"' EXIT
 echo "building (release) and running $rounds round(s)..." >&2
 SDD_BENCH_ROUNDS=$rounds cargo test --release --locked --test it \
     act_example::bench_whole_tag_pipeline -- --ignored --exact --nocapture --test-threads 1 |
-    grep '^{"round"' >"$out"
+    grep -o '{"act_wall_s".*}' >"$out"
 
 "$repo/.tools/venv/bin/python" - "$out" <<'PY'
 import json, re, statistics, sys

@@ -401,10 +401,10 @@ impl Report {
             let mut cell = self
                 .stages
                 .iter()
-                .map(|(n, s)| format!("{n} {s:.1}s"))
+                .map(|(n, s)| format!("{n} {}", seconds(*s)))
                 .collect::<Vec<_>>()
                 .join(" · ");
-            cell.push_str(&format!(" · **total {:.1}s**", self.total_secs));
+            cell.push_str(&format!(" · **total {}**", seconds(self.total_secs)));
             rows.push(("Time", cell));
         }
         if let Some(r) = &self.run {
@@ -537,6 +537,15 @@ impl Report {
             ));
         }
         out
+    }
+}
+
+/// Stage times: hundredths under ten seconds (most stages take less than one).
+fn seconds(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{s:.1}s")
     }
 }
 
