@@ -387,7 +387,9 @@ fn rerun_of_the_tag_skips_identical_files_and_updates_the_release() {
     assert_eq!(
         again
             .log
-            .matches("rebuilt: same contents as the published file")
+            .lines()
+            .filter(|l| l.contains("| skipped improved_sdd-0.1.0")
+                && l.contains("rebuilt: same contents as the published file"))
             .count(),
         2,
         "{}",
@@ -399,6 +401,13 @@ fn rerun_of_the_tag_skips_identical_files_and_updates_the_release() {
         again.log
     );
     assert_eq!(World::stored(&w.pypi), vec![WHEEL, SDIST]);
+    assert!(
+        again
+            .summary()
+            .contains("| **Upload:** | 0 uploaded, 2 already there (identical, skipped) |"),
+        "{}",
+        again.summary()
+    );
     assert_tag_release(&w, &again);
     // The re-run updated the release in place: one PATCH, no new release, no asset re-upload.
     let rerun_writes: Vec<_> = w.writes().split_off(before);
