@@ -285,7 +285,15 @@ fn plan_cmd(
     default_branch: Option<String>,
 ) -> ExitCode {
     let rt = Runtime::from_env(env);
-    let ctx = Context::from_env(env).unwrap_or_default();
+    // A variable the runner would never set is an error here too: a plan from a guessed
+    // context would say the wrong thing.
+    let ctx = match Context::from_env(env) {
+        Ok(c) => c,
+        Err(e) => {
+            rt.error(&e.to_string());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let pattern = |flag: &str, p: &str| {
         Pattern::new(p).map_err(|e| format!("--{flag} `{p}` is not a valid glob: {e}"))
     };

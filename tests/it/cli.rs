@@ -34,6 +34,26 @@ fn plan_prints_target_and_reason() {
 }
 
 #[test]
+fn plan_rejects_a_broken_runner_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{not json").unwrap();
+    let out = Command::new(sdd_publish_bin())
+        .args(["plan", "--ref", "refs/tags/v1.2.0"])
+        .env_clear()
+        .env("GITHUB_EVENT_PATH", &event)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("event.json") && !text.contains("target:"),
+        "one error naming the payload, no plan: {text}"
+    );
+}
+
+#[test]
 fn plan_rejects_a_bad_mode() {
     let (code, out) = plan(&["--mode", "prod"]);
     assert_eq!(code, 2);
