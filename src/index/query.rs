@@ -79,6 +79,14 @@ pub enum QueryError {
         what: &'static str,
         detail: String,
     },
+    #[error("could not download the published file `{url}`: {detail}")]
+    Download { url: String, detail: String },
+    #[error("cannot write the published copy to `{}`: {source}; the packages dir must be writable", path.display())]
+    Save {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn status_hint(status: u16) -> &'static str {
@@ -178,9 +186,9 @@ impl IndexQuery {
         Some(u)
     }
 
-    /// Stream a file the index serves into `dest`, returning its sha256; the bytes are only
-    /// kept (renamed into place by the caller) after the hash matched what the index said.
-    /// Used when a re-run rebuilt a file the index already has, to compare contents.
+    /// Stream a file the index serves into `dest`, returning its sha256. The caller owns
+    /// `dest` (and removes it on error). Used when a re-run rebuilt a file the index already
+    /// has, to compare contents.
     pub async fn download(&self, url: &Url, dest: &std::path::Path) -> Result<String, QueryError> {
         use sha2::Digest;
         use tokio::io::AsyncWriteExt;
@@ -190,23 +198,23 @@ impl IndexQuery {
                 req = req.basic_auth(&c.username, Some(c.password.expose()));
             }
         }
-        let transport = |e: reqwest::Error| QueryError::Transport {
+        let failed = |detail: String| QueryError::Download {
             url: url.to_string(),
-            detail: super::upload::error_chain(&e),
-            source: e.without_url(),
+            detail,
         };
+        let transport = |e: reqwest::Error| failed(super::upload::error_chain(&e.without_url()));
         let mut resp = req.send().await.map_err(transport)?;
-        if !resp.status().is_success() {
-            return Err(QueryError::Status {
-                url: url.to_string(),
-                status: resp.status().as_u16(),
-                retry_after: super::upload::retry_after(resp.headers()),
-            });
+        let status = resp.status();
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                401 | 403 => "; the index wants credentials for it, which are only sent to the simple index's own origin",
+                _ => "; the index lists the file but does not serve it",
+            };
+            return Err(failed(format!("HTTP {status}{hint}")));
         }
-        let io = |e: std::io::Error| QueryError::Parse {
-            url: url.to_string(),
-            what: "file that could be saved",
-            detail: format!("writing `{}`: {e}", dest.display()),
+        let io = |source: std::io::Error| QueryError::Save {
+            path: dest.to_path_buf(),
+            source,
         };
         let mut out = tokio::fs::File::create(dest).await.map_err(io)?;
         let mut hasher = sha2::Sha256::new();
@@ -834,6 +842,47 @@ mod tests {
         .unwrap()
         .with_upload_credentials(&Url::parse("http://idx.example/").unwrap(), creds());
         assert!(!q.sends_credentials());
+    }
+
+    #[tokio::test]
+    async fn download_hashes_the_file_and_names_what_failed() {
+        let (base, seen) = serve(vec![(
+            "/f/x-1.0.tar.gz",
+            "200 OK",
+            "application/octet-stream",
+            "abc".into(),
+        )])
+        .await;
+        let upload = base.join("/legacy/").unwrap();
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5))
+            .unwrap()
+            .with_upload_credentials(&upload, creds());
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("copy");
+        let file = base.join("/f/x-1.0.tar.gz").unwrap();
+        assert_eq!(
+            q.download(&file, &dest).await.unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
+        assert!(header(&seen.lock().unwrap()[0], "authorization").is_some());
+
+        let missing = base.join("/f/gone.tar.gz").unwrap();
+        let err = q.download(&missing, &dest).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, QueryError::Download { .. }), "{err:?}");
+        assert!(
+            text.contains(missing.as_str()) && text.contains("HTTP 404 Not Found"),
+            "{text}"
+        );
+        assert!(!text.contains("which files it has"), "{text}");
+
+        let unwritable = dir.path().join("no-such-dir").join("copy");
+        let err = q.download(&file, &unwritable).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, QueryError::Save { .. }), "{err:?}");
+        assert!(text.contains(&unwritable.display().to_string()), "{text}");
+        assert!(!format!("{err:?}").contains("QUERYTOKEN"), "{err:?}");
     }
 
     proptest! {
