@@ -498,8 +498,8 @@ async fn same_as_published(
             "The index served other bytes (sha256 {sha}) than it lists, so contents were not compared."
         ));
     }
-    let same = match crate::dist::same::same_content(&d.path, &tmp) {
-        Ok(crate::dist::same::Sameness::Same) => true,
+    match crate::dist::same::same_content(&d.path, &tmp) {
+        Ok(crate::dist::same::Sameness::Same) => {}
         Ok(crate::dist::same::Sameness::Differ(why)) => {
             cleanup(&tmp);
             return Err(format!("The contents differ too: {why}."));
@@ -508,8 +508,7 @@ async fn same_as_published(
             cleanup(&tmp);
             return Err(format!("Its contents could not be compared: {e}."));
         }
-    };
-    debug_assert!(same);
+    }
     let size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(d.size);
     if dry_run {
         cleanup(&tmp);
