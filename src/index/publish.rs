@@ -477,23 +477,29 @@ async fn same_as_published(
     else {
         return Err("The index gives no URL for it, so its contents could not be compared.".into());
     };
-    // Beside the local file (same filesystem, so the swap is an atomic rename); the name is
-    // no distribution's, so discovery never picks it up.
-    let tmp = d
+    // Beside the local file (same filesystem, so the swap is an atomic rename), under a
+    // hidden name no distribution has, so discovery never picks it up. Removed when dropped:
+    // on every early return, and if the run is cancelled mid-download.
+    let dir = d
         .path
-        .with_file_name(format!(".{}.published-{}", d.filename, std::process::id()));
-    let cleanup = |tmp: &std::path::Path| {
-        let _ = std::fs::remove_file(tmp);
-    };
-    let sha = match query.download(&url, &tmp).await {
-        Ok(sha) => sha,
-        Err(e) => {
-            cleanup(&tmp);
-            return Err(format!("Its contents could not be compared: {e}."));
-        }
-    };
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.published-", d.filename))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            format!(
+                "Its contents could not be compared: cannot create a file in `{}` for the published copy: {e}.",
+                dir.display()
+            )
+        })?
+        .into_temp_path();
+    let sha = query
+        .download(&url, &tmp)
+        .await
+        .map_err(|e| format!("Its contents could not be compared: {e}."))?;
     if sha != remote_sha256 {
-        cleanup(&tmp);
         return Err(format!(
             "The index served other bytes (sha256 {sha}) than it lists, so contents were not compared."
         ));
@@ -501,25 +507,19 @@ async fn same_as_published(
     match crate::dist::same::same_content(&d.path, &tmp) {
         Ok(crate::dist::same::Sameness::Same) => {}
         Ok(crate::dist::same::Sameness::Differ(why)) => {
-            cleanup(&tmp);
-            return Err(format!("The contents differ too: {why}."));
+            return Err(format!("The contents differ too: {why}."))
         }
-        Err(e) => {
-            cleanup(&tmp);
-            return Err(format!("Its contents could not be compared: {e}."));
-        }
+        Err(e) => return Err(format!("Its contents could not be compared: {e}.")),
     }
     let size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(d.size);
-    if dry_run {
-        cleanup(&tmp);
-        return Ok(size);
-    }
-    if let Err(e) = std::fs::rename(&tmp, &d.path) {
-        cleanup(&tmp);
-        return Err(format!(
-            "The contents match, but the published copy could not replace `{}`: {e}.",
-            d.path.display()
-        ));
+    if !dry_run {
+        tmp.persist(&d.path).map_err(|e| {
+            format!(
+                "The contents match, but the published copy could not replace `{}`: {}.",
+                d.path.display(),
+                e.error
+            )
+        })?;
     }
     Ok(size)
 }
@@ -842,6 +842,47 @@ mod tests {
             "the first file goes alone: {events:?}"
         );
         assert_eq!(seen.max.load(Ordering::SeqCst), 2, "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_comparison_says_why_and_leaves_no_download_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist);
+        let (base, _) = slow_index().await;
+        let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+        let listed = |url: Option<String>| super::super::IndexFile {
+            filename: d.filename.clone(),
+            sha256: Some("0".repeat(64)),
+            url,
+        };
+        let why = same_as_published(&query, &d, &listed(None), &"0".repeat(64), false)
+            .await
+            .unwrap_err();
+        assert!(why.contains("gives no URL"), "{why}");
+        // The index lists the file but answers 404 for it.
+        let url = base.join("files/p-1.0.tar.gz").unwrap();
+        let why = same_as_published(
+            &query,
+            &d,
+            &listed(Some(url.to_string())),
+            &"0".repeat(64),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            why.starts_with(
+                "Its contents could not be compared: could not download the published file"
+            ) && why.contains(url.as_str())
+                && why.contains("HTTP 404"),
+            "{why}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["p-1.0.tar.gz"]);
+        assert_eq!(std::fs::read(&d.path).unwrap(), b"p-1.0.tar.gz");
     }
 
     #[test]
