@@ -183,7 +183,7 @@ impl Exchange {
         }
         match parsed {
             Some(a) if !a.errors.is_empty() || a.message.is_some() => {
-                let scrub = |s: &str| redact(&short(s), id_token.expose());
+                let scrub = |s: &str| id_token.redact(&short(s));
                 Err(ExchangeError::Refused {
                     status,
                     message: scrub(a.message.as_deref().unwrap_or("Token request failed")),
@@ -197,22 +197,14 @@ impl Exchange {
                         .collect(),
                 })
             }
-            _ => Err(self.unexpected(url, status, redact(&short(&body), id_token.expose()))),
+            _ => Err(self.unexpected(url, status, id_token.redact(&short(&body)))),
         }
     }
 
     fn transport(&self, url: &Url, e: reqwest::Error) -> ExchangeError {
-        let e = e.without_url();
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
-            source = s.source();
-        }
         ExchangeError::Transport {
             url: url.to_string(),
-            detail,
+            detail: super::upload::error_chain(&e.without_url()),
         }
     }
 
@@ -257,14 +249,6 @@ fn short(s: &str) -> String {
         Some((i, _)) => format!("{}…", one.get(..i).unwrap_or_default()),
         None if one.is_empty() => "(empty body)".into(),
         None => one,
-    }
-}
-
-fn redact(text: &str, secret: &str) -> String {
-    if secret.len() >= 6 {
-        text.replace(secret, "***")
-    } else {
-        text.to_owned()
     }
 }
 
@@ -430,6 +414,29 @@ mod tests {
             matches!(e, ExchangeError::Unexpected { status: 503, .. }),
             "{e}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_index_is_named_with_the_cause() {
+        // A port nothing listens on any more.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let url = Url::parse(&format!("http://{addr}/legacy/")).unwrap();
+        let err = Exchange::new(&url).unwrap().audience().await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ExchangeError::Transport { .. }), "{err:?}");
+        assert!(
+            text.starts_with(&format!(
+                "could not reach `http://{addr}/_/oidc/audience`: "
+            )),
+            "{text}"
+        );
+        // The cause (connection refused) is there, not only reqwest's outer line.
+        let detail = text.split("`: ").nth(1).unwrap();
+        assert!(detail.matches(": ").count() >= 2, "{text}");
     }
 
     #[test]

@@ -544,7 +544,7 @@ impl Uploader {
                 status.canonical_reason().unwrap_or("(no reason given)")
             )
         });
-        redact(&message, self.credentials().password.expose())
+        self.credentials().password.redact(&message)
     }
 }
 
@@ -593,15 +593,6 @@ fn transport(filename: &str, url: &Url, e: reqwest::Error) -> UploadError {
         url: url.to_string(),
         detail,
         source: e,
-    }
-}
-
-fn redact(message: &str, password: &str) -> String {
-    // Very short secrets would only mangle the text without protecting anything.
-    if password.len() >= 6 {
-        message.replace(password, "***")
-    } else {
-        message.to_string()
     }
 }
 
