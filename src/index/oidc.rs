@@ -227,15 +227,7 @@ pub fn now() -> u64 {
 }
 
 async fn read_capped(mut response: reqwest::Response) -> String {
-    let mut body = Vec::new();
-    while body.len() < MAX_BODY {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    body.truncate(MAX_BODY);
-    String::from_utf8_lossy(&body).into_owned()
+    String::from_utf8_lossy(&super::upload::read_capped(&mut response, MAX_BODY).await).into_owned()
 }
 
 pub(crate) fn json_message(body: &str) -> Option<String> {
