@@ -705,12 +705,13 @@ impl Ctx<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testserver::read_request;
     use super::*;
     use crate::dist::{metadata, DistKind};
     use crate::secret::Secret;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use url::Url;
 
     #[derive(Default)]
@@ -731,36 +732,16 @@ mod tests {
             while let Ok((mut sock, _)) = listener.accept().await {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 8192];
-                    let head_end = loop {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
+                    let Some(req) = read_request(&mut sock).await else {
+                        return;
                     };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                    if head.starts_with("get ") {
+                    if req.head.starts_with("GET ") {
                         let _ = sock
                             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                             .await;
                         return;
                     }
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + len {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let body = String::from_utf8_lossy(&buf[head_end..]);
+                    let body = String::from_utf8_lossy(&req.body);
                     let name = body
                         .split("filename=\"")
                         .nth(1)

@@ -678,14 +678,15 @@ mod tests {
         assert_eq!(q.json_api_url("x", "1"), None);
     }
 
+    use super::super::testserver::{read_request, Request};
     use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     type Routes = Vec<(&'static str, &'static str, &'static str, String)>;
 
     /// A loopback server answering GETs by path (status line, content type, body); records
-    /// every request head. Unknown paths get 404.
-    async fn serve(routes: Routes) -> (Url, Arc<Mutex<Vec<String>>>) {
+    /// every request. Unknown paths get 404.
+    async fn serve(routes: Routes) -> (Url, Arc<Mutex<Vec<Request>>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = Url::parse(&format!(
             "http://{}/simple/",
@@ -699,17 +700,11 @@ mod tests {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     break;
                 };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                log.lock().unwrap().push(head);
+                let Some(req) = read_request(&mut sock).await else {
+                    continue;
+                };
+                let path = req.path().to_string();
+                log.lock().unwrap().push(req);
                 let (status, ct, body) = routes
                     .iter()
                     .find(|r| r.0 == path)
@@ -724,13 +719,6 @@ mod tests {
             }
         });
         (base, seen)
-    }
-
-    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-        head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
     }
 
     fn creds() -> Credentials {
@@ -760,11 +748,12 @@ mod tests {
         );
         let reqs = seen.lock().unwrap().clone();
         assert_eq!(reqs.len(), 1, "JSON answered: no other request");
-        assert_eq!(header(&reqs[0], "cache-control"), Some("no-cache"));
-        assert!(header(&reqs[0], "accept")
+        assert_eq!(reqs[0].header("cache-control").as_deref(), Some("no-cache"));
+        assert!(reqs[0]
+            .header("accept")
             .unwrap()
             .starts_with("application/vnd.pypi.simple.v1+json"));
-        assert_eq!(header(&reqs[0], "authorization"), None);
+        assert_eq!(reqs[0].header("authorization"), None);
     }
 
     #[tokio::test]
@@ -823,7 +812,9 @@ mod tests {
         assert!(q.sends_credentials());
         q.files("p", "1").await.unwrap();
         let head = seen.lock().unwrap()[0].clone();
-        assert!(header(&head, "authorization").is_some_and(|a| a.starts_with("Basic ")));
+        assert!(head
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic ")));
 
         for other in [
             "https://upload.pypi.org/legacy/",
@@ -865,7 +856,7 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
-        assert!(header(&seen.lock().unwrap()[0], "authorization").is_some());
+        assert!(seen.lock().unwrap()[0].header("authorization").is_some());
 
         let missing = base.join("/f/gone.tar.gz").unwrap();
         let err = q.download(&missing, &dest).await.unwrap_err();

@@ -666,6 +666,7 @@ fn tidy(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testserver::{read_request, Request};
     use super::*;
     use crate::dist::metadata::tests::zip_bytes;
     use std::sync::{Arc, Mutex};
@@ -678,23 +679,6 @@ mod tests {
 
     fn creds() -> Credentials {
         Credentials::token(Secret::new(TOKEN))
-    }
-
-    #[derive(Debug, Clone)]
-    struct Request {
-        head: String,
-        body: Vec<u8>,
-    }
-
-    impl Request {
-        fn header(&self, name: &str) -> Option<String> {
-            self.head.lines().skip(1).find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-        }
     }
 
     /// A one-shot HTTP/1.1 server on loopback: answers each accepted connection with the next
@@ -711,32 +695,10 @@ mod tests {
         tokio::spawn(async move {
             for response in responses {
                 let (mut sock, _) = listener.accept().await.unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let head_end = loop {
-                    let n = sock.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "client closed before sending headers");
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-                let req = Request {
-                    head,
-                    body: Vec::new(),
-                };
-                let len: usize = req
-                    .header("content-length")
-                    .map(|v| v.parse().unwrap())
-                    .unwrap_or(0);
-                let mut body = buf[head_end..].to_vec();
-                while body.len() < len {
-                    let n = sock.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "client closed mid-body");
-                    body.extend_from_slice(&chunk[..n]);
-                }
-                log.lock().unwrap().push(Request { body, ..req });
+                let req = read_request(&mut sock)
+                    .await
+                    .expect("the client closed before sending the whole request");
+                log.lock().unwrap().push(req);
                 sock.write_all(response.as_bytes()).await.unwrap();
                 sock.shutdown().await.unwrap();
             }
