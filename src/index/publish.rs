@@ -345,6 +345,10 @@ async fn run(
                 "`{}` is already on the index, identical (sha256 {remote}), and `skip-existing` is false, which makes that an error; set `skip-existing: true` to skip identical files.",
                 d.filename
             ),
+            // An existing file is an error then, whatever it holds: nothing to compare.
+            Some(remote) if !opts.skip_existing => {
+                mismatch_message(&d.filename, &g.sha256, remote)
+            }
             Some(remote) => {
                 // A re-run rebuilds, and builds are rarely byte-for-byte reproducible: when
                 // the published file holds the same contents, it is the same release.
@@ -864,6 +868,67 @@ mod tests {
             .collect();
         assert_eq!(names, ["p-1.0.tar.gz"]);
         assert_eq!(std::fs::read(&d.path).unwrap(), b"p-1.0.tar.gz");
+    }
+
+    /// An index listing `p-1.0.tar.gz` with another sha256 and serving nothing else; the
+    /// paths asked for are recorded.
+    async fn index_listing_other_bytes() -> (Url, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let paths = Arc::new(Mutex::new(Vec::new()));
+        let log = paths.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let Some(req) = read_request(&mut sock).await else {
+                    continue;
+                };
+                log.lock().unwrap().push(req.path().to_string());
+                let body = format!(
+                    "<a href=\"/files/p-1.0.tar.gz#sha256={}\">p-1.0.tar.gz</a>",
+                    "e".repeat(64)
+                );
+                let reply = match req.path() {
+                    "/simple/p/" => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                };
+                let _ = sock.write_all(reply.as_bytes()).await;
+            }
+        });
+        (base, paths)
+    }
+
+    #[tokio::test]
+    async fn without_skip_existing_other_bytes_are_a_conflict_without_a_download() {
+        let dir = tempfile::tempdir().unwrap();
+        let dists = [dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist)];
+        for skip_existing in [false, true] {
+            let (base, paths) = index_listing_other_bytes().await;
+            let up = Uploader::new(
+                base.clone(),
+                super::super::Credentials::token(Secret::new("pypi-CONFLICTTEST")),
+            )
+            .unwrap();
+            let query =
+                IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+            let opts = PublishOptions {
+                skip_existing,
+                max_parallel: 1,
+                dry_run: false,
+                retry: RetryPolicy::default(),
+            };
+            let (_, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("same name, different bytes"), "{err}");
+            let downloaded = paths
+                .lock()
+                .unwrap()
+                .contains(&"/files/p-1.0.tar.gz".into());
+            // Only a run that would skip an identical file compares contents.
+            assert_eq!(downloaded, skip_existing, "{err}");
+        }
     }
 
     #[test]
