@@ -18,6 +18,16 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text` (what a server answered) with the value cut out, so it can be printed.
+    pub fn redact(&self, text: &str) -> String {
+        // Very short values would only mangle the text without protecting anything.
+        if self.0.len() >= 6 {
+            text.replace(&self.0, "***")
+        } else {
+            text.to_owned()
+        }
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -42,5 +52,15 @@ mod tests {
         assert_eq!(format!("{s}"), "***");
         assert_eq!(format!("{s:?}"), "Secret(***)");
         assert_eq!(s.expose(), "pypi-AgEIcHlwaS5vcmc");
+    }
+
+    #[test]
+    fn redacts_its_value_from_text() {
+        let s = Secret::new("pypi-AgEIcHlwaS5vcmc");
+        assert_eq!(
+            s.redact("bad token pypi-AgEIcHlwaS5vcmc (pypi-AgEIcHlwaS5vcmc)"),
+            "bad token *** (***)"
+        );
+        assert_eq!(Secret::new("x").redact("x marks"), "x marks");
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -27,6 +27,24 @@ pub enum Sameness {
     Differ(String),
 }
 
+/// An archive that could not be read, named: the messages of [`ArchiveError`] read after
+/// their subject.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("the local file `{}` {source}", path.display())]
+    Local {
+        path: PathBuf,
+        #[source]
+        source: ArchiveError,
+    },
+    /// The published copy is a temporary download: its path would tell the reader nothing.
+    #[error("the published copy {source}")]
+    Published {
+        #[source]
+        source: ArchiveError,
+    },
+}
+
 /// What one member is, as an installer would see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Member {
@@ -37,15 +55,20 @@ struct Member {
     size: u64,
 }
 
-/// Compare two archives of the same format; `a`'s name says which (`.tar.gz`/`.tgz`, else
-/// zip), since `b` may be a temporary download with no telling name.
-pub fn same_content(a: &Path, b: &Path) -> Result<Sameness, ArchiveError> {
-    let name = a
+/// Compare the local archive with the published copy, both of the same format; `local`'s
+/// name says which (`.tar.gz`/`.tgz`, else zip), since `published` is a temporary download
+/// with no telling name.
+pub fn same_content(local: &Path, published: &Path) -> Result<Sameness, CompareError> {
+    let name = local
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let tar = name.ends_with(".tar.gz") || name.ends_with(".tgz");
-    let (left, right) = (members(a, tar)?, members(b, tar)?);
+    let left = members(local, tar).map_err(|source| CompareError::Local {
+        path: local.to_path_buf(),
+        source,
+    })?;
+    let right = members(published, tar).map_err(|source| CompareError::Published { source })?;
     Ok(compare(&left, &right))
 }
 
@@ -117,9 +140,11 @@ fn digest(
         }
         size += n as u64;
         if size > *budget {
-            return Err(ArchiveError::TooLarge {
-                member: member.to_owned(),
-            });
+            // Not `TooLarge`: that one speaks of a metadata file's limit.
+            return Err(ArchiveError::Corrupt(format!(
+                "unpacks to more than {} GiB (at `{member}`), which no real distribution does; the archive is likely broken or malicious",
+                MAX_TOTAL_BYTES >> 30
+            )));
         }
         hasher.update(&buf[..n]);
     }
@@ -370,7 +395,23 @@ mod tests {
         let (a, b) = (d.path().join("a.whl"), d.path().join("b.tar.gz"));
         std::fs::write(&a, b"not a zip").unwrap();
         std::fs::write(&b, b"\x1f\x8bnot gzip").unwrap();
-        assert!(same_content(&a, &a).is_err());
-        assert!(same_content(&b, &b).is_err());
+        let good = d.path().join("good.whl");
+        zip(&good, &[("p/__init__.py", b"")], None, 2000);
+        let e = same_content(&a, &good).unwrap_err();
+        let text = e.to_string().replace(&a.display().to_string(), "A");
+        assert!(
+            text.starts_with("the local file `A` is not a readable zip archive:"),
+            "{text}"
+        );
+        let e = same_content(&good, &a).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("the published copy is not a readable zip archive:"),
+            "{e}"
+        );
+        assert!(matches!(
+            same_content(&b, &b),
+            Err(CompareError::Local { .. })
+        ));
     }
 }

@@ -8,6 +8,8 @@ pub(crate) mod html;
 pub mod oidc;
 pub mod publish;
 pub mod query;
+#[cfg(test)]
+mod testserver;
 pub mod upload;
 
 pub use publish::{

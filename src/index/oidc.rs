@@ -183,7 +183,7 @@ impl Exchange {
         }
         match parsed {
             Some(a) if !a.errors.is_empty() || a.message.is_some() => {
-                let scrub = |s: &str| redact(&short(s), id_token.expose());
+                let scrub = |s: &str| id_token.redact(&short(s));
                 Err(ExchangeError::Refused {
                     status,
                     message: scrub(a.message.as_deref().unwrap_or("Token request failed")),
@@ -197,22 +197,14 @@ impl Exchange {
                         .collect(),
                 })
             }
-            _ => Err(self.unexpected(url, status, redact(&short(&body), id_token.expose()))),
+            _ => Err(self.unexpected(url, status, id_token.redact(&short(&body)))),
         }
     }
 
     fn transport(&self, url: &Url, e: reqwest::Error) -> ExchangeError {
-        let e = e.without_url();
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
-            source = s.source();
-        }
         ExchangeError::Transport {
             url: url.to_string(),
-            detail,
+            detail: super::upload::error_chain(&e.without_url()),
         }
     }
 
@@ -235,15 +227,7 @@ pub fn now() -> u64 {
 }
 
 async fn read_capped(mut response: reqwest::Response) -> String {
-    let mut body = Vec::new();
-    while body.len() < MAX_BODY {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    body.truncate(MAX_BODY);
-    String::from_utf8_lossy(&body).into_owned()
+    String::from_utf8_lossy(&super::upload::read_capped(&mut response, MAX_BODY).await).into_owned()
 }
 
 pub(crate) fn json_message(body: &str) -> Option<String> {
@@ -260,19 +244,12 @@ fn short(s: &str) -> String {
     }
 }
 
-fn redact(text: &str, secret: &str) -> String {
-    if secret.len() >= 6 {
-        text.replace(secret, "***")
-    } else {
-        text.to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::testserver::read_request;
     use super::*;
     use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     /// A loopback server answering each connection with the next canned (status, body),
@@ -289,33 +266,8 @@ mod tests {
         tokio::spawn(async move {
             for (status, body) in answers {
                 let (mut s, _) = listener.accept().await.unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // Read the head, then the body by Content-Length.
-                loop {
-                    let n = s.read(&mut chunk).await.unwrap();
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(i) = text.find("\r\n\r\n") {
-                        let len = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= i + 4 + len || n == 0 {
-                            break;
-                        }
-                    }
-                    if n == 0 {
-                        break;
-                    }
-                }
-                log.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf).to_string());
+                let req = read_request(&mut s).await.expect("a whole request");
+                log.lock().unwrap().push(req.text());
                 let reply = format!(
                     "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
@@ -430,6 +382,29 @@ mod tests {
             matches!(e, ExchangeError::Unexpected { status: 503, .. }),
             "{e}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_index_is_named_with_the_cause() {
+        // A port nothing listens on any more.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let url = Url::parse(&format!("http://{addr}/legacy/")).unwrap();
+        let err = Exchange::new(&url).unwrap().audience().await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ExchangeError::Transport { .. }), "{err:?}");
+        assert!(
+            text.starts_with(&format!(
+                "could not reach `http://{addr}/_/oidc/audience`: "
+            )),
+            "{text}"
+        );
+        // The cause (connection refused) is there, not only reqwest's outer line.
+        let detail = text.split("`: ").nth(1).unwrap();
+        assert!(detail.matches(": ").count() >= 2, "{text}");
     }
 
     #[test]

@@ -345,6 +345,10 @@ async fn run(
                 "`{}` is already on the index, identical (sha256 {remote}), and `skip-existing` is false, which makes that an error; set `skip-existing: true` to skip identical files.",
                 d.filename
             ),
+            // An existing file is an error then, whatever it holds: nothing to compare.
+            Some(remote) if !opts.skip_existing => {
+                mismatch_message(&d.filename, &g.sha256, remote)
+            }
             Some(remote) => {
                 // A re-run rebuilds, and builds are rarely byte-for-byte reproducible: when
                 // the published file holds the same contents, it is the same release.
@@ -477,50 +481,49 @@ async fn same_as_published(
     else {
         return Err("The index gives no URL for it, so its contents could not be compared.".into());
     };
-    // Beside the local file (same filesystem, so the swap is an atomic rename); the name is
-    // no distribution's, so discovery never picks it up.
-    let tmp = d
+    // Beside the local file (same filesystem, so the swap is an atomic rename), under a
+    // hidden name no distribution has, so discovery never picks it up. Removed when dropped:
+    // on every early return, and if the run is cancelled mid-download.
+    let dir = d
         .path
-        .with_file_name(format!(".{}.published-{}", d.filename, std::process::id()));
-    let cleanup = |tmp: &std::path::Path| {
-        let _ = std::fs::remove_file(tmp);
-    };
-    let sha = match query.download(&url, &tmp).await {
-        Ok(sha) => sha,
-        Err(e) => {
-            cleanup(&tmp);
-            return Err(format!("Its contents could not be compared: {e}."));
-        }
-    };
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.published-", d.filename))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            format!(
+                "Its contents could not be compared: cannot create a file in `{}` for the published copy: {e}.",
+                dir.display()
+            )
+        })?
+        .into_temp_path();
+    let sha = query
+        .download(&url, &tmp)
+        .await
+        .map_err(|e| format!("Its contents could not be compared: {e}."))?;
     if sha != remote_sha256 {
-        cleanup(&tmp);
         return Err(format!(
             "The index served other bytes (sha256 {sha}) than it lists, so contents were not compared."
         ));
     }
-    let same = match crate::dist::same::same_content(&d.path, &tmp) {
-        Ok(crate::dist::same::Sameness::Same) => true,
+    match crate::dist::same::same_content(&d.path, &tmp) {
+        Ok(crate::dist::same::Sameness::Same) => {}
         Ok(crate::dist::same::Sameness::Differ(why)) => {
-            cleanup(&tmp);
-            return Err(format!("The contents differ too: {why}."));
+            return Err(format!("The contents differ too: {why}."))
         }
-        Err(e) => {
-            cleanup(&tmp);
-            return Err(format!("Its contents could not be compared: {e}."));
-        }
-    };
-    debug_assert!(same);
-    let size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(d.size);
-    if dry_run {
-        cleanup(&tmp);
-        return Ok(size);
+        Err(e) => return Err(format!("Its contents could not be compared: {e}.")),
     }
-    if let Err(e) = std::fs::rename(&tmp, &d.path) {
-        cleanup(&tmp);
-        return Err(format!(
-            "The contents match, but the published copy could not replace `{}`: {e}.",
-            d.path.display()
-        ));
+    let size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(d.size);
+    if !dry_run {
+        tmp.persist(&d.path).map_err(|e| {
+            format!(
+                "The contents match, but the published copy could not replace `{}`: {}.",
+                d.path.display(),
+                e.error
+            )
+        })?;
     }
     Ok(size)
 }
@@ -706,12 +709,13 @@ impl Ctx<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testserver::read_request;
     use super::*;
     use crate::dist::{metadata, DistKind};
     use crate::secret::Secret;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use url::Url;
 
     #[derive(Default)]
@@ -732,36 +736,16 @@ mod tests {
             while let Ok((mut sock, _)) = listener.accept().await {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 8192];
-                    let head_end = loop {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
+                    let Some(req) = read_request(&mut sock).await else {
+                        return;
                     };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                    if head.starts_with("get ") {
+                    if req.head.starts_with("GET ") {
                         let _ = sock
                             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                             .await;
                         return;
                     }
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + len {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let body = String::from_utf8_lossy(&buf[head_end..]);
+                    let body = String::from_utf8_lossy(&req.body);
                     let name = body
                         .split("filename=\"")
                         .nth(1)
@@ -843,6 +827,108 @@ mod tests {
             "the first file goes alone: {events:?}"
         );
         assert_eq!(seen.max.load(Ordering::SeqCst), 2, "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_comparison_says_why_and_leaves_no_download_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist);
+        let (base, _) = slow_index().await;
+        let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+        let listed = |url: Option<String>| super::super::IndexFile {
+            filename: d.filename.clone(),
+            sha256: Some("0".repeat(64)),
+            url,
+        };
+        let why = same_as_published(&query, &d, &listed(None), &"0".repeat(64), false)
+            .await
+            .unwrap_err();
+        assert!(why.contains("gives no URL"), "{why}");
+        // The index lists the file but answers 404 for it.
+        let url = base.join("files/p-1.0.tar.gz").unwrap();
+        let why = same_as_published(
+            &query,
+            &d,
+            &listed(Some(url.to_string())),
+            &"0".repeat(64),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            why.starts_with(
+                "Its contents could not be compared: could not download the published file"
+            ) && why.contains(url.as_str())
+                && why.contains("HTTP 404"),
+            "{why}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["p-1.0.tar.gz"]);
+        assert_eq!(std::fs::read(&d.path).unwrap(), b"p-1.0.tar.gz");
+    }
+
+    /// An index listing `p-1.0.tar.gz` with another sha256 and serving nothing else; the
+    /// paths asked for are recorded.
+    async fn index_listing_other_bytes() -> (Url, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let paths = Arc::new(Mutex::new(Vec::new()));
+        let log = paths.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let Some(req) = read_request(&mut sock).await else {
+                    continue;
+                };
+                log.lock().unwrap().push(req.path().to_string());
+                let body = format!(
+                    "<a href=\"/files/p-1.0.tar.gz#sha256={}\">p-1.0.tar.gz</a>",
+                    "e".repeat(64)
+                );
+                let reply = match req.path() {
+                    "/simple/p/" => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                };
+                let _ = sock.write_all(reply.as_bytes()).await;
+            }
+        });
+        (base, paths)
+    }
+
+    #[tokio::test]
+    async fn without_skip_existing_other_bytes_are_a_conflict_without_a_download() {
+        let dir = tempfile::tempdir().unwrap();
+        let dists = [dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist)];
+        for skip_existing in [false, true] {
+            let (base, paths) = index_listing_other_bytes().await;
+            let up = Uploader::new(
+                base.clone(),
+                super::super::Credentials::token(Secret::new("pypi-CONFLICTTEST")),
+            )
+            .unwrap();
+            let query =
+                IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+            let opts = PublishOptions {
+                skip_existing,
+                max_parallel: 1,
+                dry_run: false,
+                retry: RetryPolicy::default(),
+            };
+            let (_, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("same name, different bytes"), "{err}");
+            let downloaded = paths
+                .lock()
+                .unwrap()
+                .contains(&"/files/p-1.0.tar.gz".into());
+            // Only a run that would skip an identical file compares contents.
+            assert_eq!(downloaded, skip_existing, "{err}");
+        }
     }
 
     #[test]

@@ -79,6 +79,14 @@ pub enum QueryError {
         what: &'static str,
         detail: String,
     },
+    #[error("could not download the published file `{url}`: {detail}")]
+    Download { url: String, detail: String },
+    #[error("cannot write the published copy to `{}`: {source}; the packages dir must be writable", path.display())]
+    Save {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn status_hint(status: u16) -> &'static str {
@@ -178,9 +186,9 @@ impl IndexQuery {
         Some(u)
     }
 
-    /// Stream a file the index serves into `dest`, returning its sha256; the bytes are only
-    /// kept (renamed into place by the caller) after the hash matched what the index said.
-    /// Used when a re-run rebuilt a file the index already has, to compare contents.
+    /// Stream a file the index serves into `dest`, returning its sha256. The caller owns
+    /// `dest` (and removes it on error). Used when a re-run rebuilt a file the index already
+    /// has, to compare contents.
     pub async fn download(&self, url: &Url, dest: &std::path::Path) -> Result<String, QueryError> {
         use sha2::Digest;
         use tokio::io::AsyncWriteExt;
@@ -190,23 +198,23 @@ impl IndexQuery {
                 req = req.basic_auth(&c.username, Some(c.password.expose()));
             }
         }
-        let transport = |e: reqwest::Error| QueryError::Transport {
+        let failed = |detail: String| QueryError::Download {
             url: url.to_string(),
-            detail: super::upload::error_chain(&e),
-            source: e.without_url(),
+            detail,
         };
+        let transport = |e: reqwest::Error| failed(super::upload::error_chain(&e.without_url()));
         let mut resp = req.send().await.map_err(transport)?;
-        if !resp.status().is_success() {
-            return Err(QueryError::Status {
-                url: url.to_string(),
-                status: resp.status().as_u16(),
-                retry_after: super::upload::retry_after(resp.headers()),
-            });
+        let status = resp.status();
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                401 | 403 => "; the index wants credentials for it, which are only sent to the simple index's own origin",
+                _ => "; the index lists the file but does not serve it",
+            };
+            return Err(failed(format!("HTTP {status}{hint}")));
         }
-        let io = |e: std::io::Error| QueryError::Parse {
-            url: url.to_string(),
-            what: "file that could be saved",
-            detail: format!("writing `{}`: {e}", dest.display()),
+        let io = |source: std::io::Error| QueryError::Save {
+            path: dest.to_path_buf(),
+            source,
         };
         let mut out = tokio::fs::File::create(dest).await.map_err(io)?;
         let mut hasher = sha2::Sha256::new();
@@ -670,14 +678,15 @@ mod tests {
         assert_eq!(q.json_api_url("x", "1"), None);
     }
 
+    use super::super::testserver::{read_request, Request};
     use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     type Routes = Vec<(&'static str, &'static str, &'static str, String)>;
 
     /// A loopback server answering GETs by path (status line, content type, body); records
-    /// every request head. Unknown paths get 404.
-    async fn serve(routes: Routes) -> (Url, Arc<Mutex<Vec<String>>>) {
+    /// every request. Unknown paths get 404.
+    async fn serve(routes: Routes) -> (Url, Arc<Mutex<Vec<Request>>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = Url::parse(&format!(
             "http://{}/simple/",
@@ -691,17 +700,11 @@ mod tests {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     break;
                 };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                log.lock().unwrap().push(head);
+                let Some(req) = read_request(&mut sock).await else {
+                    continue;
+                };
+                let path = req.path().to_string();
+                log.lock().unwrap().push(req);
                 let (status, ct, body) = routes
                     .iter()
                     .find(|r| r.0 == path)
@@ -716,13 +719,6 @@ mod tests {
             }
         });
         (base, seen)
-    }
-
-    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-        head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
     }
 
     fn creds() -> Credentials {
@@ -752,11 +748,12 @@ mod tests {
         );
         let reqs = seen.lock().unwrap().clone();
         assert_eq!(reqs.len(), 1, "JSON answered: no other request");
-        assert_eq!(header(&reqs[0], "cache-control"), Some("no-cache"));
-        assert!(header(&reqs[0], "accept")
+        assert_eq!(reqs[0].header("cache-control").as_deref(), Some("no-cache"));
+        assert!(reqs[0]
+            .header("accept")
             .unwrap()
             .starts_with("application/vnd.pypi.simple.v1+json"));
-        assert_eq!(header(&reqs[0], "authorization"), None);
+        assert_eq!(reqs[0].header("authorization"), None);
     }
 
     #[tokio::test]
@@ -815,7 +812,9 @@ mod tests {
         assert!(q.sends_credentials());
         q.files("p", "1").await.unwrap();
         let head = seen.lock().unwrap()[0].clone();
-        assert!(header(&head, "authorization").is_some_and(|a| a.starts_with("Basic ")));
+        assert!(head
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic ")));
 
         for other in [
             "https://upload.pypi.org/legacy/",
@@ -834,6 +833,47 @@ mod tests {
         .unwrap()
         .with_upload_credentials(&Url::parse("http://idx.example/").unwrap(), creds());
         assert!(!q.sends_credentials());
+    }
+
+    #[tokio::test]
+    async fn download_hashes_the_file_and_names_what_failed() {
+        let (base, seen) = serve(vec![(
+            "/f/x-1.0.tar.gz",
+            "200 OK",
+            "application/octet-stream",
+            "abc".into(),
+        )])
+        .await;
+        let upload = base.join("/legacy/").unwrap();
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5))
+            .unwrap()
+            .with_upload_credentials(&upload, creds());
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("copy");
+        let file = base.join("/f/x-1.0.tar.gz").unwrap();
+        assert_eq!(
+            q.download(&file, &dest).await.unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
+        assert!(seen.lock().unwrap()[0].header("authorization").is_some());
+
+        let missing = base.join("/f/gone.tar.gz").unwrap();
+        let err = q.download(&missing, &dest).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, QueryError::Download { .. }), "{err:?}");
+        assert!(
+            text.contains(missing.as_str()) && text.contains("HTTP 404 Not Found"),
+            "{text}"
+        );
+        assert!(!text.contains("which files it has"), "{text}");
+
+        let unwritable = dir.path().join("no-such-dir").join("copy");
+        let err = q.download(&file, &unwritable).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, QueryError::Save { .. }), "{err:?}");
+        assert!(text.contains(&unwritable.display().to_string()), "{text}");
+        assert!(!format!("{err:?}").contains("QUERYTOKEN"), "{err:?}");
     }
 
     proptest! {

@@ -528,14 +528,7 @@ impl Uploader {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("json"));
-        let mut body = Vec::new();
-        while body.len() < MAX_ERROR_BODY {
-            match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-        body.truncate(MAX_ERROR_BODY);
+        let body = read_capped(&mut response, MAX_ERROR_BODY).await;
         let text = String::from_utf8_lossy(&body);
         let message = extract_message(&text, is_json).unwrap_or_else(|| {
             format!(
@@ -544,8 +537,22 @@ impl Uploader {
                 status.canonical_reason().unwrap_or("(no reason given)")
             )
         });
-        redact(&message, self.credentials().password.expose())
+        self.credentials().password.redact(&message)
     }
+}
+
+/// At most `max` bytes of an answer's body, for its message: a hostile server cannot fill
+/// memory, and a body cut short (or broken off) still says what arrived.
+pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < max {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(max);
+    body
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
@@ -593,15 +600,6 @@ fn transport(filename: &str, url: &Url, e: reqwest::Error) -> UploadError {
         url: url.to_string(),
         detail,
         source: e,
-    }
-}
-
-fn redact(message: &str, password: &str) -> String {
-    // Very short secrets would only mangle the text without protecting anything.
-    if password.len() >= 6 {
-        message.replace(password, "***")
-    } else {
-        message.to_string()
     }
 }
 
@@ -668,6 +666,7 @@ fn tidy(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testserver::{read_request, Request};
     use super::*;
     use crate::dist::metadata::tests::zip_bytes;
     use std::sync::{Arc, Mutex};
@@ -680,23 +679,6 @@ mod tests {
 
     fn creds() -> Credentials {
         Credentials::token(Secret::new(TOKEN))
-    }
-
-    #[derive(Debug, Clone)]
-    struct Request {
-        head: String,
-        body: Vec<u8>,
-    }
-
-    impl Request {
-        fn header(&self, name: &str) -> Option<String> {
-            self.head.lines().skip(1).find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-        }
     }
 
     /// A one-shot HTTP/1.1 server on loopback: answers each accepted connection with the next
@@ -713,32 +695,10 @@ mod tests {
         tokio::spawn(async move {
             for response in responses {
                 let (mut sock, _) = listener.accept().await.unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let head_end = loop {
-                    let n = sock.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "client closed before sending headers");
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-                let req = Request {
-                    head,
-                    body: Vec::new(),
-                };
-                let len: usize = req
-                    .header("content-length")
-                    .map(|v| v.parse().unwrap())
-                    .unwrap_or(0);
-                let mut body = buf[head_end..].to_vec();
-                while body.len() < len {
-                    let n = sock.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "client closed mid-body");
-                    body.extend_from_slice(&chunk[..n]);
-                }
-                log.lock().unwrap().push(Request { body, ..req });
+                let req = read_request(&mut sock)
+                    .await
+                    .expect("the client closed before sending the whole request");
+                log.lock().unwrap().push(req);
                 sock.write_all(response.as_bytes()).await.unwrap();
                 sock.shutdown().await.unwrap();
             }
