@@ -265,13 +265,13 @@ impl Report {
         if let Some(r) = &self.run {
             let mut cell = String::new();
             if !r.repository.is_empty() {
-                cell.push_str(&format!("`{}`", md_escape(&r.repository)));
+                cell.push_str(&code(&r.repository));
             }
             if !r.commit.is_empty() {
-                cell.push_str(&format!(" @ `{}`", &r.commit[..r.commit.len().min(12)]));
+                cell.push_str(&format!(" @ {}", code(&r.commit[..r.commit.len().min(12)])));
             }
             if !r.git_ref.is_empty() {
-                cell.push_str(&format!(" · `{}`", md_escape(&r.git_ref)));
+                cell.push_str(&format!(" · {}", code(&r.git_ref)));
             }
             if !r.event.is_empty() {
                 cell.push_str(&format!(" · {}", md_escape(&r.event)));
@@ -304,9 +304,7 @@ impl Report {
                     } else {
                         c.checks
                             .iter()
-                            .map(|k| {
-                                format!("{} `{}`", md_escape(&k.name), md_escape(&k.conclusion))
-                            })
+                            .map(|k| format!("{} {}", md_escape(&k.name), code(&k.conclusion)))
                             .collect::<Vec<_>>()
                             .join(", ")
                     }
@@ -321,9 +319,9 @@ impl Report {
             let stamped = self
                 .stamped_version
                 .as_ref()
-                .map(|v| format!("; dev version: built as `{v}`"))
+                .map(|v| format!("; dev version: built as {}", code(v)))
                 .unwrap_or_default();
-            rows.push(("Build", format!("`{}`{stamped}", md_escape(b))));
+            rows.push(("Build", format!("{}{stamped}", code(b))));
         }
         if let Some(v) = &self.validation {
             rows.push((
@@ -368,9 +366,9 @@ impl Report {
             rows.push(("Upload", parts.join(", ")));
         }
         match (self.verified, &self.verify_error) {
-            (Some(true), _) => rows.push(("Verified", self.verify_steps.join("; "))),
+            (Some(true), _) => rows.push(("Verified", md_escape(&self.verify_steps.join("; ")))),
             (Some(false), Some(e)) => {
-                let mut cell = self.verify_steps.join("; ");
+                let mut cell = md_escape(&self.verify_steps.join("; "));
                 if !cell.is_empty() {
                     cell.push_str("; ");
                 }
@@ -436,10 +434,10 @@ impl Report {
                     .as_deref()
                     .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
                 md.push_str(&format!(
-                    "| `{}` | {} | `{}` | {} | {} | {} |\n",
-                    f.filename,
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    code(&f.filename),
                     human_size(f.size),
-                    f.sha256.as_deref().unwrap_or("-"),
+                    f.sha256.as_deref().map_or_else(|| "-".into(), code),
                     self.file_verdict(&f.filename),
                     result,
                     url
@@ -455,9 +453,9 @@ impl Report {
                     let cell = if k.url.is_empty() {
                         name
                     } else {
-                        format!("[{name}]({})", k.url.replace(')', "%29"))
+                        format!("[{name}]({})", md_escape(&k.url).replace(')', "%29"))
                     };
-                    md.push_str(&format!("| {cell} | `{}` |\n", md_escape(&k.conclusion)));
+                    md.push_str(&format!("| {cell} | {} |\n", code(&k.conclusion)));
                 }
                 md.push('\n');
             }
@@ -466,9 +464,9 @@ impl Report {
             md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
             for p in &self.problems {
                 md.push_str(&format!(
-                    "| `{}` | `{}`{} | {} | {} |\n",
-                    p.path.display(),
-                    p.rule,
+                    "| {} | {}{} | {} | {} |\n",
+                    code(&p.path.display().to_string()),
+                    code(p.rule),
                     if p.is_error() { "" } else { " (warning)" },
                     md_escape(&p.message),
                     md_escape(&p.fix)
@@ -481,7 +479,7 @@ impl Report {
                 "Ignored (not distributions): {}\n\n",
                 self.ignored
                     .iter()
-                    .map(|i| format!("`{i}`"))
+                    .map(|i| code(i))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -560,6 +558,20 @@ fn plural(n: usize, word: &str) -> String {
 /// Table cells must not break the table: escape pipes, fold newlines.
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// `s` as inline code in a table cell. The fence is longer than any backtick run inside, so
+/// a backtick in a file name or command cannot end the span and spill Markdown into the cell.
+fn code(s: &str) -> String {
+    let s = md_escape(s);
+    let run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(run + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 pub fn human_size(bytes: u64) -> String {
@@ -692,6 +704,67 @@ mod tests {
             md.contains("| [Test \\| Suite](https://github.com/o/r/runs/5) | `failure` |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn user_strings_cannot_break_the_summary_tables() {
+        let hostile = "a|b`c\nd";
+        let mut r = report();
+        r.files[0].filename = hostile.into();
+        r.files[0].note = Some(hostile.into());
+        r.files[2].result = FileResult::IdenticalSkipped;
+        r.files[2].note = Some(hostile.into());
+        r.run = Some(RunFacts {
+            repository: "o/r".into(),
+            git_ref: format!("refs/heads/{hostile}"),
+            event: hostile.into(),
+            ..RunFacts::default()
+        });
+        r.build_command = Some(format!("python -m build | tee {hostile}"));
+        r.verified = Some(false);
+        r.verify_steps = vec![format!("`{hostile}` runs (exit 0)")];
+        r.verify_error = Some(hostile.into());
+        r.validation = Some(Validation::default());
+        r.problems = vec![Problem::error(
+            format!("dist/{hostile}.whl"),
+            "filename-invalid",
+            hostile,
+            hostile,
+        )];
+        r.ignored = vec![hostile.into()];
+        r.checks = Some(ChecksReport {
+            passed: false,
+            elapsed_secs: 1.0,
+            checks: vec![crate::checks::CheckResult {
+                name: hostile.into(),
+                conclusion: hostile.into(),
+                url: format!("https://x/{hostile})"),
+                done: true,
+            }],
+        });
+        let md = r.summary_markdown();
+        // Every row of a table has as many unescaped pipes as the table's header.
+        let pipes = |l: &str| {
+            l.match_indices('|')
+                .filter(|(i, _)| !l[..*i].ends_with('\\'))
+                .count()
+        };
+        let mut header = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                header = None;
+                continue;
+            }
+            let want = *header.get_or_insert(pipes(line));
+            assert_eq!(pipes(line), want, "{line}\n\n{md}");
+        }
+        // A backtick inside a code span gets a longer fence, so the span stays whole.
+        assert!(md.contains("| ``a\\|b`c d`` |"), "{md}");
+        assert!(
+            md.contains("Ignored (not distributions): ``a\\|b`c d``"),
+            "{md}"
+        );
+        assert!(!md.contains('\r') && !md.contains("c\nd"), "{md}");
     }
 
     #[test]
