@@ -774,7 +774,7 @@ async fn upload(
                 size,
                 progress,
             } => bars.start(filename, *size, Arc::clone(progress)),
-            idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
+            idx::Event::Done(o) => bars.finish(&o.filename, FileResult::from(&o.status).word()),
             _ => {}
         }
         bars.suspend(|| log_event(rt, url, &e));
@@ -785,25 +785,9 @@ async fn upload(
         entry.url = o.url;
         entry.size = o.size;
         entry.note = o.note;
-        entry.result = match o.status {
-            idx::Status::Uploaded => FileResult::Uploaded,
-            idx::Status::IdenticalSkipped => FileResult::IdenticalSkipped,
-            idx::Status::WouldUpload => FileResult::WouldUpload,
-            idx::Status::Failed(m) => FileResult::Failed(m),
-            idx::Status::NotAttempted => FileResult::NotAttempted,
-        };
+        entry.result = FileResult::from(&o.status);
     }
     result.map_err(|e| PipelineError::Publish(Box::new(e)))
-}
-
-fn status_word(s: &idx::Status) -> &'static str {
-    match s {
-        idx::Status::Uploaded => "uploaded",
-        idx::Status::IdenticalSkipped => "identical, skipped",
-        idx::Status::WouldUpload => "would upload",
-        idx::Status::Failed(_) => "FAILED",
-        idx::Status::NotAttempted => "not attempted",
-    }
 }
 
 fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {

@@ -20,6 +20,32 @@ pub enum FileResult {
     NotAttempted,
 }
 
+impl FileResult {
+    /// The result in a few words, as the terminal and the progress bars show it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            FileResult::Uploaded => "uploaded",
+            FileResult::IdenticalSkipped => "identical, skipped",
+            FileResult::WouldUpload => "would upload",
+            FileResult::Failed(_) => "FAILED",
+            FileResult::NotAttempted => "not attempted",
+        }
+    }
+}
+
+impl From<&crate::index::Status> for FileResult {
+    fn from(s: &crate::index::Status) -> FileResult {
+        use crate::index::Status;
+        match s {
+            Status::Uploaded => FileResult::Uploaded,
+            Status::IdenticalSkipped => FileResult::IdenticalSkipped,
+            Status::WouldUpload => FileResult::WouldUpload,
+            Status::Failed(m) => FileResult::Failed(m.clone()),
+            Status::NotAttempted => FileResult::NotAttempted,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FileEntry {
     pub filename: String,
@@ -419,15 +445,14 @@ impl Report {
         if !self.files.is_empty() {
             md.push_str("### Files\n\n| File | Size | sha256 | Check | Result | URL |\n|---|---:|---|---|---|---|\n");
             for f in &self.files {
-                let result = match &f.result {
-                    FileResult::Uploaded => "uploaded".to_string(),
-                    FileResult::IdenticalSkipped => match &f.note {
-                        None => "identical, skipped".to_string(),
-                        Some(n) => format!("identical, skipped ({})", md_escape(n)),
-                    },
-                    FileResult::WouldUpload => "would upload (dry run)".to_string(),
-                    FileResult::Failed(m) => format!("failed: {}", md_escape(m)),
-                    FileResult::NotAttempted => "not attempted".to_string(),
+                // The audit record adds what the terminal line leaves to its context.
+                let result = match (&f.result, &f.note) {
+                    (FileResult::IdenticalSkipped, Some(n)) => {
+                        format!("identical, skipped ({})", md_escape(n))
+                    }
+                    (FileResult::WouldUpload, _) => "would upload (dry run)".to_string(),
+                    (FileResult::Failed(m), _) => format!("failed: {}", md_escape(m)),
+                    (other, _) => other.word().to_string(),
                 };
                 let url = f
                     .url
@@ -521,11 +546,8 @@ impl Report {
         }
         for f in &self.files {
             let result = match &f.result {
-                FileResult::Uploaded => "uploaded".to_string(),
-                FileResult::IdenticalSkipped => "identical, skipped".to_string(),
-                FileResult::WouldUpload => "would upload".to_string(),
                 FileResult::Failed(m) => format!("FAILED: {m}"),
-                FileResult::NotAttempted => "not attempted".to_string(),
+                other => other.word().to_string(),
             };
             out.push_str(&format!(
                 "  {:<50} {:>10}  {}\n",
