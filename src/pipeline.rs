@@ -99,13 +99,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         ctx, inputs, rt, ..
     } = rc;
 
-    let t = Instant::now();
-    rt.group_start("Plan");
-    let plan = decide(ctx, inputs);
-    rt.info(&format!("{} (target: {})", plan.reason, plan.target));
-    rt.group_end();
-    report.plan = Some(plan.clone());
-    report.stage("plan", t);
+    let plan = timed(rt, report, "plan", "Plan", async |report| {
+        let plan = decide(ctx, inputs);
+        rt.info(&format!("{} (target: {})", plan.reason, plan.target));
+        report.plan = Some(plan.clone());
+        plan
+    })
+    .await;
     if !plan.should_publish() || inputs.plan_only {
         return Ok(());
     }
@@ -140,18 +140,14 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     if let Some(wait) = &inputs.wait {
-        let t = Instant::now();
-        rt.group_start("Wait for checks");
-        let gated = wait_for_checks(ctx, inputs, wait, rt, report).await;
-        rt.group_end();
-        report.stage("wait", t);
-        gated?;
+        timed(rt, report, "wait", "Wait for checks", async |report| {
+            wait_for_checks(ctx, inputs, wait, rt, report).await
+        })
+        .await?;
     }
 
     if let Some(command) = &inputs.build {
-        let t = Instant::now();
         report.build_command = Some(command.clone());
-        rt.group_start("Build");
         let cfg = crate::build::BuildConfig {
             command: command.clone(),
             project_dir: rc.cwd.to_path_buf(),
@@ -161,51 +157,69 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
             run_attempt: ctx.run_attempt.unwrap_or(1),
             tag_pattern: inputs.tag_pattern.clone(),
         };
-        let built = crate::build::build(&cfg, &|line| rt.info(line)).await;
-        rt.group_end();
-        report.stage("build", t);
-        report.stamped_version = built?.stamped.map(|v| v.to_string());
+        let built = timed(rt, report, "build", "Build", async |_| {
+            crate::build::build(&cfg, &|line| rt.info(line)).await
+        })
+        .await?;
+        report.stamped_version = built.stamped.map(|v| v.to_string());
     }
 
-    let t = Instant::now();
-    rt.group_start("Check distributions");
     let dir = rc.cwd.join(&inputs.packages_dir);
-    let checked = check(&dir, &plan, &inputs.tag_pattern, rt, report);
-    rt.group_end();
-    report.stage("check", t);
-    let dists = checked?;
+    let dists = timed(rt, report, "check", "Check distributions", async |report| {
+        check(&dir, &plan, &inputs.tag_pattern, rt, report)
+    })
+    .await?;
     if let (Some(n), Some(v)) = (&report.name, &report.version) {
         report.project_url = Some(crate::index::project_url(simple_url, n, v));
     }
 
-    let t = Instant::now();
-    rt.group_start(&format!("Upload to {}", plan.target.label()));
-    let uploaded = match Session::new(rt, method, url, names, report.name.clone()) {
-        Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
-        Err(e) => Err(e.into()),
-    };
-    rt.group_end();
-    report.stage("upload", t);
-    uploaded?;
+    let label = plan.target.label();
+    timed(
+        rt,
+        report,
+        "upload",
+        &format!("Upload to {label}"),
+        async |report| match Session::new(rt, method, url, names, report.name.clone()) {
+            Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
+            Err(e) => Err(e.into()),
+        },
+    )
+    .await?;
 
     if !inputs.dry_run {
-        let t = Instant::now();
-        rt.group_start(&format!("Verify on {}", plan.target.label()));
-        let verified = verify(plan.target, simple_url, inputs, ctx, rt, report).await;
-        rt.group_end();
-        report.stage("verify", t);
-        verified?;
+        timed(
+            rt,
+            report,
+            "verify",
+            &format!("Verify on {label}"),
+            async |report| verify(plan.target, simple_url, inputs, ctx, rt, report).await,
+        )
+        .await?;
     }
 
     if wants_release(inputs, &plan) {
-        let t = Instant::now();
-        rt.group_start("GitHub Release");
-        let released = release_stage(rc, &plan, &dists, simple_url, report).await;
-        rt.group_end();
-        report.stage("release", t);
-        released?;
+        timed(rt, report, "release", "GitHub Release", async |report| {
+            release_stage(rc, &plan, &dists, simple_url, report).await
+        })
+        .await?;
     }
     Ok(())
+}
+
+/// Run one stage inside a log group and record its wall time, whether it succeeds or not.
+async fn timed<T>(
+    rt: &Runtime,
+    report: &mut Report,
+    key: &str,
+    title: &str,
+    stage: impl AsyncFnOnce(&mut Report) -> T,
+) -> T {
+    let started = Instant::now();
+    rt.group_start(title);
+    let out = stage(report).await;
+    rt.group_end();
+    report.stage(key, started);
+    out
 }
 
 /// Stage: the index serves every file with our sha256, then (unless `verify-install: false`)
