@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
-use crate::gha::{self, Annotation, Context, Inputs, Level, Runtime};
+use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
 use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
@@ -119,14 +119,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
             "trusted publishing (a short-lived token minted by OIDC for this run)".into()
         }
     });
-    let url_input = match plan.target {
-        Target::Pypi => "pypi-url",
-        _ => "testpypi-url",
-    };
-    if let Some((_, var)) = gha::inputs::URL_ENV
-        .iter()
-        .find(|(input, var)| *input == url_input && inputs.url_env.contains(var))
-    {
+    if let Some((url_input, var)) = inputs.upload_url_env(plan.target) {
         rt.info(&format!(
             "upload URL {url} (from {var}; the `{url_input}` input is empty)"
         ));

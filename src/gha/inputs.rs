@@ -18,7 +18,7 @@ use url::Url;
 
 use super::Env;
 use crate::auth::TrustedPublishing;
-use crate::plan::Mode;
+use crate::plan::{Mode, Target};
 use crate::secret::Secret;
 
 pub const DEFAULT_PYPI_URL: &str = "https://upload.pypi.org/legacy/";
@@ -545,6 +545,19 @@ impl Inputs {
         })
     }
 
+    /// For `target`'s upload URL: its input and the [`URL_ENV`] variable that stood in for
+    /// it, when the input was empty and the variable was used.
+    pub fn upload_url_env(&self, target: Target) -> Option<(&'static str, &'static str)> {
+        let input = match target {
+            Target::Pypi => "pypi-url",
+            Target::Testpypi => "testpypi-url",
+            Target::None => return None,
+        };
+        URL_ENV
+            .into_iter()
+            .find(|(i, var)| *i == input && self.url_env.contains(var))
+    }
+
     /// The secrets among the inputs, for masking before anything prints.
     pub fn secrets(&self) -> Vec<&Secret> {
         self.pypi_token
@@ -825,6 +838,11 @@ mod tests {
         assert_eq!(i.pypi_index_url.as_str(), "http://127.0.0.1:8080/simple/");
         assert_eq!(i.testpypi_url.as_str(), DEFAULT_TESTPYPI_URL);
         assert_eq!(i.url_env, vec!["SDD_PUBLISH_PYPI_URL"]);
+        assert_eq!(
+            i.upload_url_env(Target::Pypi),
+            Some(("pypi-url", "SDD_PUBLISH_PYPI_URL"))
+        );
+        assert_eq!(i.upload_url_env(Target::Testpypi), None);
         // The input wins over the variable.
         let i = Inputs::from_env(&env(&[
             ("SDD_PUBLISH_PYPI_URL", "http://127.0.0.1:8080/"),
@@ -832,7 +850,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(i.pypi_url.as_str(), "https://idx.example/legacy/");
-        assert!(i.url_env.is_empty());
+        assert!(i.url_env.is_empty() && i.upload_url_env(Target::Pypi).is_none());
         // A bad variable is named as the variable, not as the input the user never set.
         let err = Inputs::from_env(&env(&[("SDD_PUBLISH_TESTPYPI_URL", "ftp://x/")])).unwrap_err();
         let msg = err.to_string();
