@@ -216,14 +216,8 @@ fn release_inputs(raw: &RawInputs) -> Result<ReleaseInputs, InputError> {
             .release_notes_file
             .as_deref()
             .map(|f| PathBuf::from(f.trim())),
-        draft: match raw.draft.as_deref() {
-            None => false,
-            Some(v) => parse_bool("draft", v)?,
-        },
-        assets: match raw.release_assets.as_deref() {
-            None => true,
-            Some(v) => parse_bool("release-assets", v)?,
-        },
+        draft: flag("draft", raw.draft.as_deref(), false)?,
+        assets: flag("release-assets", raw.release_assets.as_deref(), true)?,
     })
 }
 
@@ -286,6 +280,23 @@ pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
             input: input.into(),
             value: other.into(),
             expected: "a YAML 1.2 boolean: true | True | TRUE | false | False | FALSE".into(),
+        }),
+    }
+}
+
+/// A boolean input, `default` when not set.
+fn flag(input: &str, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    value.map_or(Ok(default), |v| parse_bool(input, v))
+}
+
+/// A glob input's value; `what` says what the input takes, for the error.
+fn glob(input: &str, value: &str, what: &str) -> Result<(), InputError> {
+    match crate::plan::Pattern::new(value) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(InputError::Invalid {
+            input: input.into(),
+            value: value.into(),
+            expected: format!("{what} ({e})"),
         }),
     }
 }
@@ -404,35 +415,15 @@ impl Inputs {
             .tag_pattern
             .map(|t| t.trim().to_owned())
             .unwrap_or_else(|| "v*".into());
-        crate::plan::Pattern::new(&tag_pattern).map_err(|e| InputError::Invalid {
-            input: "tag-pattern".into(),
-            value: tag_pattern.clone(),
-            expected: format!("a glob such as `v*` ({e})"),
-        })?;
+        glob("tag-pattern", &tag_pattern, "a glob such as `v*`")?;
         let branches = raw.branches.as_deref().map(parse_list).unwrap_or_default();
         for b in &branches {
-            crate::plan::Pattern::new(b).map_err(|e| InputError::Invalid {
-                input: "branches".into(),
-                value: b.clone(),
-                expected: format!("branch names or globs, one per line ({e})"),
-            })?;
+            glob("branches", b, "branch names or globs, one per line")?;
         }
-        let dry_run = match raw.dry_run.as_deref() {
-            None => false,
-            Some(v) => parse_bool("dry-run", v)?,
-        };
-        let plan_only = match raw.plan_only.as_deref() {
-            None => false,
-            Some(v) => parse_bool("plan-only", v)?,
-        };
-        let verify_install = match raw.verify_install.as_deref() {
-            None => true,
-            Some(v) => parse_bool("verify-install", v)?,
-        };
-        let verify_strict = match raw.verify_strict.as_deref() {
-            None => false,
-            Some(v) => parse_bool("verify-strict", v)?,
-        };
+        let dry_run = flag("dry-run", raw.dry_run.as_deref(), false)?;
+        let plan_only = flag("plan-only", raw.plan_only.as_deref(), false)?;
+        let verify_install = flag("verify-install", raw.verify_install.as_deref(), true)?;
+        let verify_strict = flag("verify-strict", raw.verify_strict.as_deref(), false)?;
         let verify_timeout = duration(
             "verify-timeout",
             raw.verify_timeout.as_deref(),
@@ -443,10 +434,7 @@ impl Inputs {
             .clone()
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty());
-        let dev_version = match raw.dev_version.as_deref() {
-            None => false,
-            Some(v) => parse_bool("dev-version", v)?,
-        };
+        let dev_version = flag("dev-version", raw.dev_version.as_deref(), false)?;
         let build = raw
             .build
             .map(|b| b.trim().to_owned())
@@ -466,10 +454,7 @@ impl Inputs {
                 expected: "one of auto, always, never".into(),
             })?,
         };
-        let skip_existing = match raw.skip_existing.as_deref() {
-            None => true,
-            Some(v) => parse_bool("skip-existing", v)?,
-        };
+        let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
         let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
             None => 4,
             Some(v) => v
@@ -582,16 +567,13 @@ fn duration(input: &str, value: Option<&str>, default: Duration) -> Result<Durat
 fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
     let checks = raw.wait_for.as_deref().map(parse_list).unwrap_or_default();
     for c in &checks {
-        crate::plan::Pattern::new(c).map_err(|e| InputError::Invalid {
-            input: "wait-for".into(),
-            value: c.clone(),
-            expected: format!("check names or `*` globs, one per line or comma-separated ({e})"),
-        })?;
+        glob(
+            "wait-for",
+            c,
+            "check names or `*` globs, one per line or comma-separated",
+        )?;
     }
-    let on = match raw.wait.as_deref() {
-        None => !checks.is_empty(),
-        Some(v) => parse_bool("wait", v)?,
-    };
+    let on = flag("wait", raw.wait.as_deref(), !checks.is_empty())?;
     let settings = WaitInputs {
         timeout: duration(
             "wait-timeout",
