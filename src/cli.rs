@@ -403,19 +403,7 @@ fn check_cmd(mut opts: crate::check::CheckOptions, json: bool) -> ExitCode {
     if rt.is_actions() {
         for f in &outcome.files {
             for p in &f.problems {
-                rt.annotate(
-                    if p.is_error() {
-                        gha::Level::Error
-                    } else {
-                        gha::Level::Warning
-                    },
-                    &format!("{} Fix: {}", p.message, p.fix),
-                    &gha::Annotation {
-                        title: Some(p.rule.to_string()),
-                        file: Some(p.path.display().to_string()),
-                        line: None,
-                    },
-                );
+                crate::report::annotate(&rt, p);
             }
         }
         for e in &outcome.fatal {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
-use crate::gha::{Annotation, Context, Inputs, Level, Runtime};
+use crate::gha::{Context, Inputs, Runtime};
 use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
@@ -646,19 +646,7 @@ pub fn check(
         })
         .collect();
     for p in &problems {
-        rt.annotate(
-            if p.is_error() {
-                Level::Error
-            } else {
-                Level::Warning
-            },
-            &format!("{} Fix: {}", p.message, p.fix),
-            &Annotation {
-                title: Some(p.rule.to_string()),
-                file: Some(p.path.display().to_string()),
-                line: None,
-            },
-        );
+        crate::report::annotate(rt, p);
     }
     report.problems = problems;
     let errors = report.problems.iter().filter(|p| p.is_error()).count();
@@ -773,7 +761,7 @@ async fn upload(
         dry_run: inputs.dry_run,
         retry: inputs.tuning.retry,
     };
-    let bars = crate::progress::Bars::new(!rt.in_actions());
+    let bars = crate::progress::Bars::new(!rt.is_actions());
     let on = |e: idx::Event<'_>| {
         match &e {
             idx::Event::Starting {

@@ -560,6 +560,24 @@ impl Report {
     }
 }
 
+/// A problem as an annotation on its file: GitHub shows it in the run's UI and on the file.
+pub fn annotate(rt: &crate::gha::Runtime, p: &Problem) {
+    let level = if p.is_error() {
+        crate::gha::Level::Error
+    } else {
+        crate::gha::Level::Warning
+    };
+    rt.annotate(
+        level,
+        &format!("{} Fix: {}", p.message, p.fix),
+        &crate::gha::Annotation {
+            title: Some(p.rule.to_string()),
+            file: Some(p.path.display().to_string()),
+            line: None,
+        },
+    );
+}
+
 /// Stage times: hundredths under ten seconds (most stages take less than one).
 fn seconds(s: f64) -> String {
     if s < 10.0 {
