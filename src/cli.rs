@@ -250,14 +250,8 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
 }
 
 fn mask_raw_secrets(env: &dyn Env, rt: &Runtime) {
-    for (k, v) in env.vars() {
-        let Some(name) = k.strip_prefix("INPUT_") else {
-            continue;
-        };
-        let name = name.to_lowercase().replace('_', "-");
-        if gha::inputs::SECRET_INPUTS.contains(&name.as_str()) && !v.trim().is_empty() {
-            rt.mask(&crate::secret::Secret::new(v.trim()));
-        }
+    for s in gha::inputs::raw_secrets(env) {
+        rt.mask(&s);
     }
 }
 

@@ -35,8 +35,9 @@ pub const URL_ENV: [(&str, &str); 2] = [
     ("testpypi-url", "SDD_PUBLISH_TESTPYPI_URL"),
 ];
 
-/// Every input as the workflow wrote it; `None` when absent or empty.
-#[derive(Debug, Default, Deserialize)]
+/// Every input as the workflow wrote it; `None` when absent or empty. No `Debug`: the token
+/// fields are plain strings here, and a `{:?}` would print them.
+#[derive(Default, Deserialize)]
 pub struct RawInputs {
     pub mode: Option<String>,
     pub tag_pattern: Option<String>,
@@ -269,6 +270,19 @@ impl RawInputs {
             )
             .map_err(|e| InputError::Env(e.to_string()))
     }
+}
+
+/// The secret inputs' values straight from `INPUT_*` (either spelling), for masking when the
+/// inputs as a whole could not be read.
+pub fn raw_secrets(env: &dyn Env) -> Vec<Secret> {
+    env.vars()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("INPUT_")?.to_lowercase().replace('_', "-");
+            (SECRET_INPUTS.contains(&name.as_str()) && !v.trim().is_empty())
+                .then(|| Secret::new(v.trim()))
+        })
+        .collect()
 }
 
 /// `getBooleanInput`'s accepted spellings.
@@ -708,6 +722,23 @@ mod tests {
         assert_eq!(i.branches, vec!["main", "release/*", "next"]);
         assert_eq!(i.pypi_token.as_ref().map(|s| s.expose()), Some("pypi-abc"));
         assert_eq!(i.secrets().len(), 1);
+    }
+
+    #[test]
+    fn raw_secrets_are_found_in_either_spelling_even_when_reading_fails() {
+        let e = env(&[
+            ("INPUT_PYPI-TOKEN", " pypi-a "),
+            ("INPUT_GITHUB_TOKEN", "ghs_b"),
+            ("INPUT_TESTPYPI_TOKEN", "  "),
+            ("INPUT_MODE", "production"),
+        ]);
+        assert!(Inputs::from_env(&e).is_err());
+        let mut found: Vec<_> = raw_secrets(&e)
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, ["ghs_b", "pypi-a"]);
     }
 
     #[test]
