@@ -281,7 +281,88 @@ impl Report {
     /// sha256 and results, the checks waited for, and every problem with its fix.
     pub fn summary_markdown(&self) -> String {
         let mut md = format!("## sdd-publish: {}\n\n", self.headline());
-        let mut rows: Vec<(&str, String)> = Vec::new();
+        let rows = self.summary_rows();
+        if !rows.is_empty() {
+            md.push_str("| | |\n|---|---|\n");
+            for (k, v) in rows {
+                // The labels are this module's own; tests and readers look for `**Label:**`.
+                md.push_str(&format!("| **{k}:** | {v} |\n"));
+            }
+            md.push('\n');
+        }
+        if !self.files.is_empty() {
+            md.push_str("### Files\n\n| File | Size | sha256 | Check | Result | URL |\n|---|---:|---|---|---|---|\n");
+            for f in &self.files {
+                // The audit record adds what the terminal line leaves to its context.
+                let result = match (&f.result, &f.note) {
+                    (FileResult::IdenticalSkipped, Some(n)) => {
+                        format!("identical, skipped ({})", md_escape(n))
+                    }
+                    (FileResult::WouldUpload, _) => "would upload (dry run)".to_string(),
+                    (FileResult::Failed(m), _) => format!("failed: {}", md_escape(m)),
+                    (other, _) => other.word().to_string(),
+                };
+                let url = f
+                    .url
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    code(&f.filename),
+                    human_size(f.size),
+                    f.sha256.as_deref().map_or_else(|| "-".into(), code),
+                    self.file_verdict(&f.filename),
+                    result,
+                    url
+                ));
+            }
+            md.push('\n');
+        }
+        if let Some(c) = &self.checks {
+            if !c.checks.is_empty() {
+                md.push_str("### Checks waited for\n\n| Check | Conclusion |\n|---|---|\n");
+                for k in &c.checks {
+                    let name = md_escape(&k.name);
+                    let cell = if k.url.is_empty() {
+                        name
+                    } else {
+                        format!("[{name}]({})", md_escape(&k.url).replace(')', "%29"))
+                    };
+                    md.push_str(&format!("| {cell} | {} |\n", code(&k.conclusion)));
+                }
+                md.push('\n');
+            }
+        }
+        if !self.problems.is_empty() {
+            md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
+            for p in &self.problems {
+                md.push_str(&format!(
+                    "| {} | {}{} | {} | {} |\n",
+                    code(&p.path.display().to_string()),
+                    code(p.rule),
+                    if p.is_error() { "" } else { " (warning)" },
+                    md_escape(&p.message),
+                    md_escape(&p.fix)
+                ));
+            }
+            md.push('\n');
+        }
+        if !self.ignored.is_empty() {
+            md.push_str(&format!(
+                "Ignored (not distributions): {}\n\n",
+                self.ignored
+                    .iter()
+                    .map(|i| code(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        md
+    }
+
+    /// The summary's key-value rows: decision, where, how, each stage's verdict, timings.
+    fn summary_rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
         if let Some(p) = &self.plan {
             rows.push((
                 "Decision",
@@ -318,28 +399,22 @@ impl Report {
             rows.push(("Index", format!("<{}>{how}", md_escape(u))));
         }
         if let Some(c) = &self.checks {
-            let done = c.checks.iter().filter(|k| k.done).count();
-            rows.push((
-                "Checks",
-                format!(
-                    "{} after {:.0}s: {}",
-                    if c.passed { "passed" } else { "**not passed**" },
-                    c.elapsed_secs,
-                    if c.checks.is_empty() {
-                        "none found".to_string()
-                    } else {
-                        c.checks
-                            .iter()
-                            .map(|k| format!("{} {}", md_escape(&k.name), code(&k.conclusion)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ) + &if done < c.checks.len() {
-                    format!(" ({} still pending)", c.checks.len() - done)
-                } else {
-                    String::new()
-                },
-            ));
+            let verdict = if c.passed { "passed" } else { "**not passed**" };
+            let seen = if c.checks.is_empty() {
+                "none found".to_string()
+            } else {
+                c.checks
+                    .iter()
+                    .map(|k| format!("{} {}", md_escape(&k.name), code(&k.conclusion)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut cell = format!("{verdict} after {:.0}s: {seen}", c.elapsed_secs);
+            let pending = c.checks.iter().filter(|k| !k.done).count();
+            if pending > 0 {
+                cell.push_str(&format!(" ({pending} still pending)"));
+            }
+            rows.push(("Checks", cell));
         }
         if let Some(b) = &self.build_command {
             let stamped = self
@@ -434,82 +509,7 @@ impl Report {
         if let Some(r) = &self.run {
             rows.push(("Tool", r.tool.clone()));
         }
-        if !rows.is_empty() {
-            md.push_str("| | |\n|---|---|\n");
-            for (k, v) in rows {
-                // The labels are this module's own; tests and readers look for `**Label:**`.
-                md.push_str(&format!("| **{k}:** | {v} |\n"));
-            }
-            md.push('\n');
-        }
-        if !self.files.is_empty() {
-            md.push_str("### Files\n\n| File | Size | sha256 | Check | Result | URL |\n|---|---:|---|---|---|---|\n");
-            for f in &self.files {
-                // The audit record adds what the terminal line leaves to its context.
-                let result = match (&f.result, &f.note) {
-                    (FileResult::IdenticalSkipped, Some(n)) => {
-                        format!("identical, skipped ({})", md_escape(n))
-                    }
-                    (FileResult::WouldUpload, _) => "would upload (dry run)".to_string(),
-                    (FileResult::Failed(m), _) => format!("failed: {}", md_escape(m)),
-                    (other, _) => other.word().to_string(),
-                };
-                let url = f
-                    .url
-                    .as_deref()
-                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
-                md.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} |\n",
-                    code(&f.filename),
-                    human_size(f.size),
-                    f.sha256.as_deref().map_or_else(|| "-".into(), code),
-                    self.file_verdict(&f.filename),
-                    result,
-                    url
-                ));
-            }
-            md.push('\n');
-        }
-        if let Some(c) = &self.checks {
-            if !c.checks.is_empty() {
-                md.push_str("### Checks waited for\n\n| Check | Conclusion |\n|---|---|\n");
-                for k in &c.checks {
-                    let name = md_escape(&k.name);
-                    let cell = if k.url.is_empty() {
-                        name
-                    } else {
-                        format!("[{name}]({})", md_escape(&k.url).replace(')', "%29"))
-                    };
-                    md.push_str(&format!("| {cell} | {} |\n", code(&k.conclusion)));
-                }
-                md.push('\n');
-            }
-        }
-        if !self.problems.is_empty() {
-            md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
-            for p in &self.problems {
-                md.push_str(&format!(
-                    "| {} | {}{} | {} | {} |\n",
-                    code(&p.path.display().to_string()),
-                    code(p.rule),
-                    if p.is_error() { "" } else { " (warning)" },
-                    md_escape(&p.message),
-                    md_escape(&p.fix)
-                ));
-            }
-            md.push('\n');
-        }
-        if !self.ignored.is_empty() {
-            md.push_str(&format!(
-                "Ignored (not distributions): {}\n\n",
-                self.ignored
-                    .iter()
-                    .map(|i| code(i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        md
+        rows
     }
 
     /// A file's check verdict: passed, or its error/warning count.
@@ -742,6 +742,23 @@ mod tests {
         let md = r.summary_markdown();
         assert!(
             md.contains("| [Test \\| Suite](https://github.com/o/r/runs/5) | `failure` |"),
+            "{md}"
+        );
+        r.checks
+            .as_mut()
+            .unwrap()
+            .checks
+            .push(crate::checks::CheckResult {
+                name: "Lint".into(),
+                conclusion: "in_progress".into(),
+                url: String::new(),
+                done: false,
+            });
+        let md = r.summary_markdown();
+        assert!(
+            md.contains(
+                "| **Checks:** | **not passed** after 3s: Test \\| Suite `failure`, Lint `in_progress` (1 still pending) |"
+            ),
             "{md}"
         );
     }
