@@ -35,24 +35,7 @@ pub enum Command {
         json: bool,
     },
     /// Print where a ref/event would publish, and why.
-    Plan {
-        /// The ref, e.g. refs/tags/v1.2.0 or refs/heads/main [default: $GITHUB_REF].
-        #[arg(long = "ref")]
-        git_ref: Option<String>,
-        /// The triggering event [default: $GITHUB_EVENT_NAME, else push].
-        #[arg(long)]
-        event: Option<String>,
-        #[arg(long, default_value = "auto", value_parser = parse_mode)]
-        mode: Mode,
-        #[arg(long, default_value = "v*")]
-        tag_pattern: String,
-        /// A publish branch (repeatable); default: the repository's default branch.
-        #[arg(long = "branch")]
-        branches: Vec<String>,
-        /// The repository's default branch [default: from $GITHUB_EVENT_PATH, else main].
-        #[arg(long)]
-        default_branch: Option<String>,
-    },
+    Plan(PlanArgs),
     /// Wait for checks and commit statuses on a commit (GITHUB_TOKEN, GITHUB_API_URL from the environment).
     Wait {
         /// The repository, `owner/name` [default: $GITHUB_REPOSITORY].
@@ -102,6 +85,26 @@ pub enum Command {
     },
 }
 
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// The ref, e.g. refs/tags/v1.2.0 or refs/heads/main [default: $GITHUB_REF].
+    #[arg(long = "ref")]
+    git_ref: Option<String>,
+    /// The triggering event [default: $GITHUB_EVENT_NAME, else push].
+    #[arg(long)]
+    event: Option<String>,
+    #[arg(long, default_value = "auto", value_parser = parse_mode)]
+    mode: Mode,
+    #[arg(long, default_value = "v*")]
+    tag_pattern: String,
+    /// A publish branch (repeatable); default: the repository's default branch.
+    #[arg(long = "branch")]
+    branches: Vec<String>,
+    /// The repository's default branch [default: from $GITHUB_EVENT_PATH, else main].
+    #[arg(long)]
+    default_branch: Option<String>,
+}
+
 fn parse_mode(s: &str) -> Result<Mode, String> {
     s.parse()
         .map_err(|_| format!("`{s}` is not a mode; expected one of auto, testpypi, pypi"))
@@ -112,22 +115,7 @@ pub fn main() -> ExitCode {
     let env = ProcessEnv;
     match cli.command {
         Command::Run { json } => run(&env, json),
-        Command::Plan {
-            git_ref,
-            event,
-            mode,
-            tag_pattern,
-            branches,
-            default_branch,
-        } => plan_cmd(
-            &env,
-            git_ref,
-            event,
-            mode,
-            tag_pattern,
-            branches,
-            default_branch,
-        ),
+        Command::Plan(args) => plan_cmd(&env, args),
         Command::Version { command } => version_cmd(&command),
         Command::Wait {
             repo,
@@ -250,14 +238,8 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
 }
 
 fn mask_raw_secrets(env: &dyn Env, rt: &Runtime) {
-    for (k, v) in env.vars() {
-        let Some(name) = k.strip_prefix("INPUT_") else {
-            continue;
-        };
-        let name = name.to_lowercase().replace('_', "-");
-        if gha::inputs::SECRET_INPUTS.contains(&name.as_str()) && !v.trim().is_empty() {
-            rt.mask(&crate::secret::Secret::new(v.trim()));
-        }
+    for s in gha::inputs::raw_secrets(env) {
+        rt.mask(&s);
     }
 }
 
@@ -275,15 +257,15 @@ fn write_outputs(rt: &Runtime, report: &crate::report::Report) -> bool {
     true
 }
 
-fn plan_cmd(
-    env: &dyn Env,
-    git_ref: Option<String>,
-    event: Option<String>,
-    mode: Mode,
-    tag_pattern: String,
-    branches: Vec<String>,
-    default_branch: Option<String>,
-) -> ExitCode {
+fn plan_cmd(env: &dyn Env, args: PlanArgs) -> ExitCode {
+    let PlanArgs {
+        git_ref,
+        event,
+        mode,
+        tag_pattern,
+        branches,
+        default_branch,
+    } = args;
     let rt = Runtime::from_env(env);
     // A variable the runner would never set is an error here too: a plan from a guessed
     // context would say the wrong thing.
@@ -403,19 +385,7 @@ fn check_cmd(mut opts: crate::check::CheckOptions, json: bool) -> ExitCode {
     if rt.is_actions() {
         for f in &outcome.files {
             for p in &f.problems {
-                rt.annotate(
-                    if p.is_error() {
-                        gha::Level::Error
-                    } else {
-                        gha::Level::Warning
-                    },
-                    &format!("{} Fix: {}", p.message, p.fix),
-                    &gha::Annotation {
-                        title: Some(p.rule.to_string()),
-                        file: Some(p.path.display().to_string()),
-                        line: None,
-                    },
-                );
+                crate::report::annotate(&rt, p);
             }
         }
         for e in &outcome.fatal {

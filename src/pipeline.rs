@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::auth::{self, IndexNames, Session};
 use crate::dist::{self, Discovery, Distribution};
-use crate::gha::{self, Annotation, Context, Inputs, Level, Runtime};
+use crate::gha::{Context, Inputs, Runtime};
 use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 use crate::plan::{self, Pattern, Plan, PlanInput, Target};
 use crate::report::{FileEntry, FileResult, Report};
@@ -99,13 +99,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         ctx, inputs, rt, ..
     } = rc;
 
-    let t = Instant::now();
-    rt.group_start("Plan");
-    let plan = decide(ctx, inputs);
-    rt.info(&format!("{} (target: {})", plan.reason, plan.target));
-    rt.group_end();
-    report.plan = Some(plan.clone());
-    report.stage("plan", t);
+    let plan = timed(rt, report, "plan", "Plan", async |report| {
+        let plan = decide(ctx, inputs);
+        rt.info(&format!("{} (target: {})", plan.reason, plan.target));
+        report.plan = Some(plan.clone());
+        plan
+    })
+    .await;
     if !plan.should_publish() || inputs.plan_only {
         return Ok(());
     }
@@ -119,14 +119,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
             "trusted publishing (a short-lived token minted by OIDC for this run)".into()
         }
     });
-    let url_input = match plan.target {
-        Target::Pypi => "pypi-url",
-        _ => "testpypi-url",
-    };
-    if let Some((_, var)) = gha::inputs::URL_ENV
-        .iter()
-        .find(|(input, var)| *input == url_input && inputs.url_env.contains(var))
-    {
+    if let Some((url_input, var)) = inputs.upload_url_env(plan.target) {
         rt.info(&format!(
             "upload URL {url} (from {var}; the `{url_input}` input is empty)"
         ));
@@ -140,18 +133,14 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     if let Some(wait) = &inputs.wait {
-        let t = Instant::now();
-        rt.group_start("Wait for checks");
-        let gated = wait_for_checks(ctx, inputs, wait, rt, report).await;
-        rt.group_end();
-        report.stage("wait", t);
-        gated?;
+        timed(rt, report, "wait", "Wait for checks", async |report| {
+            wait_for_checks(ctx, inputs, wait, rt, report).await
+        })
+        .await?;
     }
 
     if let Some(command) = &inputs.build {
-        let t = Instant::now();
         report.build_command = Some(command.clone());
-        rt.group_start("Build");
         let cfg = crate::build::BuildConfig {
             command: command.clone(),
             project_dir: rc.cwd.to_path_buf(),
@@ -161,51 +150,69 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
             run_attempt: ctx.run_attempt.unwrap_or(1),
             tag_pattern: inputs.tag_pattern.clone(),
         };
-        let built = crate::build::build(&cfg, &|line| rt.info(line)).await;
-        rt.group_end();
-        report.stage("build", t);
-        report.stamped_version = built?.stamped.map(|v| v.to_string());
+        let built = timed(rt, report, "build", "Build", async |_| {
+            crate::build::build(&cfg, &|line| rt.info(line)).await
+        })
+        .await?;
+        report.stamped_version = built.stamped.map(|v| v.to_string());
     }
 
-    let t = Instant::now();
-    rt.group_start("Check distributions");
     let dir = rc.cwd.join(&inputs.packages_dir);
-    let checked = check(&dir, &plan, &inputs.tag_pattern, rt, report);
-    rt.group_end();
-    report.stage("check", t);
-    let dists = checked?;
+    let dists = timed(rt, report, "check", "Check distributions", async |report| {
+        check(&dir, &plan, &inputs.tag_pattern, rt, report)
+    })
+    .await?;
     if let (Some(n), Some(v)) = (&report.name, &report.version) {
         report.project_url = Some(crate::index::project_url(simple_url, n, v));
     }
 
-    let t = Instant::now();
-    rt.group_start(&format!("Upload to {}", plan.target.label()));
-    let uploaded = match Session::new(rt, method, url, names, report.name.clone()) {
-        Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
-        Err(e) => Err(e.into()),
-    };
-    rt.group_end();
-    report.stage("upload", t);
-    uploaded?;
+    let label = plan.target.label();
+    timed(
+        rt,
+        report,
+        "upload",
+        &format!("Upload to {label}"),
+        async |report| match Session::new(rt, method, url, names, report.name.clone()) {
+            Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
+            Err(e) => Err(e.into()),
+        },
+    )
+    .await?;
 
     if !inputs.dry_run {
-        let t = Instant::now();
-        rt.group_start(&format!("Verify on {}", plan.target.label()));
-        let verified = verify(plan.target, simple_url, inputs, ctx, rt, report).await;
-        rt.group_end();
-        report.stage("verify", t);
-        verified?;
+        timed(
+            rt,
+            report,
+            "verify",
+            &format!("Verify on {label}"),
+            async |report| verify(plan.target, simple_url, inputs, ctx, rt, report).await,
+        )
+        .await?;
     }
 
     if wants_release(inputs, &plan) {
-        let t = Instant::now();
-        rt.group_start("GitHub Release");
-        let released = release_stage(rc, &plan, &dists, simple_url, report).await;
-        rt.group_end();
-        report.stage("release", t);
-        released?;
+        timed(rt, report, "release", "GitHub Release", async |report| {
+            release_stage(rc, &plan, &dists, simple_url, report).await
+        })
+        .await?;
     }
     Ok(())
+}
+
+/// Run one stage inside a log group and record its wall time, whether it succeeds or not.
+async fn timed<T>(
+    rt: &Runtime,
+    report: &mut Report,
+    key: &str,
+    title: &str,
+    stage: impl AsyncFnOnce(&mut Report) -> T,
+) -> T {
+    let started = Instant::now();
+    rt.group_start(title);
+    let out = stage(report).await;
+    rt.group_end();
+    report.stage(key, started);
+    out
 }
 
 /// Stage: the index serves every file with our sha256, then (unless `verify-install: false`)
@@ -639,19 +646,7 @@ pub fn check(
         })
         .collect();
     for p in &problems {
-        rt.annotate(
-            if p.is_error() {
-                Level::Error
-            } else {
-                Level::Warning
-            },
-            &format!("{} Fix: {}", p.message, p.fix),
-            &Annotation {
-                title: Some(p.rule.to_string()),
-                file: Some(p.path.display().to_string()),
-                line: None,
-            },
-        );
+        crate::report::annotate(rt, p);
     }
     report.problems = problems;
     let errors = report.problems.iter().filter(|p| p.is_error()).count();
@@ -766,7 +761,7 @@ async fn upload(
         dry_run: inputs.dry_run,
         retry: inputs.tuning.retry,
     };
-    let bars = crate::progress::Bars::new(!rt.in_actions());
+    let bars = crate::progress::Bars::new(!rt.is_actions());
     let on = |e: idx::Event<'_>| {
         match &e {
             idx::Event::Starting {
@@ -774,7 +769,7 @@ async fn upload(
                 size,
                 progress,
             } => bars.start(filename, *size, Arc::clone(progress)),
-            idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
+            idx::Event::Done(o) => bars.finish(&o.filename, FileResult::from(&o.status).word()),
             _ => {}
         }
         bars.suspend(|| log_event(rt, url, &e));
@@ -785,25 +780,9 @@ async fn upload(
         entry.url = o.url;
         entry.size = o.size;
         entry.note = o.note;
-        entry.result = match o.status {
-            idx::Status::Uploaded => FileResult::Uploaded,
-            idx::Status::IdenticalSkipped => FileResult::IdenticalSkipped,
-            idx::Status::WouldUpload => FileResult::WouldUpload,
-            idx::Status::Failed(m) => FileResult::Failed(m),
-            idx::Status::NotAttempted => FileResult::NotAttempted,
-        };
+        entry.result = FileResult::from(&o.status);
     }
     result.map_err(|e| PipelineError::Publish(Box::new(e)))
-}
-
-fn status_word(s: &idx::Status) -> &'static str {
-    match s {
-        idx::Status::Uploaded => "uploaded",
-        idx::Status::IdenticalSkipped => "identical, skipped",
-        idx::Status::WouldUpload => "would upload",
-        idx::Status::Failed(_) => "FAILED",
-        idx::Status::NotAttempted => "not attempted",
-    }
 }
 
 fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {

@@ -20,6 +20,32 @@ pub enum FileResult {
     NotAttempted,
 }
 
+impl FileResult {
+    /// The result in a few words, as the terminal and the progress bars show it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            FileResult::Uploaded => "uploaded",
+            FileResult::IdenticalSkipped => "identical, skipped",
+            FileResult::WouldUpload => "would upload",
+            FileResult::Failed(_) => "FAILED",
+            FileResult::NotAttempted => "not attempted",
+        }
+    }
+}
+
+impl From<&crate::index::Status> for FileResult {
+    fn from(s: &crate::index::Status) -> FileResult {
+        use crate::index::Status;
+        match s {
+            Status::Uploaded => FileResult::Uploaded,
+            Status::IdenticalSkipped => FileResult::IdenticalSkipped,
+            Status::WouldUpload => FileResult::WouldUpload,
+            Status::Failed(m) => FileResult::Failed(m.clone()),
+            Status::NotAttempted => FileResult::NotAttempted,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FileEntry {
     pub filename: String,
@@ -224,7 +250,9 @@ impl Report {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        // Built with serde too, so a quote in the message cannot make the fallback invalid JSON.
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
     }
 
     fn headline(&self) -> String {
@@ -255,7 +283,88 @@ impl Report {
     /// sha256 and results, the checks waited for, and every problem with its fix.
     pub fn summary_markdown(&self) -> String {
         let mut md = format!("## sdd-publish: {}\n\n", self.headline());
-        let mut rows: Vec<(&str, String)> = Vec::new();
+        let rows = self.summary_rows();
+        if !rows.is_empty() {
+            md.push_str("| | |\n|---|---|\n");
+            for (k, v) in rows {
+                // The labels are this module's own; tests and readers look for `**Label:**`.
+                md.push_str(&format!("| **{k}:** | {v} |\n"));
+            }
+            md.push('\n');
+        }
+        if !self.files.is_empty() {
+            md.push_str("### Files\n\n| File | Size | sha256 | Check | Result | URL |\n|---|---:|---|---|---|---|\n");
+            for f in &self.files {
+                // The audit record adds what the terminal line leaves to its context.
+                let result = match (&f.result, &f.note) {
+                    (FileResult::IdenticalSkipped, Some(n)) => {
+                        format!("identical, skipped ({})", md_escape(n))
+                    }
+                    (FileResult::WouldUpload, _) => "would upload (dry run)".to_string(),
+                    (FileResult::Failed(m), _) => format!("failed: {}", md_escape(m)),
+                    (other, _) => other.word().to_string(),
+                };
+                let url = f
+                    .url
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    code(&f.filename),
+                    human_size(f.size),
+                    f.sha256.as_deref().map_or_else(|| "-".into(), code),
+                    self.file_verdict(&f.filename),
+                    result,
+                    url
+                ));
+            }
+            md.push('\n');
+        }
+        if let Some(c) = &self.checks {
+            if !c.checks.is_empty() {
+                md.push_str("### Checks waited for\n\n| Check | Conclusion |\n|---|---|\n");
+                for k in &c.checks {
+                    let name = md_escape(&k.name);
+                    let cell = if k.url.is_empty() {
+                        name
+                    } else {
+                        format!("[{name}]({})", md_escape(&k.url).replace(')', "%29"))
+                    };
+                    md.push_str(&format!("| {cell} | {} |\n", code(&k.conclusion)));
+                }
+                md.push('\n');
+            }
+        }
+        if !self.problems.is_empty() {
+            md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
+            for p in &self.problems {
+                md.push_str(&format!(
+                    "| {} | {}{} | {} | {} |\n",
+                    code(&p.path.display().to_string()),
+                    code(p.rule),
+                    if p.is_error() { "" } else { " (warning)" },
+                    md_escape(&p.message),
+                    md_escape(&p.fix)
+                ));
+            }
+            md.push('\n');
+        }
+        if !self.ignored.is_empty() {
+            md.push_str(&format!(
+                "Ignored (not distributions): {}\n\n",
+                self.ignored
+                    .iter()
+                    .map(|i| code(i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        md
+    }
+
+    /// The summary's key-value rows: decision, where, how, each stage's verdict, timings.
+    fn summary_rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
         if let Some(p) = &self.plan {
             rows.push((
                 "Decision",
@@ -265,13 +374,13 @@ impl Report {
         if let Some(r) = &self.run {
             let mut cell = String::new();
             if !r.repository.is_empty() {
-                cell.push_str(&format!("`{}`", md_escape(&r.repository)));
+                cell.push_str(&code(&r.repository));
             }
             if !r.commit.is_empty() {
-                cell.push_str(&format!(" @ `{}`", &r.commit[..r.commit.len().min(12)]));
+                cell.push_str(&format!(" @ {}", code(&r.commit[..r.commit.len().min(12)])));
             }
             if !r.git_ref.is_empty() {
-                cell.push_str(&format!(" · `{}`", md_escape(&r.git_ref)));
+                cell.push_str(&format!(" · {}", code(&r.git_ref)));
             }
             if !r.event.is_empty() {
                 cell.push_str(&format!(" · {}", md_escape(&r.event)));
@@ -292,38 +401,30 @@ impl Report {
             rows.push(("Index", format!("<{}>{how}", md_escape(u))));
         }
         if let Some(c) = &self.checks {
-            let done = c.checks.iter().filter(|k| k.done).count();
-            rows.push((
-                "Checks",
-                format!(
-                    "{} after {:.0}s: {}",
-                    if c.passed { "passed" } else { "**not passed**" },
-                    c.elapsed_secs,
-                    if c.checks.is_empty() {
-                        "none found".to_string()
-                    } else {
-                        c.checks
-                            .iter()
-                            .map(|k| {
-                                format!("{} `{}`", md_escape(&k.name), md_escape(&k.conclusion))
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ) + &if done < c.checks.len() {
-                    format!(" ({} still pending)", c.checks.len() - done)
-                } else {
-                    String::new()
-                },
-            ));
+            let verdict = if c.passed { "passed" } else { "**not passed**" };
+            let seen = if c.checks.is_empty() {
+                "none found".to_string()
+            } else {
+                c.checks
+                    .iter()
+                    .map(|k| format!("{} {}", md_escape(&k.name), code(&k.conclusion)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut cell = format!("{verdict} after {:.0}s: {seen}", c.elapsed_secs);
+            let pending = c.checks.iter().filter(|k| !k.done).count();
+            if pending > 0 {
+                cell.push_str(&format!(" ({pending} still pending)"));
+            }
+            rows.push(("Checks", cell));
         }
         if let Some(b) = &self.build_command {
             let stamped = self
                 .stamped_version
                 .as_ref()
-                .map(|v| format!("; dev version: built as `{v}`"))
+                .map(|v| format!("; dev version: built as {}", code(v)))
                 .unwrap_or_default();
-            rows.push(("Build", format!("`{}`{stamped}", md_escape(b))));
+            rows.push(("Build", format!("{}{stamped}", code(b))));
         }
         if let Some(v) = &self.validation {
             rows.push((
@@ -368,9 +469,9 @@ impl Report {
             rows.push(("Upload", parts.join(", ")));
         }
         match (self.verified, &self.verify_error) {
-            (Some(true), _) => rows.push(("Verified", self.verify_steps.join("; "))),
+            (Some(true), _) => rows.push(("Verified", md_escape(&self.verify_steps.join("; ")))),
             (Some(false), Some(e)) => {
-                let mut cell = self.verify_steps.join("; ");
+                let mut cell = md_escape(&self.verify_steps.join("; "));
                 if !cell.is_empty() {
                     cell.push_str("; ");
                 }
@@ -410,83 +511,7 @@ impl Report {
         if let Some(r) = &self.run {
             rows.push(("Tool", r.tool.clone()));
         }
-        if !rows.is_empty() {
-            md.push_str("| | |\n|---|---|\n");
-            for (k, v) in rows {
-                // The labels are this module's own; tests and readers look for `**Label:**`.
-                md.push_str(&format!("| **{k}:** | {v} |\n"));
-            }
-            md.push('\n');
-        }
-        if !self.files.is_empty() {
-            md.push_str("### Files\n\n| File | Size | sha256 | Check | Result | URL |\n|---|---:|---|---|---|---|\n");
-            for f in &self.files {
-                let result = match &f.result {
-                    FileResult::Uploaded => "uploaded".to_string(),
-                    FileResult::IdenticalSkipped => match &f.note {
-                        None => "identical, skipped".to_string(),
-                        Some(n) => format!("identical, skipped ({})", md_escape(n)),
-                    },
-                    FileResult::WouldUpload => "would upload (dry run)".to_string(),
-                    FileResult::Failed(m) => format!("failed: {}", md_escape(m)),
-                    FileResult::NotAttempted => "not attempted".to_string(),
-                };
-                let url = f
-                    .url
-                    .as_deref()
-                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
-                md.push_str(&format!(
-                    "| `{}` | {} | `{}` | {} | {} | {} |\n",
-                    f.filename,
-                    human_size(f.size),
-                    f.sha256.as_deref().unwrap_or("-"),
-                    self.file_verdict(&f.filename),
-                    result,
-                    url
-                ));
-            }
-            md.push('\n');
-        }
-        if let Some(c) = &self.checks {
-            if !c.checks.is_empty() {
-                md.push_str("### Checks waited for\n\n| Check | Conclusion |\n|---|---|\n");
-                for k in &c.checks {
-                    let name = md_escape(&k.name);
-                    let cell = if k.url.is_empty() {
-                        name
-                    } else {
-                        format!("[{name}]({})", k.url.replace(')', "%29"))
-                    };
-                    md.push_str(&format!("| {cell} | `{}` |\n", md_escape(&k.conclusion)));
-                }
-                md.push('\n');
-            }
-        }
-        if !self.problems.is_empty() {
-            md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
-            for p in &self.problems {
-                md.push_str(&format!(
-                    "| `{}` | `{}`{} | {} | {} |\n",
-                    p.path.display(),
-                    p.rule,
-                    if p.is_error() { "" } else { " (warning)" },
-                    md_escape(&p.message),
-                    md_escape(&p.fix)
-                ));
-            }
-            md.push('\n');
-        }
-        if !self.ignored.is_empty() {
-            md.push_str(&format!(
-                "Ignored (not distributions): {}\n\n",
-                self.ignored
-                    .iter()
-                    .map(|i| format!("`{i}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        md
+        rows
     }
 
     /// A file's check verdict: passed, or its error/warning count.
@@ -523,11 +548,8 @@ impl Report {
         }
         for f in &self.files {
             let result = match &f.result {
-                FileResult::Uploaded => "uploaded".to_string(),
-                FileResult::IdenticalSkipped => "identical, skipped".to_string(),
-                FileResult::WouldUpload => "would upload".to_string(),
                 FileResult::Failed(m) => format!("FAILED: {m}"),
-                FileResult::NotAttempted => "not attempted".to_string(),
+                other => other.word().to_string(),
             };
             out.push_str(&format!(
                 "  {:<50} {:>10}  {}\n",
@@ -538,6 +560,24 @@ impl Report {
         }
         out
     }
+}
+
+/// A problem as an annotation on its file: GitHub shows it in the run's UI and on the file.
+pub fn annotate(rt: &crate::gha::Runtime, p: &Problem) {
+    let level = if p.is_error() {
+        crate::gha::Level::Error
+    } else {
+        crate::gha::Level::Warning
+    };
+    rt.annotate(
+        level,
+        &format!("{} Fix: {}", p.message, p.fix),
+        &crate::gha::Annotation {
+            title: Some(p.rule.to_string()),
+            file: Some(p.path.display().to_string()),
+            line: None,
+        },
+    );
 }
 
 /// Stage times: hundredths under ten seconds (most stages take less than one).
@@ -560,6 +600,20 @@ fn plural(n: usize, word: &str) -> String {
 /// Table cells must not break the table: escape pipes, fold newlines.
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// `s` as inline code in a table cell. The fence is longer than any backtick run inside, so
+/// a backtick in a file name or command cannot end the span and spill Markdown into the cell.
+fn code(s: &str) -> String {
+    let s = md_escape(s);
+    let run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(run + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 pub fn human_size(bytes: u64) -> String {
@@ -692,6 +746,84 @@ mod tests {
             md.contains("| [Test \\| Suite](https://github.com/o/r/runs/5) | `failure` |"),
             "{md}"
         );
+        r.checks
+            .as_mut()
+            .unwrap()
+            .checks
+            .push(crate::checks::CheckResult {
+                name: "Lint".into(),
+                conclusion: "in_progress".into(),
+                url: String::new(),
+                done: false,
+            });
+        let md = r.summary_markdown();
+        assert!(
+            md.contains(
+                "| **Checks:** | **not passed** after 3s: Test \\| Suite `failure`, Lint `in_progress` (1 still pending) |"
+            ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn user_strings_cannot_break_the_summary_tables() {
+        let hostile = "a|b`c\nd";
+        let mut r = report();
+        r.files[0].filename = hostile.into();
+        r.files[0].note = Some(hostile.into());
+        r.files[2].result = FileResult::IdenticalSkipped;
+        r.files[2].note = Some(hostile.into());
+        r.run = Some(RunFacts {
+            repository: "o/r".into(),
+            git_ref: format!("refs/heads/{hostile}"),
+            event: hostile.into(),
+            ..RunFacts::default()
+        });
+        r.build_command = Some(format!("python -m build | tee {hostile}"));
+        r.verified = Some(false);
+        r.verify_steps = vec![format!("`{hostile}` runs (exit 0)")];
+        r.verify_error = Some(hostile.into());
+        r.validation = Some(Validation::default());
+        r.problems = vec![Problem::error(
+            format!("dist/{hostile}.whl"),
+            "filename-invalid",
+            hostile,
+            hostile,
+        )];
+        r.ignored = vec![hostile.into()];
+        r.checks = Some(ChecksReport {
+            passed: false,
+            elapsed_secs: 1.0,
+            checks: vec![crate::checks::CheckResult {
+                name: hostile.into(),
+                conclusion: hostile.into(),
+                url: format!("https://x/{hostile})"),
+                done: true,
+            }],
+        });
+        let md = r.summary_markdown();
+        // Every row of a table has as many unescaped pipes as the table's header.
+        let pipes = |l: &str| {
+            l.match_indices('|')
+                .filter(|(i, _)| !l[..*i].ends_with('\\'))
+                .count()
+        };
+        let mut header = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                header = None;
+                continue;
+            }
+            let want = *header.get_or_insert(pipes(line));
+            assert_eq!(pipes(line), want, "{line}\n\n{md}");
+        }
+        // A backtick inside a code span gets a longer fence, so the span stays whole.
+        assert!(md.contains("| ``a\\|b`c d`` |"), "{md}");
+        assert!(
+            md.contains("Ignored (not distributions): ``a\\|b`c d``"),
+            "{md}"
+        );
+        assert!(!md.contains('\r') && !md.contains("c\nd"), "{md}");
     }
 
     #[test]

@@ -152,10 +152,6 @@ impl Runtime {
         }
     }
 
-    pub fn in_actions(&self) -> bool {
-        self.actions
-    }
-
     fn print_out(&self, line: &str) {
         if let Ok(mut w) = self.out.lock() {
             let _ = writeln!(w, "{line}");

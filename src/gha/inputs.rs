@@ -18,7 +18,7 @@ use url::Url;
 
 use super::Env;
 use crate::auth::TrustedPublishing;
-use crate::plan::Mode;
+use crate::plan::{Mode, Target};
 use crate::secret::Secret;
 
 pub const DEFAULT_PYPI_URL: &str = "https://upload.pypi.org/legacy/";
@@ -35,8 +35,9 @@ pub const URL_ENV: [(&str, &str); 2] = [
     ("testpypi-url", "SDD_PUBLISH_TESTPYPI_URL"),
 ];
 
-/// Every input as the workflow wrote it; `None` when absent or empty.
-#[derive(Debug, Default, Deserialize)]
+/// Every input as the workflow wrote it; `None` when absent or empty. No `Debug`: the token
+/// fields are plain strings here, and a `{:?}` would print them.
+#[derive(Default, Deserialize)]
 pub struct RawInputs {
     pub mode: Option<String>,
     pub tag_pattern: Option<String>,
@@ -216,14 +217,8 @@ fn release_inputs(raw: &RawInputs) -> Result<ReleaseInputs, InputError> {
             .release_notes_file
             .as_deref()
             .map(|f| PathBuf::from(f.trim())),
-        draft: match raw.draft.as_deref() {
-            None => false,
-            Some(v) => parse_bool("draft", v)?,
-        },
-        assets: match raw.release_assets.as_deref() {
-            None => true,
-            Some(v) => parse_bool("release-assets", v)?,
-        },
+        draft: flag("draft", raw.draft.as_deref(), false)?,
+        assets: flag("release-assets", raw.release_assets.as_deref(), true)?,
     })
 }
 
@@ -277,6 +272,19 @@ impl RawInputs {
     }
 }
 
+/// The secret inputs' values straight from `INPUT_*` (either spelling), for masking when the
+/// inputs as a whole could not be read.
+pub fn raw_secrets(env: &dyn Env) -> Vec<Secret> {
+    env.vars()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("INPUT_")?.to_lowercase().replace('_', "-");
+            (SECRET_INPUTS.contains(&name.as_str()) && !v.trim().is_empty())
+                .then(|| Secret::new(v.trim()))
+        })
+        .collect()
+}
+
 /// `getBooleanInput`'s accepted spellings.
 pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
     match value.trim() {
@@ -286,6 +294,23 @@ pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
             input: input.into(),
             value: other.into(),
             expected: "a YAML 1.2 boolean: true | True | TRUE | false | False | FALSE".into(),
+        }),
+    }
+}
+
+/// A boolean input, `default` when not set.
+fn flag(input: &str, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    value.map_or(Ok(default), |v| parse_bool(input, v))
+}
+
+/// A glob input's value; `what` says what the input takes, for the error.
+fn glob(input: &str, value: &str, what: &str) -> Result<(), InputError> {
+    match crate::plan::Pattern::new(value) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(InputError::Invalid {
+            input: input.into(),
+            value: value.into(),
+            expected: format!("{what} ({e})"),
         }),
     }
 }
@@ -404,35 +429,15 @@ impl Inputs {
             .tag_pattern
             .map(|t| t.trim().to_owned())
             .unwrap_or_else(|| "v*".into());
-        crate::plan::Pattern::new(&tag_pattern).map_err(|e| InputError::Invalid {
-            input: "tag-pattern".into(),
-            value: tag_pattern.clone(),
-            expected: format!("a glob such as `v*` ({e})"),
-        })?;
+        glob("tag-pattern", &tag_pattern, "a glob such as `v*`")?;
         let branches = raw.branches.as_deref().map(parse_list).unwrap_or_default();
         for b in &branches {
-            crate::plan::Pattern::new(b).map_err(|e| InputError::Invalid {
-                input: "branches".into(),
-                value: b.clone(),
-                expected: format!("branch names or globs, one per line ({e})"),
-            })?;
+            glob("branches", b, "branch names or globs, one per line")?;
         }
-        let dry_run = match raw.dry_run.as_deref() {
-            None => false,
-            Some(v) => parse_bool("dry-run", v)?,
-        };
-        let plan_only = match raw.plan_only.as_deref() {
-            None => false,
-            Some(v) => parse_bool("plan-only", v)?,
-        };
-        let verify_install = match raw.verify_install.as_deref() {
-            None => true,
-            Some(v) => parse_bool("verify-install", v)?,
-        };
-        let verify_strict = match raw.verify_strict.as_deref() {
-            None => false,
-            Some(v) => parse_bool("verify-strict", v)?,
-        };
+        let dry_run = flag("dry-run", raw.dry_run.as_deref(), false)?;
+        let plan_only = flag("plan-only", raw.plan_only.as_deref(), false)?;
+        let verify_install = flag("verify-install", raw.verify_install.as_deref(), true)?;
+        let verify_strict = flag("verify-strict", raw.verify_strict.as_deref(), false)?;
         let verify_timeout = duration(
             "verify-timeout",
             raw.verify_timeout.as_deref(),
@@ -443,10 +448,7 @@ impl Inputs {
             .clone()
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty());
-        let dev_version = match raw.dev_version.as_deref() {
-            None => false,
-            Some(v) => parse_bool("dev-version", v)?,
-        };
+        let dev_version = flag("dev-version", raw.dev_version.as_deref(), false)?;
         let build = raw
             .build
             .map(|b| b.trim().to_owned())
@@ -466,10 +468,7 @@ impl Inputs {
                 expected: "one of auto, always, never".into(),
             })?,
         };
-        let skip_existing = match raw.skip_existing.as_deref() {
-            None => true,
-            Some(v) => parse_bool("skip-existing", v)?,
-        };
+        let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
         let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
             None => 4,
             Some(v) => v
@@ -545,6 +544,19 @@ impl Inputs {
         })
     }
 
+    /// For `target`'s upload URL: its input and the [`URL_ENV`] variable that stood in for
+    /// it, when the input was empty and the variable was used.
+    pub fn upload_url_env(&self, target: Target) -> Option<(&'static str, &'static str)> {
+        let input = match target {
+            Target::Pypi => "pypi-url",
+            Target::Testpypi => "testpypi-url",
+            Target::None => return None,
+        };
+        URL_ENV
+            .into_iter()
+            .find(|(i, var)| *i == input && self.url_env.contains(var))
+    }
+
     /// The secrets among the inputs, for masking before anything prints.
     pub fn secrets(&self) -> Vec<&Secret> {
         self.pypi_token
@@ -569,16 +581,13 @@ fn duration(input: &str, value: Option<&str>, default: Duration) -> Result<Durat
 fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
     let checks = raw.wait_for.as_deref().map(parse_list).unwrap_or_default();
     for c in &checks {
-        crate::plan::Pattern::new(c).map_err(|e| InputError::Invalid {
-            input: "wait-for".into(),
-            value: c.clone(),
-            expected: format!("check names or `*` globs, one per line or comma-separated ({e})"),
-        })?;
+        glob(
+            "wait-for",
+            c,
+            "check names or `*` globs, one per line or comma-separated",
+        )?;
     }
-    let on = match raw.wait.as_deref() {
-        None => !checks.is_empty(),
-        Some(v) => parse_bool("wait", v)?,
-    };
+    let on = flag("wait", raw.wait.as_deref(), !checks.is_empty())?;
     let settings = WaitInputs {
         timeout: duration(
             "wait-timeout",
@@ -716,6 +725,23 @@ mod tests {
     }
 
     #[test]
+    fn raw_secrets_are_found_in_either_spelling_even_when_reading_fails() {
+        let e = env(&[
+            ("INPUT_PYPI-TOKEN", " pypi-a "),
+            ("INPUT_GITHUB_TOKEN", "ghs_b"),
+            ("INPUT_TESTPYPI_TOKEN", "  "),
+            ("INPUT_MODE", "production"),
+        ]);
+        assert!(Inputs::from_env(&e).is_err());
+        let mut found: Vec<_> = raw_secrets(&e)
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, ["ghs_b", "pypi-a"]);
+    }
+
+    #[test]
     fn trusted_publishing_modes() {
         let i = Inputs::from_env(&env(&[])).unwrap();
         assert_eq!(i.trusted_publishing, TrustedPublishing::Auto);
@@ -825,6 +851,11 @@ mod tests {
         assert_eq!(i.pypi_index_url.as_str(), "http://127.0.0.1:8080/simple/");
         assert_eq!(i.testpypi_url.as_str(), DEFAULT_TESTPYPI_URL);
         assert_eq!(i.url_env, vec!["SDD_PUBLISH_PYPI_URL"]);
+        assert_eq!(
+            i.upload_url_env(Target::Pypi),
+            Some(("pypi-url", "SDD_PUBLISH_PYPI_URL"))
+        );
+        assert_eq!(i.upload_url_env(Target::Testpypi), None);
         // The input wins over the variable.
         let i = Inputs::from_env(&env(&[
             ("SDD_PUBLISH_PYPI_URL", "http://127.0.0.1:8080/"),
@@ -832,7 +863,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(i.pypi_url.as_str(), "https://idx.example/legacy/");
-        assert!(i.url_env.is_empty());
+        assert!(i.url_env.is_empty() && i.upload_url_env(Target::Pypi).is_none());
         // A bad variable is named as the variable, not as the input the user never set.
         let err = Inputs::from_env(&env(&[("SDD_PUBLISH_TESTPYPI_URL", "ftp://x/")])).unwrap_err();
         let msg = err.to_string();

@@ -4,6 +4,7 @@
 //! - [`context`]: `GITHUB_*` / `RUNNER_*` and the event payload.
 //! - [`inputs`]: the action's inputs from `INPUT_*`.
 //! - [`commands`]: annotations, masking, groups, outputs and the step summary.
+//! - [`oidc`]: the job's OpenID Connect ID token (trusted publishing) and its claims.
 //!
 //! Outside Actions (no `GITHUB_ACTIONS=true`) the same calls print plain terminal text, so the
 //! binary behaves the same on a laptop.
