@@ -350,12 +350,7 @@ pub(crate) fn own_jobs<'a>(
 ) -> BTreeSet<u64> {
     let mut jobs = BTreeSet::new();
     for page in pages {
-        for job in page
-            .get("jobs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for job in items(page, "jobs") {
             let ours = job.get("runner_name").and_then(Value::as_str) == Some(runner)
                 && job.get("status").and_then(Value::as_str) != Some("completed");
             if let (true, Some(id)) = (ours, job.get("id").and_then(Value::as_u64)) {
@@ -376,12 +371,7 @@ pub(crate) fn results<'a>(
     // Latest check run per (app, name): a re-run's newer run replaces the failed one.
     let mut latest: BTreeMap<(u64, String), (u64, CheckResult)> = BTreeMap::new();
     for page in runs {
-        for run in page
-            .get("check_runs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for run in items(page, "check_runs") {
             let id = run.get("id").and_then(Value::as_u64).unwrap_or(0);
             let suite = run
                 .get("check_suite")
@@ -433,12 +423,7 @@ pub(crate) fn results<'a>(
     // Commit statuses: the combined status already keeps the latest per context.
     let mut contexts = BTreeSet::new();
     for page in statuses {
-        for s in page
-            .get("statuses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for s in items(page, "statuses") {
             let name = str_field(s, "context");
             if !contexts.insert(name.clone()) {
                 continue;
@@ -458,6 +443,14 @@ pub(crate) fn results<'a>(
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.url.cmp(&b.url)));
     out
+}
+
+/// The list under `key` of one page (`{"total_count": n, "<key>": [...]}`); none when absent.
+fn items<'a>(page: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    page.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 fn str_field(v: &Value, k: &str) -> String {
