@@ -339,6 +339,37 @@ mod tests {
     }
 
     #[test]
+    fn parts_and_kinds_parse_by_clap_with_clear_errors() {
+        let parse = |args: &[&str]| T::try_parse_from([&["t", "bump"], args].concat());
+        let e = parse(&["micro"]).unwrap_err().to_string();
+        assert!(
+            e.contains("possible values: major, minor, patch, pre, post, dev, release"),
+            "{e}"
+        );
+        let e = parse(&["minor", "--pre", "gamma"]).unwrap_err().to_string();
+        assert!(e.contains("possible values: alpha, beta, rc"), "{e}");
+        for (spelled, kind) in [
+            ("rc", PreKind::Rc),
+            ("c", PreKind::Rc),
+            ("preview", PreKind::Rc),
+            ("b", PreKind::Beta),
+            ("alpha", PreKind::Alpha),
+        ] {
+            match parse(&["minor", "--pre", spelled]).unwrap().cmd {
+                VersionCommand::Bump { part, pre, .. } => {
+                    assert_eq!((part, pre), (Part::Minor, Some(kind)), "{spelled}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Every part's own name (as Display writes it) is accepted back.
+        for part in <Part as clap::ValueEnum>::value_variants() {
+            let name = part.to_string();
+            assert!(parse(&[&name]).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
     fn dry_run_writes_nothing() {
         let d = project("1.3.0");
         let (r, out, info) = run_args(d.path(), &["bump", "minor", "--pre", "rc", "--dry-run"]);
