@@ -760,7 +760,7 @@ pub fn next_link(headers: &HeaderMap) -> Option<Url> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -805,7 +805,7 @@ mod tests {
     }
 
     /// A loopback server that answers every request with `response` and counts requests.
-    async fn answering(response: String) -> (String, Arc<Mutex<u32>>) {
+    pub(crate) async fn answering(response: String) -> (String, Arc<Mutex<u32>>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
