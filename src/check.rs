@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::dist::{self, rules, DistKind, Problem, Severity};
+use crate::dist::{self, rules, DistKind, Problem};
 
 /// What to check and how strictly.
 #[derive(Debug, Clone, Default)]
@@ -143,13 +143,9 @@ pub fn text(o: &CheckOutcome) -> String {
         };
         s.push_str(&format!("{} ({what}): {verdict}\n", f.path.display()));
         for p in &f.problems {
-            let sev = match p.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
             s.push_str(&format!(
-                "  {sev} [{}] {}\n      fix: {}\n",
-                p.rule, p.message, p.fix
+                "  {} [{}] {}\n      fix: {}\n",
+                p.severity, p.rule, p.message, p.fix
             ));
         }
     }
