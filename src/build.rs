@@ -258,6 +258,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_version_sdd_publish_cannot_stamp_stops_before_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        project(
+            dir.path(),
+            "[project]\nname = \"x\"\ndynamic = [\"version\"]\n[tool.pdm.version]\nsource = \"scm\"\n",
+        );
+        let err = build(&cfg(dir.path(), "touch built"), &|_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dev-version: the version is managed by pdm-backend, which sdd-publish cannot stamp; set `dev-version: false` and let pdm-backend produce unique versions, or switch to a static version"
+        );
+        assert!(!dir.path().join("built").exists());
+    }
+
+    #[tokio::test]
     async fn without_dev_version_only_the_command_runs() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = cfg(dir.path(), "touch built");
