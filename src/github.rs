@@ -187,6 +187,15 @@ impl GitHub {
         if base.scheme() != "https" && base.scheme() != "http" {
             return Err(bad("the scheme must be https".into()));
         }
+        // Every error and log line names its URL: credentials in it would be printed.
+        if !base.username().is_empty() || base.password().is_some() {
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+            return Err(GitHubError::BadUrl {
+                url: base.to_string(),
+                reason: "it carries a user or password, which would be printed with every request's URL; pass the token as `github-token` instead".into(),
+            });
+        }
         if !base.path().ends_with('/') {
             let p = format!("{}/", base.path());
             base.set_path(&p);
@@ -918,6 +927,17 @@ pub(crate) mod tests {
             "https://ghe.example/api/v3/repos/o/r/commits/abc/status"
         );
         assert!(GitHub::new("ftp://x", None).is_err());
+        let err = GitHub::new("https://me:ghp_SECRET@ghe.example/api/v3", None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(
+                "`https://ghe.example/api/v3` is not usable: it carries a user or password"
+            ) && !err.contains("ghp_SECRET")
+                && !err.contains("me@"),
+            "{err}"
+        );
         assert!(GitHub::new("not a url", None).is_err());
     }
 }
