@@ -399,7 +399,8 @@ impl GitHub {
                 s => {
                     let text = resp.text().await.unwrap_or_default();
                     let hint = match s {
-                        StatusCode::NOT_FOUND => ". Check the repository and commit, and that the token can read them (`permissions: checks: read, actions: read`)",
+                        // GitHub answers 404, not 403, when the token cannot see the repository.
+                        StatusCode::NOT_FOUND => self.permission_hint,
                         StatusCode::UNAUTHORIZED => ". The token was refused: pass a valid `github-token` (default `${{ github.token }}`)",
                         _ => "",
                     };
@@ -901,6 +902,26 @@ pub(crate) mod tests {
         // The second request was never sent: the wait was refused before it.
         assert_eq!(*count.lock().unwrap(), 1);
         assert_eq!(gh.stats().rate_limit_waits, 0);
+    }
+
+    #[tokio::test]
+    async fn a_404_says_what_the_callers_token_needs() {
+        let body = r#"{"message":"Not Found"}"#;
+        let (api, _) = answering(format!(
+            "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .await;
+        let gh = GitHub::new(&api, None)
+            .unwrap()
+            .with_permission_hint(". The release needs `permissions: contents: write`");
+        let url = gh.url("repos/o/r/releases/1/assets").unwrap();
+        let err = gh.get(&url).await.unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(
+            err.to_string(),
+            format!("GET {url} answered 404: Not Found. The release needs `permissions: contents: write`")
+        );
     }
 
     #[test]
