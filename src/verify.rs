@@ -108,7 +108,7 @@ pub enum VerifyError {
         uploaded: String,
         served: String,
     },
-    #[error("`{step}` did not finish within {secs} s (`verify-timeout`)")]
+    #[error("`{step}` did not finish within {secs} s (`verify-timeout`); raise `verify-timeout` if the index or the installer is just slow, or set `verify-install: false` to check only that the index serves the files")]
     Timeout { step: String, secs: u64 },
 }
 
@@ -463,6 +463,19 @@ mod tests {
         assert!(set["PIP_CONFIG_FILE"].is_some());
         // Everything else (a proxy's CA, HOME) passes through untouched.
         assert!(!set.contains_key("HOME") && !set.contains_key("SSL_CERT_FILE"));
+    }
+
+    #[tokio::test]
+    async fn a_step_past_the_timeout_is_stopped_and_named() {
+        let mut c = Command::new("sh");
+        c.args(["-c", "sleep 30"]);
+        let err = run(c, "sh", "install x==1.0", Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`install x==1.0` did not finish within 0 s (`verify-timeout`); raise `verify-timeout` if the index or the installer is just slow, or set `verify-install: false` to check only that the index serves the files"
+        );
     }
 
     #[tokio::test]
