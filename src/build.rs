@@ -95,12 +95,19 @@ pub async fn build(cfg: &BuildConfig, log: &dyn Fn(&str)) -> Result<Built, Build
         }
     }
     let result = run_command(cfg, &env).await;
-    // Put the working tree back before reporting anything else, even when the build failed.
+    // Put the working tree back before reporting anything else, even when the build failed;
+    // one file that cannot be restored must not leave the others stamped.
+    let mut unrestored = None;
     for e in &restore {
-        std::fs::write(&e.path, &e.before).map_err(|source| BuildError::Restore {
-            path: e.path.clone(),
-            source,
-        })?;
+        if let Err(source) = std::fs::write(&e.path, &e.before) {
+            unrestored.get_or_insert(BuildError::Restore {
+                path: e.path.clone(),
+                source,
+            });
+        }
+    }
+    if let Some(e) = unrestored {
+        return Err(e);
     }
     result?;
     Ok(Built { stamped })
@@ -207,6 +214,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_file_that_cannot_be_restored_is_named_and_the_others_are_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        project(dir.path(), PYPROJECT);
+        std::fs::create_dir(dir.path().join("x")).unwrap();
+        let init = "__version__ = \"1.2.3\"\n";
+        std::fs::write(dir.path().join("x/__init__.py"), init).unwrap();
+        // The "build" puts a directory where pyproject.toml was: it cannot be written back.
+        let mut c = cfg(dir.path(), "rm pyproject.toml && mkdir pyproject.toml");
+        c.version_files = vec!["x/__init__.py".into()];
+        let err = build(&c, &|_| {}).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("could not restore") && msg.contains("pyproject.toml"),
+            "{msg}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("x/__init__.py")).unwrap(),
+            init
+        );
+    }
+
+    #[tokio::test]
     async fn scm_projects_get_a_pretend_version_and_no_edit() {
         let dir = tempfile::tempdir().unwrap();
         let text = "[build-system]\nrequires = [\"setuptools-scm\"]\n[project]\nname = \"x\"\ndynamic = [\"version\"]\n[tool.setuptools_scm]\n";
@@ -226,6 +255,23 @@ mod tests {
             std::fs::read_to_string(dir.path().join("pyproject.toml")).unwrap(),
             text
         );
+    }
+
+    #[tokio::test]
+    async fn a_version_sdd_publish_cannot_stamp_stops_before_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        project(
+            dir.path(),
+            "[project]\nname = \"x\"\ndynamic = [\"version\"]\n[tool.pdm.version]\nsource = \"scm\"\n",
+        );
+        let err = build(&cfg(dir.path(), "touch built"), &|_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dev-version: the version is managed by pdm-backend, which sdd-publish cannot stamp; set `dev-version: false` and let pdm-backend produce unique versions, or switch to a static version"
+        );
+        assert!(!dir.path().join("built").exists());
     }
 
     #[tokio::test]

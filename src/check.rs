@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::dist::{self, rules, DistKind, Problem, Severity};
+use crate::dist::{self, rules, DistKind, Problem};
 
 /// What to check and how strictly.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +69,14 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
         opts.paths.iter().cloned().partition(|p| p.is_file());
     let mut found: Vec<Result<dist::Discovery, String>> = dirs
         .iter()
-        .map(|d| dist::discover(d).map_err(|e| e.to_string()))
+        .map(|d| match dist::discover(d) {
+            // An empty folder passing would let a CI step that checks the wrong folder pass.
+            Ok(found) if found.dists.is_empty() && found.problems.is_empty() => Err(format!(
+                "no distributions in `{}`: expected *.whl or *.tar.gz files (searched recursively). Build them first (e.g. `python -m build`) or name the folder that holds them",
+                d.display()
+            )),
+            other => other.map_err(|e| e.to_string()),
+        })
         .collect();
     if !files.is_empty() {
         found.push(Ok(dist::discover_files(&files)));
@@ -143,13 +150,9 @@ pub fn text(o: &CheckOutcome) -> String {
         };
         s.push_str(&format!("{} ({what}): {verdict}\n", f.path.display()));
         for p in &f.problems {
-            let sev = match p.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
             s.push_str(&format!(
-                "  {sev} [{}] {}\n      fix: {}\n",
-                p.rule, p.message, p.fix
+                "  {} [{}] {}\n      fix: {}\n",
+                p.severity, p.rule, p.message, p.fix
             ));
         }
     }
@@ -179,4 +182,28 @@ pub fn text(o: &CheckOutcome) -> String {
 
 pub fn json(o: &CheckOutcome) -> String {
     serde_json::to_string_pretty(o).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_without_distributions_fails_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "*").unwrap();
+        let out = run(&CheckOptions {
+            paths: vec![dir.path().to_path_buf()],
+            ..CheckOptions::default()
+        });
+        assert!(!out.passed());
+        assert_eq!(
+            out.fatal,
+            [format!(
+                "no distributions in `{}`: expected *.whl or *.tar.gz files (searched recursively). Build them first (e.g. `python -m build`) or name the folder that holds them",
+                dir.path().display()
+            )]
+        );
+        assert!(text(&out).ends_with("0 file(s) checked: 0 error(s), 0 warning(s) — FAILED\n"));
+    }
 }

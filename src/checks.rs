@@ -158,17 +158,19 @@ async fn run(
     let deadline = tokio::time::Instant::from_std(start + cfg.timeout);
     let named = !patterns.is_empty();
 
+    // Finding ourselves is bounded by `wait-timeout` too: it can meet a rate limit.
     let own = match &cfg.own_run {
         None => Own::default(),
-        Some(run) => match own_checks(gh, cfg, run).await {
-            Ok(o) => o,
-            Err(e) if named => {
+        Some(run) => match tokio::time::timeout_at(deadline, own_checks(gh, cfg, run)).await {
+            Err(_) => return Err(timed_out(start, seen, &patterns)),
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) if named => {
                 log(&format!(
                     "warning: could not look up this run's own jobs ({e}); checks of this run that match `wait-for` will be waited on"
                 ));
                 Own::default()
             }
-            Err(e) => return Err(WaitError::OwnRun(e)),
+            Ok(Err(e)) => return Err(WaitError::OwnRun(e)),
         },
     };
 
@@ -350,12 +352,7 @@ pub(crate) fn own_jobs<'a>(
 ) -> BTreeSet<u64> {
     let mut jobs = BTreeSet::new();
     for page in pages {
-        for job in page
-            .get("jobs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for job in items(page, "jobs") {
             let ours = job.get("runner_name").and_then(Value::as_str) == Some(runner)
                 && job.get("status").and_then(Value::as_str) != Some("completed");
             if let (true, Some(id)) = (ours, job.get("id").and_then(Value::as_u64)) {
@@ -376,12 +373,7 @@ pub(crate) fn results<'a>(
     // Latest check run per (app, name): a re-run's newer run replaces the failed one.
     let mut latest: BTreeMap<(u64, String), (u64, CheckResult)> = BTreeMap::new();
     for page in runs {
-        for run in page
-            .get("check_runs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for run in items(page, "check_runs") {
             let id = run.get("id").and_then(Value::as_u64).unwrap_or(0);
             let suite = run
                 .get("check_suite")
@@ -433,12 +425,7 @@ pub(crate) fn results<'a>(
     // Commit statuses: the combined status already keeps the latest per context.
     let mut contexts = BTreeSet::new();
     for page in statuses {
-        for s in page
-            .get("statuses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for s in items(page, "statuses") {
             let name = str_field(s, "context");
             if !contexts.insert(name.clone()) {
                 continue;
@@ -458,6 +445,14 @@ pub(crate) fn results<'a>(
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.url.cmp(&b.url)));
     out
+}
+
+/// The list under `key` of one page (`{"total_count": n, "<key>": [...]}`); none when absent.
+fn items<'a>(page: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    page.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 fn str_field(v: &Value, k: &str) -> String {
@@ -489,6 +484,39 @@ mod tests {
             "1 done, waiting for Test Suite, not yet created: Security*"
         );
         assert_eq!(status_line(2, &[], &[]), "2 done");
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_while_finding_our_own_run_ends_at_the_wait_timeout() {
+        let body = r#"{"message":"You have exceeded a secondary rate limit."}"#;
+        let (api, _) = crate::github::tests::answering(format!(
+            "HTTP/1.1 403 Forbidden\r\nretry-after: 3000\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .await;
+        let gh = GitHub::new(&api, None).unwrap();
+        let cfg = WaitConfig {
+            repo: "o/r".into(),
+            sha: "abc".into(),
+            checks: vec![],
+            timeout: Duration::from_millis(300),
+            interval: Duration::from_millis(100),
+            appear_timeout: Duration::from_millis(300),
+            allowed: vec!["success".into()],
+            own_run: Some(OwnRun {
+                run_id: 1,
+                runner_name: None,
+            }),
+        };
+        // Loose bound: without the deadline this sits out the 50 minutes it was asked to.
+        let v = tokio::time::timeout(Duration::from_secs(30), wait(&gh, &cfg, &|_| {}))
+            .await
+            .expect("the gate outlived its wait-timeout");
+        assert!(
+            matches!(v.result, Err(WaitError::TimedOut { .. })),
+            "{:?}",
+            v.result
+        );
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //!
 //! Polling is cheap only when it is conditional: every GET sends `If-None-Match` with the
 //! last ETag seen for that URL, and a `304 Not Modified` (which GitHub does not count against
-//! the primary rate limit) hands back the cached body. Rate limits are waited out, never
-//! fatal: `Retry-After`, `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, and secondary
-//! limit 403/429s; 5xx and transport errors are retried with exponential backoff — for writes
+//! the primary rate limit) hands back the cached body. Rate limits are waited out, up to a
+//! cap (GitHub's own resets come within the hour): `Retry-After`, `x-ratelimit-remaining: 0`
+//! until `x-ratelimit-reset`, and secondary limit 403/429s; 5xx and transport errors are retried with exponential backoff — for writes
 //! only when repeating is safe (PATCH, DELETE, or a POST whose connection never opened).
 //!
 //! Built on `reqwest` (already the crate's HTTP stack) rather than octocrab: the gate needs
@@ -23,6 +23,12 @@ use url::Url;
 use crate::secret::Secret;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// The longest rate-limit wait obeyed unless [`GitHub::with_max_rate_limit_wait`] says
+/// otherwise. GitHub's primary limit resets within the hour, so a `Retry-After` or an
+/// `x-ratelimit-reset` further out is a bogus header or a skewed clock; obeying it would hold
+/// the job until the runner kills it, with no word of why.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(61 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
@@ -52,6 +58,13 @@ pub enum GitHubError {
         status: Option<u16>,
         message: String,
         hint: &'static str,
+    },
+    #[error("{request}: GitHub's rate limit asks to wait {}, longer than the {} this client waits (a bogus `Retry-After`/`x-ratelimit-reset` header, or a wrong clock on the runner). Re-run the job after the limit resets, or pass a `github-token` with a limit of its own", whole_secs(*wait), whole_secs(*max))]
+    RateLimited {
+        /// The method and URL, e.g. `GET https://...`.
+        request: String,
+        wait: Duration,
+        max: Duration,
     },
     #[error("cannot read `{}` to upload it: {message}", path.display())]
     File {
@@ -159,6 +172,8 @@ pub struct GitHub {
     log: Option<Logger>,
     /// Said after a permission 403 or a 404: which `permissions:` the caller's calls need.
     permission_hint: &'static str,
+    /// A rate-limit wait longer than this fails instead of sleeping.
+    max_rate_limit_wait: Duration,
 }
 
 impl GitHub {
@@ -171,6 +186,15 @@ impl GitHub {
         let mut base = Url::parse(api_url.trim()).map_err(|e| bad(e.to_string()))?;
         if base.scheme() != "https" && base.scheme() != "http" {
             return Err(bad("the scheme must be https".into()));
+        }
+        // Every error and log line names its URL: credentials in it would be printed.
+        if !base.username().is_empty() || base.password().is_some() {
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+            return Err(GitHubError::BadUrl {
+                url: base.to_string(),
+                reason: "it carries a user or password, which would be printed with every request's URL; pass the token as `github-token` instead".into(),
+            });
         }
         if !base.path().ends_with('/') {
             let p = format!("{}/", base.path());
@@ -192,6 +216,7 @@ impl GitHub {
             exhausted_until: Mutex::new(None),
             log: None,
             permission_hint: ". The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`",
+            max_rate_limit_wait: MAX_RATE_LIMIT_WAIT,
         })
     }
 
@@ -209,6 +234,13 @@ impl GitHub {
     /// What a permission 403 says to do (e.g. the release needs `contents: write`).
     pub fn with_permission_hint(mut self, hint: &'static str) -> Self {
         self.permission_hint = hint;
+        self
+    }
+
+    /// The longest rate-limit wait to sit out (e.g. the gate's `wait-timeout`); a longer one
+    /// is a [`GitHubError::RateLimited`] at once.
+    pub fn with_max_rate_limit_wait(mut self, max: Duration) -> Self {
+        self.max_rate_limit_wait = max;
         self
     }
 
@@ -243,7 +275,7 @@ impl GitHub {
         let key = url.to_string();
         let mut attempt = 0u32;
         loop {
-            self.wait_for_primary_limit().await;
+            self.wait_for_primary_limit(&format!("GET {key}")).await?;
             let cached = self.cache.lock().ok().and_then(|c| c.get(&key).cloned());
             let mut req = self
                 .http
@@ -328,6 +360,7 @@ impl GitHub {
                     let text = resp.text().await.unwrap_or_default();
                     let message = api_message(&text);
                     if let Some(wait) = rate_limit_wait(&headers, &message, &self.policy) {
+                        self.check_wait(wait, &format!("GET {key}"))?;
                         self.bump(|s| s.rate_limit_waits += 1);
                         self.note(&format!(
                             "GitHub rate limit ({}): waiting {}s before retrying {key}",
@@ -366,7 +399,8 @@ impl GitHub {
                 s => {
                     let text = resp.text().await.unwrap_or_default();
                     let hint = match s {
-                        StatusCode::NOT_FOUND => ". Check the repository and commit, and that the token can read them (`permissions: checks: read, actions: read`)",
+                        // GitHub answers 404, not 403, when the token cannot see the repository.
+                        StatusCode::NOT_FOUND => self.permission_hint,
                         StatusCode::UNAUTHORIZED => ". The token was refused: pass a valid `github-token` (default `${{ github.token }}`)",
                         _ => "",
                     };
@@ -460,7 +494,8 @@ impl GitHub {
         };
         let mut attempt = 0u32;
         loop {
-            self.wait_for_primary_limit().await;
+            self.wait_for_primary_limit(&format!("{} {key}", method.name()))
+                .await?;
             let mut req = build()?
                 .header("Accept", "application/vnd.github+json")
                 .header("X-GitHub-Api-Version", "2022-11-28");
@@ -520,6 +555,7 @@ impl GitHub {
             let message = api_message(&text);
             if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
                 if let Some(wait) = rate_limit_wait(&headers, &message, &self.policy) {
+                    self.check_wait(wait, &format!("{} {key}", method.name()))?;
                     self.bump(|s| s.rate_limit_waits += 1);
                     self.note(&format!(
                         "GitHub rate limit ({}): waiting {}s before retrying {} {key}",
@@ -599,12 +635,25 @@ impl GitHub {
         }
     }
 
+    /// A rate-limit wait for `request` is sat out only up to the cap.
+    fn check_wait(&self, wait: Duration, request: &str) -> Result<(), GitHubError> {
+        if wait > self.max_rate_limit_wait {
+            return Err(GitHubError::RateLimited {
+                request: request.to_owned(),
+                wait,
+                max: self.max_rate_limit_wait,
+            });
+        }
+        Ok(())
+    }
+
     /// Before a request: if the last response said the primary limit is spent, sleep until
     /// its reset instead of spending a request on a certain 403.
-    async fn wait_for_primary_limit(&self) {
+    async fn wait_for_primary_limit(&self, request: &str) -> Result<(), GitHubError> {
         let until = self.exhausted_until.lock().ok().and_then(|e| *e);
         if let Some(reset) = until {
             let wait = until_epoch(reset);
+            self.check_wait(wait, request)?;
             if !wait.is_zero() {
                 self.bump(|s| s.rate_limit_waits += 1);
                 self.note(&format!(
@@ -617,7 +666,13 @@ impl GitHub {
                 *e = None;
             }
         }
+        Ok(())
     }
+}
+
+/// A wait as whole seconds (`1h 1m`), for messages.
+fn whole_secs(d: Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(Duration::from_secs(d.as_secs()))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -715,7 +770,7 @@ pub fn next_link(headers: &HeaderMap) -> Option<Url> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -759,6 +814,116 @@ mod tests {
         );
     }
 
+    /// A loopback server that answers every request with `response` and counts requests.
+    pub(crate) async fn answering(response: String) -> (String, Arc<Mutex<u32>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let count = Arc::new(Mutex::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                *seen.lock().unwrap() += 1;
+                let mut buf = vec![0; 64 * 1024];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn.write_all(response.as_bytes()).await;
+            }
+        });
+        (url, count)
+    }
+
+    /// Without the cap these calls would sleep for a day: a loose bound makes that a failure.
+    async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(30), f)
+            .await
+            .expect("a day-long rate-limit wait was sat out instead of refused")
+    }
+
+    fn far_reset() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 86_400
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_wait_beyond_the_cap_fails_at_once_naming_the_fix() {
+        let body = r#"{"message":"You have exceeded a secondary rate limit."}"#;
+        let (api, count) = answering(format!(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 86400\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .await;
+        let gh = GitHub::new(&api, None).unwrap();
+        let url = gh.url("repos/o/r/commits/abc/status").unwrap();
+        let err = bounded(gh.get(&url)).await.unwrap_err();
+        assert_eq!(*count.lock().unwrap(), 1);
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!("GET {url}: GitHub's rate limit asks to wait 1day"))
+                && msg.contains("longer than the 1h 1m this client waits")
+                && msg.contains("Re-run the job after the limit resets"),
+            "{msg}"
+        );
+        // A write asked to wait past a lowered cap fails the same way, naming its method.
+        let gh = GitHub::new(&api, None)
+            .unwrap()
+            .with_max_rate_limit_wait(Duration::from_secs(60));
+        let err = bounded(gh.write(Write::Patch, &url, None))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "PATCH {url}: GitHub's rate limit asks to wait 1day"
+            )),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_spent_primary_limit_resetting_beyond_the_cap_fails_the_next_request() {
+        let body = "[]";
+        let (api, count) = answering(format!(
+            "HTTP/1.1 200 OK\r\nx-ratelimit-remaining: 0\r\nx-ratelimit-reset: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            far_reset(),
+            body.len()
+        ))
+        .await;
+        let gh = GitHub::new(&api, None).unwrap();
+        let url = gh.url("repos/o/r/commits/abc/check-runs").unwrap();
+        gh.get(&url).await.unwrap();
+        let err = bounded(gh.get(&url)).await.unwrap_err();
+        assert!(
+            matches!(&err, GitHubError::RateLimited { wait, max, .. }
+                if *wait > Duration::from_secs(86_000) && *max == MAX_RATE_LIMIT_WAIT),
+            "{err}"
+        );
+        // The second request was never sent: the wait was refused before it.
+        assert_eq!(*count.lock().unwrap(), 1);
+        assert_eq!(gh.stats().rate_limit_waits, 0);
+    }
+
+    #[tokio::test]
+    async fn a_404_says_what_the_callers_token_needs() {
+        let body = r#"{"message":"Not Found"}"#;
+        let (api, _) = answering(format!(
+            "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .await;
+        let gh = GitHub::new(&api, None)
+            .unwrap()
+            .with_permission_hint(". The release needs `permissions: contents: write`");
+        let url = gh.url("repos/o/r/releases/1/assets").unwrap();
+        let err = gh.get(&url).await.unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(
+            err.to_string(),
+            format!("GET {url} answered 404: Not Found. The release needs `permissions: contents: write`")
+        );
+    }
+
     #[test]
     fn upload_url_templates_expand_to_the_named_host() {
         let u = expand_upload_url(
@@ -783,6 +948,17 @@ mod tests {
             "https://ghe.example/api/v3/repos/o/r/commits/abc/status"
         );
         assert!(GitHub::new("ftp://x", None).is_err());
+        let err = GitHub::new("https://me:ghp_SECRET@ghe.example/api/v3", None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(
+                "`https://ghe.example/api/v3` is not usable: it carries a user or password"
+            ) && !err.contains("ghp_SECRET")
+                && !err.contains("me@"),
+            "{err}"
+        );
         assert!(GitHub::new("not a url", None).is_err());
     }
 }

@@ -108,7 +108,7 @@ pub enum VerifyError {
         uploaded: String,
         served: String,
     },
-    #[error("`{step}` did not finish within {secs} s (`verify-timeout`)")]
+    #[error("`{step}` did not finish within {secs} s (`verify-timeout`); raise `verify-timeout` if the index or the installer is just slow, or set `verify-install: false` to check only that the index serves the files")]
     Timeout { step: String, secs: u64 },
 }
 
@@ -147,6 +147,46 @@ async fn run(
             step: step.to_owned(),
             secs: timeout.as_secs(),
         }),
+    }
+}
+
+/// Variables that would send the install to another index or a local wheelhouse, so that
+/// it could pass without the index serving the release.
+const INDEX_VARS: &[&str] = &[
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_DEFAULT_INDEX",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_INDEX_STRATEGY",
+    "UV_OFFLINE",
+    "UV_EXCLUDE_NEWER",
+];
+
+/// The environment of every child of this stage (`env` is this process's). Config files can
+/// name indexes too: pip reads none when `PIP_CONFIG_FILE` is the null device, uv none with
+/// `UV_NO_CONFIG` (nor the workspace's pyproject.toml). And what runs here is code from the
+/// index (an sdist dependency's build, the smoke command), so it gets no token or password
+/// of this job (`INPUT_*-TOKEN`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `GITHUB_TOKEN`, ...).
+fn isolate(c: &mut Command, env: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>) {
+    for k in INDEX_VARS {
+        c.env_remove(k);
+    }
+    c.env(
+        "PIP_CONFIG_FILE",
+        if cfg!(windows) { "nul" } else { "/dev/null" },
+    )
+    .env("UV_NO_CONFIG", "1");
+    for (k, _) in env {
+        let name = k.to_string_lossy().to_ascii_uppercase();
+        if name.ends_with("TOKEN") || name.ends_with("PASSWORD") {
+            c.env_remove(&k);
+        }
     }
 }
 
@@ -271,19 +311,8 @@ pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, Ve
             (make, install)
         }
     };
-    // Config files and variables must not redirect the install to another index.
     for c in [&mut make, &mut install] {
-        for k in [
-            "PIP_INDEX_URL",
-            "PIP_EXTRA_INDEX_URL",
-            "UV_INDEX_URL",
-            "UV_EXTRA_INDEX_URL",
-            "UV_INDEX",
-            "UV_DEFAULT_INDEX",
-            "PIP_CONFIG_FILE",
-        ] {
-            c.env_remove(k);
-        }
+        isolate(c, std::env::vars_os());
     }
     let program = match &check.installer {
         Installer::Uv(p) | Installer::Pip { python: p } => p.display().to_string(),
@@ -349,6 +378,7 @@ pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, Ve
             )
             .unwrap_or_default();
             let mut c = Command::new(if cfg!(windows) { "bash" } else { "sh" });
+            isolate(&mut c, std::env::vars_os());
             c.arg("-c")
                 .arg(command)
                 .env("PATH", path)
@@ -392,6 +422,59 @@ mod tests {
         assert_eq!(
             Installer::detect(Some(dir.path().as_os_str())),
             Some(Installer::Uv(uv))
+        );
+    }
+
+    #[test]
+    fn children_get_no_other_index_no_config_and_no_secret() {
+        let mut c = Command::new("true");
+        let env = [
+            "INPUT_PYPI-TOKEN",
+            "INPUT_PASSWORD",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "github_token",
+            "HOME",
+            "SSL_CERT_FILE",
+        ]
+        .map(|k| (k.into(), "v".into()));
+        isolate(&mut c, env.into_iter());
+        let set: std::collections::BTreeMap<String, Option<String>> = c
+            .as_std()
+            .get_envs()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.map(|v| v.to_string_lossy().into_owned()),
+                )
+            })
+            .collect();
+        for k in [
+            "INPUT_PYPI-TOKEN",
+            "INPUT_PASSWORD",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "github_token",
+            "PIP_INDEX_URL",
+            "PIP_FIND_LINKS",
+            "UV_INDEX_STRATEGY",
+        ] {
+            assert_eq!(set.get(k), Some(&None), "{k} is not removed: {set:?}");
+        }
+        assert_eq!(set["UV_NO_CONFIG"].as_deref(), Some("1"));
+        assert!(set["PIP_CONFIG_FILE"].is_some());
+        // Everything else (a proxy's CA, HOME) passes through untouched.
+        assert!(!set.contains_key("HOME") && !set.contains_key("SSL_CERT_FILE"));
+    }
+
+    #[tokio::test]
+    async fn a_step_past_the_timeout_is_stopped_and_named() {
+        let mut c = Command::new("sh");
+        c.args(["-c", "sleep 30"]);
+        let err = run(c, "sh", "install x==1.0", Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`install x==1.0` did not finish within 0 s (`verify-timeout`); raise `verify-timeout` if the index or the installer is just slow, or set `verify-install: false` to check only that the index serves the files"
         );
     }
 

@@ -70,6 +70,15 @@ pub enum Severity {
     Warning,
 }
 
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
 /// One problem with one file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Problem {
@@ -122,10 +131,7 @@ impl std::fmt::Display for Problem {
             f,
             "{}: {} [{}] {} (fix: {})",
             self.path.display(),
-            match self.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            },
+            self.severity,
             self.rule,
             self.message,
             self.fix

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::project::{self, Edit, Project, ProjectError};
 use super::{bump, BumpError, Part, PreKind, Version, VersionError};
@@ -30,38 +30,14 @@ pub enum VersionCommand {
         /// Start (with major/minor/patch) or move to (with pre) this pre-release phase.
         #[arg(long)]
         pre: Option<PreKind>,
-        /// Show the change without writing anything.
-        #[arg(long)]
-        dry_run: bool,
-        /// Commit the changed files (`git commit -m "Release X"`).
-        #[arg(long)]
-        commit: bool,
-        /// Commit, then tag the commit `vX` (annotated). Implies --commit.
-        #[arg(long)]
-        tag: bool,
-        /// The folder holding pyproject.toml.
-        #[arg(long, default_value = ".")]
-        project: PathBuf,
-        /// Also update `__version__ = "…"` in this Python file, relative to the project
-        /// folder (repeatable).
-        #[arg(long = "version-file")]
-        version_files: Vec<PathBuf>,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Set an explicit PEP 440 version (normalised: `2.0.0-beta.1` is written `2.0.0b1`).
     Set {
         version: String,
-        #[arg(long)]
-        dry_run: bool,
-        /// Commit the changed files (`git commit -m "Release X"`).
-        #[arg(long)]
-        commit: bool,
-        /// Commit, then tag the commit `vX` (annotated). Implies --commit.
-        #[arg(long)]
-        tag: bool,
-        #[arg(long, default_value = ".")]
-        project: PathBuf,
-        #[arg(long = "version-file")]
-        version_files: Vec<PathBuf>,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Exit 0 if the tag names the project's version (PEP 440 comparison), 1 if not.
     Check {
@@ -74,6 +50,27 @@ pub enum VersionCommand {
         #[arg(long, default_value = ".")]
         project: PathBuf,
     },
+}
+
+/// Where `bump` and `set` write the new version, and what they do in git afterwards.
+#[derive(Args, Debug, Clone)]
+pub struct WriteArgs {
+    /// Show the change without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Commit the changed files (`git commit -m "Release X"`).
+    #[arg(long)]
+    pub commit: bool,
+    /// Commit, then tag the commit `vX` (annotated). Implies --commit.
+    #[arg(long)]
+    pub tag: bool,
+    /// The folder holding pyproject.toml.
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
+    /// Also update `__version__ = "…"` in this Python file, relative to the project
+    /// folder (repeatable).
+    #[arg(long = "version-file")]
+    pub version_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,47 +127,15 @@ pub fn run(
             }
             Ok(())
         }
-        VersionCommand::Bump {
-            part,
-            pre,
-            dry_run,
-            commit,
-            tag,
-            project,
-            version_files,
-        } => {
-            let p = Project::open(project)?;
+        VersionCommand::Bump { part, pre, write } => {
+            let p = Project::open(&write.project)?;
             let cur = p.current()?;
             let next = bump(&cur.version, *part, *pre)?;
-            let git = Git {
-                commit: *commit || *tag,
-                tag: *tag,
-            };
-            change(
-                &p,
-                &cur.version,
-                &next,
-                version_files,
-                *dry_run,
-                git,
-                out,
-                info,
-            )
+            change(&p, &cur.version, &next, write, out, info)
         }
-        VersionCommand::Set {
-            version,
-            dry_run,
-            commit,
-            tag,
-            project,
-            version_files,
-        } => {
-            let git = Git {
-                commit: *commit || *tag,
-                tag: *tag,
-            };
+        VersionCommand::Set { version, write } => {
             let next = super::parse(version)?;
-            let p = Project::open(project)?;
+            let p = Project::open(&write.project)?;
             // The current value may be unreadable (that may be why we are setting it).
             let cur = p.current().ok().map(|c| c.version);
             if let Some(c) = cur.as_ref().filter(|c| next < **c) {
@@ -180,7 +145,7 @@ pub fn run(
                 );
             }
             let from = cur.unwrap_or_else(|| next.clone());
-            change(&p, &from, &next, version_files, *dry_run, git, out, info)
+            change(&p, &from, &next, write, out, info)
         }
         VersionCommand::Check {
             tag,
@@ -212,13 +177,6 @@ fn shown(path: &Path) -> String {
     path.strip_prefix(".").unwrap_or(path).display().to_string()
 }
 
-/// What to do in git after writing: nothing (print the steps), commit, or commit and tag.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Git {
-    pub commit: bool,
-    pub tag: bool,
-}
-
 /// Run one git command in `dir`; its own message is the error when it fails.
 fn git(dir: &Path, args: &[&str]) -> Result<(), CommandError> {
     let shown = format!("git {}", args.join(" "));
@@ -239,29 +197,28 @@ fn git(dir: &Path, args: &[&str]) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Plan the edits, show them, and (unless dry-run) write them and print the next steps.
-#[allow(clippy::too_many_arguments)]
+/// Plan the edits, show them, and (unless dry-run) write them, then commit, tag, or print
+/// the next steps.
 fn change(
     p: &Project,
     from: &Version,
     next: &Version,
-    version_files: &[PathBuf],
-    dry_run: bool,
-    git_steps: Git,
+    write: &WriteArgs,
     out: &mut dyn Write,
     info: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let edits = p.set_version(next, version_files)?;
+    let edits = p.set_version(next, &write.version_files)?;
     for e in &edits {
         show(e, from, next, out);
     }
-    if dry_run {
+    if write.dry_run {
         let _ = writeln!(info, "dry run: nothing written");
         return Ok(());
     }
     project::write(&edits)?;
     let files: Vec<String> = edits.iter().map(|e| shown(&e.path)).collect();
-    if git_steps.commit {
+    // --tag implies --commit.
+    if write.commit || write.tag {
         let mut add = vec!["add", "--"];
         let paths: Vec<String> = edits.iter().map(|e| e.path.display().to_string()).collect();
         add.extend(paths.iter().map(String::as_str));
@@ -272,7 +229,7 @@ fn change(
         commit.extend(paths.iter().map(String::as_str));
         git(&p.dir, &commit)?;
         let _ = writeln!(info, "committed: {message}");
-        if git_steps.tag {
+        if write.tag {
             let tag = format!("v{next}");
             git(&p.dir, &["tag", "-a", &tag, "-m", &message])?;
             let _ = writeln!(
@@ -332,10 +289,12 @@ mod tests {
         argv.extend_from_slice(args);
         let mut cmd = T::try_parse_from(argv).unwrap().cmd;
         match &mut cmd {
-            VersionCommand::Current { project }
-            | VersionCommand::Bump { project, .. }
-            | VersionCommand::Set { project, .. }
-            | VersionCommand::Check { project, .. } => *project = dir.into(),
+            VersionCommand::Current { project } | VersionCommand::Check { project, .. } => {
+                *project = dir.into()
+            }
+            VersionCommand::Bump { write, .. } | VersionCommand::Set { write, .. } => {
+                write.project = dir.into()
+            }
         }
         let (mut out, mut info) = (Vec::new(), Vec::new());
         let r = run(&cmd, &mut out, &mut info);
@@ -377,6 +336,37 @@ mod tests {
         assert!(text.contains("version = \"1.3.0\"  # here"), "{text}");
         let init = std::fs::read_to_string(d.path().join("x/__init__.py")).unwrap();
         assert_eq!(init, "__version__ = \"1.3.0\"\n");
+    }
+
+    #[test]
+    fn parts_and_kinds_parse_by_clap_with_clear_errors() {
+        let parse = |args: &[&str]| T::try_parse_from([&["t", "bump"], args].concat());
+        let e = parse(&["micro"]).unwrap_err().to_string();
+        assert!(
+            e.contains("possible values: major, minor, patch, pre, post, dev, release"),
+            "{e}"
+        );
+        let e = parse(&["minor", "--pre", "gamma"]).unwrap_err().to_string();
+        assert!(e.contains("possible values: alpha, beta, rc"), "{e}");
+        for (spelled, kind) in [
+            ("rc", PreKind::Rc),
+            ("c", PreKind::Rc),
+            ("preview", PreKind::Rc),
+            ("b", PreKind::Beta),
+            ("alpha", PreKind::Alpha),
+        ] {
+            match parse(&["minor", "--pre", spelled]).unwrap().cmd {
+                VersionCommand::Bump { part, pre, .. } => {
+                    assert_eq!((part, pre), (Part::Minor, Some(kind)), "{spelled}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Every part's own name (as Display writes it) is accepted back.
+        for part in <Part as clap::ValueEnum>::value_variants() {
+            let name = part.to_string();
+            assert!(parse(&[&name]).is_ok(), "{name}");
+        }
     }
 
     #[test]
@@ -429,7 +419,12 @@ mod tests {
             info.contains("[project].version in pyproject.toml"),
             "{info}"
         );
-        let (r, ..) = run_args(d.path(), &["set", "1.0"]);
+        // Moving backwards is allowed, with a warning.
+        let (r, _, info) = run_args(d.path(), &["set", "1.0"]);
         r.unwrap();
+        assert!(
+            info.contains("warning: 1.0 sorts before the current 2.0.0b1"),
+            "{info}"
+        );
     }
 }

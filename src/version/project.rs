@@ -221,12 +221,7 @@ impl Project {
                 })
             }
             Source::PythonFile { path, names, .. } => {
-                let text = read(path)?;
-                let (name, span) =
-                    find_assignment(&text, names).ok_or_else(|| ProjectError::NoAssignment {
-                        path: path.clone(),
-                        names: names.join("` or `"),
-                    })?;
+                let (text, name, span) = read_assignment(path, names)?;
                 let raw = text[span].to_string();
                 Ok(Current {
                     version: parse_version(&raw).map_err(|reason| ProjectError::InvalidInFile {
@@ -445,13 +440,21 @@ pub(crate) fn find_assignment<'n>(
     None
 }
 
+/// `path`'s text and its first version assignment (which of `names`, and where the value is).
+fn read_assignment<'n>(
+    path: &Path,
+    names: &'n [String],
+) -> Result<(String, &'n str, Range<usize>), ProjectError> {
+    let text = read(path)?;
+    let (name, span) = find_assignment(&text, names).ok_or_else(|| ProjectError::NoAssignment {
+        path: path.into(),
+        names: names.join("` or `"),
+    })?;
+    Ok((text, name, span))
+}
+
 fn python_edit(path: &Path, names: &[String], new: &str) -> Result<Edit, ProjectError> {
-    let before = read(path)?;
-    let (name, span) =
-        find_assignment(&before, names).ok_or_else(|| ProjectError::NoAssignment {
-            path: path.into(),
-            names: names.join("` or `"),
-        })?;
+    let (before, name, span) = read_assignment(path, names)?;
     let old = before[span.clone()].to_string();
     let after = format!("{}{new}{}", &before[..span.start], &before[span.end..]);
     Ok(Edit {

@@ -28,18 +28,14 @@ pub fn wheel(path: &Path, prefix: &str, listing: &Listing, meta: &CoreMetadata, 
             "rebuild the wheel with a standard build backend (`python -m build`); the `.dist-info` directory must be named after the wheel's own `{name}-{version}`",
         );
     }
-    let licenses: Vec<String> = super::metadata::pep639_license_files(meta)
-        .into_iter()
-        .filter(|lf| !listing.has_file(&format!("{dist_info}/licenses/{lf}")))
-        .map(|lf| format!("`{dist_info}/licenses/{lf}`"))
-        .collect();
-    if !licenses.is_empty() {
-        sink.error(
-            LICENSE_FILE_MISSING,
-            format!("declares License-File(s) missing from the wheel: {}", licenses.join(", ")),
-            "list only files that exist in pyproject.toml's `license-files` and rebuild with a PEP 639-aware backend (setuptools ≥ 77, hatchling ≥ 1.27, flit-core ≥ 3.11)",
-        );
-    }
+    let in_wheel = |p: &str| listing.has_file(p);
+    license_files(
+        meta,
+        &format!("{dist_info}/licenses"),
+        &in_wheel,
+        "wheel",
+        sink,
+    );
     let ep = format!("{dist_info}/entry_points.txt");
     if listing.has_file(&ep) {
         if let Some(text) = read_zip_member(path, &ep) {
@@ -52,6 +48,29 @@ pub fn wheel(path: &Path, prefix: &str, listing: &Listing, meta: &CoreMetadata, 
                 );
             }
         }
+    }
+}
+
+/// PEP 639: every `License-File` is in the archive (`has`), under `dir`.
+fn license_files(
+    meta: &CoreMetadata,
+    dir: &str,
+    has: &dyn Fn(&str) -> bool,
+    kind: &str,
+    sink: &mut Sink,
+) {
+    let missing: Vec<String> = super::metadata::pep639_license_files(meta)
+        .into_iter()
+        .map(|lf| format!("{dir}/{lf}"))
+        .filter(|p| !has(p))
+        .map(|p| format!("`{p}`"))
+        .collect();
+    if !missing.is_empty() {
+        sink.error(
+            LICENSE_FILE_MISSING,
+            format!("declares License-File(s) missing from the {kind}: {}", missing.join(", ")),
+            "list only files that exist in pyproject.toml's `license-files` and rebuild with a PEP 639-aware backend (setuptools ≥ 77, hatchling ≥ 1.27, flit-core ≥ 3.11)",
+        );
     }
 }
 
@@ -159,19 +178,7 @@ pub fn sdist(listing: &Listing, meta: &CoreMetadata, sink: &mut Sink) {
                     "build the sdist with `python -m build --sdist`",
                 );
             }
-            let missing: Vec<String> = super::metadata::pep639_license_files(meta)
-                .into_iter()
-                .map(|lf| format!("{top}/{lf}"))
-                .filter(|p| !has(p))
-                .map(|p| format!("`{p}`"))
-                .collect();
-            if !missing.is_empty() {
-                sink.error(
-                    LICENSE_FILE_MISSING,
-                    format!("declares License-File(s) missing from the sdist: {}", missing.join(", ")),
-                    "list only files that exist in pyproject.toml's `license-files` and rebuild with a PEP 639-aware backend",
-                );
-            }
+            license_files(meta, top, &has, "sdist", sink);
         }
         [] => {}
         many => sink.error(
