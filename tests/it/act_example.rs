@@ -579,32 +579,9 @@ fn readme_summary_example(w: &World, md: &str) {
         .replace(&w.head[..12], "5d1c2a9e7b40");
     let readme_path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let (start, end) = ("<!-- summary:start -->\n", "<!-- summary:end -->");
-    let a = readme
-        .find(start)
-        .expect("README.md lacks <!-- summary:start -->")
-        + start.len();
-    let b = readme[a..]
-        .find(end)
-        .expect("README.md lacks <!-- summary:end -->")
-        + a;
     if std::env::var_os("SDD_BLESS").is_some() {
-        // Quoted, so its heading and tables stay inside one block of the README.
-        let body: String = example
-            .lines()
-            .map(|l| {
-                if l.is_empty() {
-                    ">\n".to_owned()
-                } else {
-                    format!("> {l}\n")
-                }
-            })
-            .collect();
-        std::fs::write(
-            &readme_path,
-            format!("{}{body}{}", &readme[..a], &readme[b..]),
-        )
-        .unwrap();
+        let blessed = replace_between(&readme, "summary", &blockquote(&example));
+        std::fs::write(&readme_path, blessed).unwrap();
         return;
     }
     let shape = |text: &str| -> Vec<String> {
@@ -620,7 +597,7 @@ fn readme_summary_example(w: &World, md: &str) {
             })
             .collect()
     };
-    let shown: String = readme[a..b]
+    let shown: String = readme[marked_range(&readme, "summary")]
         .lines()
         .map(|l| l.strip_prefix('>').unwrap_or(l).trim_start().to_owned() + "\n")
         .collect();

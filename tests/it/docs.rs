@@ -4,7 +4,7 @@
 
 use serde_yaml::Value;
 
-use crate::support::repo_root;
+use crate::support::{blockquote, replace_between, repo_root};
 
 fn cell(s: &str) -> String {
     s.split_whitespace()
@@ -42,20 +42,6 @@ fn render(action: &Value) -> (String, String) {
         }
     }
     (inputs, outputs)
-}
-
-fn replace_between(text: &str, name: &str, body: &str) -> String {
-    let start = format!("<!-- {name}:start -->\n");
-    let end = format!("<!-- {name}:end -->");
-    let a = text
-        .find(&start)
-        .unwrap_or_else(|| panic!("README.md lacks the marker {start:?}"))
-        + start.len();
-    let b = text[a..]
-        .find(&end)
-        .unwrap_or_else(|| panic!("README.md lacks the marker {end:?}"))
-        + a;
-    format!("{}{}{}", &text[..a], body, &text[b..])
 }
 
 #[test]
@@ -125,17 +111,7 @@ fn readme_release_example_is_the_rendered_default_body() {
         },
     )
     .unwrap();
-    let quoted: String = body
-        .trim_end()
-        .lines()
-        .map(|l| {
-            if l.is_empty() {
-                ">\n".to_owned()
-            } else {
-                format!("> {l}\n")
-            }
-        })
-        .collect();
+    let quoted = blockquote(body.trim_end());
     let path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let want = replace_between(&readme, "release-body", &quoted);

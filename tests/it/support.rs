@@ -258,6 +258,42 @@ pub fn fixture_dists(version: &str) -> PathBuf {
     out
 }
 
+/// Where the text between the `<!-- {name}:start -->` line and `<!-- {name}:end -->` lies
+/// (the README's generated blocks); panics naming the missing marker.
+pub fn marked_range(text: &str, name: &str) -> std::ops::Range<usize> {
+    let start = format!("<!-- {name}:start -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let a = text
+        .find(&start)
+        .unwrap_or_else(|| panic!("README.md lacks the marker {start:?}"))
+        + start.len();
+    let b = text[a..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("README.md lacks the marker {end:?}"))
+        + a;
+    a..b
+}
+
+/// `text` with its `name` block (see [`marked_range`]) replaced by `body`.
+pub fn replace_between(text: &str, name: &str, body: &str) -> String {
+    let r = marked_range(text, name);
+    format!("{}{}{}", &text[..r.start], body, &text[r.end..])
+}
+
+/// Markdown as a `>` quote, so its headings and tables stay inside one block of the README.
+pub fn blockquote(markdown: &str) -> String {
+    markdown
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">\n".to_owned()
+            } else {
+                format!("> {l}\n")
+            }
+        })
+        .collect()
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
