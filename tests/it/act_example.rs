@@ -71,21 +71,6 @@ impl Outcome {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 impl World {
     /// A world whose CI checks on the commit are the given ones (at every poll).
     fn new(check_runs: Vec<Value>) -> World {
@@ -109,10 +94,10 @@ impl World {
         )
         .unwrap();
         // act takes GITHUB_SHA and GITHUB_REPOSITORY from the checkout's HEAD and origin.
-        git(&project, &["init", "-q", "-b", "master"]);
-        git(&project, &["add", "-A"]);
-        git(&project, &["commit", "-qm", "improved-sdd 0.1.0"]);
-        git(
+        run_git(&project, &["init", "-q", "-b", "master"]);
+        run_git(&project, &["add", "-A"]);
+        run_git(&project, &["commit", "-qm", "improved-sdd 0.1.0"]);
+        run_git(
             &project,
             &[
                 "remote",
@@ -121,7 +106,7 @@ impl World {
                 "https://github.com/octo-org/improved-sdd.git",
             ],
         );
-        let head = git(&project, &["rev-parse", "HEAD"]);
+        let head = run_git(&project, &["rev-parse", "HEAD"]);
 
         // The action as `uses: org/sdd-publish-action@v1` resolves it: action.yml + dist/.
         let action = tmp.path().join("sdd-publish-action");

@@ -258,6 +258,24 @@ pub fn fixture_dists(version: &str) -> PathBuf {
     out
 }
 
+/// `git <args>` in `dir` with a fixed identity (a test machine may have none); panics with
+/// git's stderr on failure and returns its trimmed stdout.
+pub fn run_git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("git is required to run the tests: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Where the text between the `<!-- {name}:start -->` line and `<!-- {name}:end -->` lies
 /// (the README's generated blocks); panics naming the missing marker.
 pub fn marked_range(text: &str, name: &str) -> std::ops::Range<usize> {
