@@ -101,11 +101,7 @@ fn every_wrong_value_is_one_clear_error_before_anything_runs() {
             env.set(&spelling, *wrong);
             let r = env.run(ws.path(), &["run"]);
             assert_eq!(r.code, 2, "{spelling}={wrong}: {}", r.all_output());
-            let errors: Vec<&str> = r
-                .stdout
-                .lines()
-                .filter(|l| l.starts_with("::error"))
-                .collect();
+            let errors = r.errors();
             assert_eq!(errors.len(), 1, "{spelling}={wrong}: {errors:?}");
             assert!(
                 errors[0].contains(&format!("`{input}`")),
@@ -560,9 +556,8 @@ fn assert_one_clear_error(
     let all = r.all_output();
     assert_eq!(r.code, code, "{label}: exit code\n{all}");
     let errors: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
+        .errors()
+        .into_iter()
         .filter(|l| !l.contains("problem(s) in the distributions; nothing was uploaded"))
         .collect();
     assert_eq!(

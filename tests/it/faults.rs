@@ -294,11 +294,7 @@ fn second_run_skips_identical_files() {
     let third = strict.run(ws.path(), &["run"]);
     scan_for_token(&third, &server.token);
     assert_eq!(third.code, 1, "{}", third.all_output());
-    let err = third
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = third.first_error();
     assert!(
         err.contains("skip-existing") && err.contains(WHEEL),
         "{err}"
@@ -401,11 +397,7 @@ fn a_rebuilt_file_with_other_contents_fails_with_both_hashes_and_nothing_is_uplo
     let r = env.run(ws.path(), &["run"]);
     scan_for_token(&r, &server.token);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let errors: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
-        .collect();
+    let errors = r.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     for needle in [
         SDIST,
@@ -526,11 +518,7 @@ fn a_client_error_is_not_retried_and_a_persistent_503_gives_up() {
     scan_for_token(&r, &server.token);
     assert_eq!(r.code, 1, "{}", r.all_output());
     assert_eq!(proxy.log(), ["status-503"; 4], "bounded attempts");
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(
         err.contains(&format!("upload of `{WHEEL}` failed after 4 attempt(s)")),
         "{err}"

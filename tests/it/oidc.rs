@@ -404,11 +404,7 @@ fn only_masked(r: &RunResult, secret: &str, what: &str) {
 
 /// The `::error::` line, unescaped.
 fn error_text(r: &RunResult) -> String {
-    let errors: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
-        .collect();
+    let errors = r.errors();
     assert_eq!(errors.len(), 1, "{}", r.all_output());
     errors[0]
         .replace("%0A", "\n")

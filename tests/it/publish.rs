@@ -100,11 +100,7 @@ fn wrong_token_is_a_clear_error_and_never_printed() {
     env.set("INPUT_PYPI_TOKEN", wrong.clone());
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(err.contains(WHEEL), "the error names the file: {err}");
     assert!(
         err.contains("pypi-token"),
@@ -165,11 +161,7 @@ fn tag_version_mismatch_fails_before_any_upload() {
     env.set("GITHUB_REF", "refs/tags/v0.2.0");
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(err.contains("v0.2.0") && err.contains("0.1.0"), "{err}");
     assert!(server.stored().is_empty());
 }
@@ -260,11 +252,7 @@ fn bad_inputs_are_one_clear_error_each() {
         }
         let r = env.run(cwd, &["run"]);
         assert_eq!(r.code, code, "{what}: {}", r.all_output());
-        let errors: Vec<&str> = r
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("::error"))
-            .collect();
+        let errors = r.errors();
         assert_eq!(errors.len(), 1, "{what}: {errors:?}");
         for n in needles {
             assert!(

@@ -386,6 +386,19 @@ impl RunResult {
         parse_output_file(&self.output_file)
     }
 
+    /// The `::error` annotation lines on stdout, in order.
+    pub fn errors(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .collect()
+    }
+
+    /// The first `::error` annotation line, or "" (so the assertion on it shows the output).
+    pub fn first_error(&self) -> &str {
+        self.errors().first().copied().unwrap_or_default()
+    }
+
     pub fn output(&self, name: &str) -> Option<String> {
         self.outputs()
             .into_iter()
