@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
-
 use crate::support::*;
 
 /// Inputs whose every value means something (paths, commands, secrets, names, templates
@@ -52,18 +50,6 @@ const WRONG: &[(&str, &str)] = &[
     ("verify-strict", "strict"),
     ("verify-timeout", "soon"),
 ];
-
-fn action_inputs() -> Vec<String> {
-    let action: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap())
-            .unwrap();
-    action["inputs"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap().to_owned())
-        .collect()
-}
 
 #[test]
 fn every_input_is_classified() {

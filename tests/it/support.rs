@@ -43,6 +43,24 @@ pub fn venv_bin(name: &str) -> PathBuf {
     require_tool(&format!("venv/bin/{name}"))
 }
 
+/// The repository's `action.yml`, parsed.
+pub fn action_yml() -> serde_yaml::Value {
+    let path = repo_root().join("action.yml");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+/// The names of `action.yml`'s inputs.
+pub fn action_inputs() -> std::collections::BTreeSet<String> {
+    action_yml()["inputs"]
+        .as_mapping()
+        .expect("action.yml has no `inputs:` mapping")
+        .keys()
+        .map(|k| k.as_str().expect("an input name is a string").to_owned())
+        .collect()
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
