@@ -479,7 +479,8 @@ fn validator(route: Route) -> jsonschema::Validator {
     jsonschema::validator_for(&json_schema(schema)).unwrap()
 }
 
-fn assert_valid(v: &jsonschema::Validator, route: Route, body: &Value) {
+/// `body`, served on `route` (a check or a release route), against its OpenAPI schema.
+pub fn assert_valid(v: &jsonschema::Validator, route: impl std::fmt::Debug, body: &Value) {
     let errors: Vec<String> = v
         .iter_errors(body)
         .take(5)
