@@ -13,6 +13,7 @@ use crate::github_double::*;
 use crate::support::*;
 
 const INTERVAL: Duration = Duration::from_millis(200);
+const GH_TOKEN: &str = "ghs_TESTTOKEN";
 
 fn cfg(names: &[&str]) -> WaitConfig {
     WaitConfig {
@@ -43,7 +44,7 @@ struct Run {
 fn gate(double: &GitHubDouble, cfg: &WaitConfig) -> Run {
     let gh = GitHub::new(
         &double.api_url(),
-        Some(sdd_publish::secret::Secret::new("ghs_TESTTOKEN")),
+        Some(sdd_publish::secret::Secret::new(GH_TOKEN)),
     )
     .unwrap()
     .with_policy(RetryPolicy {
@@ -62,6 +63,13 @@ fn gate(double: &GitHubDouble, cfg: &WaitConfig) -> Run {
     }));
     let returned = Instant::now();
     let lines = lines.lock().unwrap().clone();
+    // The token must not reach a status line or an error, whichever way the gate ends.
+    register_secret(GH_TOKEN);
+    let shown = format!("{}\n{:?}", lines.join("\n"), verdict.result);
+    assert_no_secrets("checks::wait", &shown);
+    if let Err(e) = &verdict.result {
+        assert_no_secrets("checks::wait error", &e.to_string());
+    }
     Run {
         verdict,
         lines,
@@ -110,7 +118,10 @@ fn all_pass() {
         r.verdict.checks[1].url,
         format!("https://github.com/{REPO}/runs/1")
     );
-    assert!(d.auth_headers().iter().all(|a| a == "Bearer ghs_TESTTOKEN"));
+    assert!(d
+        .auth_headers()
+        .iter()
+        .all(|a| *a == format!("Bearer {GH_TOKEN}")));
 }
 
 #[test]
