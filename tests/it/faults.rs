@@ -4,7 +4,7 @@
 //! Retry-After, a stall). Every case ends with exactly the right files on the index, and a
 //! log that says what happened. Every run's output is scanned for the token.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
@@ -212,13 +212,6 @@ fn scan_for_token(r: &RunResult, token: &str) {
         .any(|l| l == format!("::add-mask::{token}")));
 }
 
-fn expected(dir: &Path, files: &[&str]) -> BTreeMap<String, String> {
-    files
-        .iter()
-        .map(|f| (f.to_string(), sha256_file(&dir.join(f))))
-        .collect()
-}
-
 /// One run through a proxy with these faults: it succeeds, the index serves exactly our two
 /// files, each stored once. Returns the run and the proxy's log.
 fn publish_through(faults: Vec<Fault>) -> (RunResult, Vec<String>, PyPIServer) {
@@ -231,7 +224,7 @@ fn publish_through(faults: Vec<Fault>) -> (RunResult, Vec<String>, PyPIServer) {
     assert_eq!(r.code, 0, "{}\nproxy: {:?}", r.all_output(), proxy.log());
     assert_eq!(
         server.served("improved-sdd"),
-        expected(&ws.path().join("dist"), &[WHEEL, SDIST]),
+        sha256_of(&ws.path().join("dist"), &[WHEEL, SDIST]),
         "{}",
         server.log()
     );

@@ -437,11 +437,7 @@ fn minted_token_reaches_pypiserver_and_never_prints() {
     assert_eq!(r.code, 0, "{}", r.all_output());
 
     // pypiserver accepted `__token__` + the minted token: the files are there.
-    let dist = ws.path().join("dist");
-    let expected: std::collections::BTreeMap<String, String> = [WHEEL, SDIST]
-        .iter()
-        .map(|f| (f.to_string(), sha256_file(&dist.join(f))))
-        .collect();
+    let expected = sha256_of(&ws.path().join("dist"), &[WHEEL, SDIST]);
     assert_eq!(server.served("improved-sdd"), expected, "{}", server.log());
     assert_eq!(
         r.output("uploaded").as_deref(),

@@ -40,11 +40,7 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
 
     // The index serves exactly our two files, with the sha256 of the bytes on disk.
     let served = server.served("improved-sdd");
-    let dist = ws.path().join("dist");
-    let expected: std::collections::BTreeMap<String, String> = [WHEEL, SDIST]
-        .iter()
-        .map(|f| (f.to_string(), sha256_file(&dist.join(f))))
-        .collect();
+    let expected = sha256_of(&ws.path().join("dist"), &[WHEEL, SDIST]);
     assert_eq!(served, expected, "server log:\n{}", server.log());
 
     // The exact output file, delimiters aside; the wheel goes first.

@@ -74,6 +74,14 @@ pub fn sha256_file(path: &Path) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// `files` in `dir` by name, with their sha256: what [`PyPIServer::served`] should answer.
+pub fn sha256_of(dir: &Path, files: &[&str]) -> BTreeMap<String, String> {
+    files
+        .iter()
+        .map(|f| (f.to_string(), sha256_file(&dir.join(f))))
+        .collect()
+}
+
 /// A minimal HTTP GET over loopback (the tests must not depend on the code under test).
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
