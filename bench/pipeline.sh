@@ -15,6 +15,7 @@ set -euo pipefail
 
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd -- "$repo"
+tools=${SDD_TOOLS:-$repo/.tools}
 rounds=${1:-5}
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "error: rounds must be a positive number, got '$rounds'" >&2; exit 2; }
 
@@ -24,9 +25,9 @@ trap 'rm -f "$out"' EXIT
 echo "building (release) and running $rounds round(s)..." >&2
 SDD_BENCH_ROUNDS=$rounds cargo test --release --locked --test it \
     act_example::bench_whole_tag_pipeline -- --ignored --exact --nocapture --test-threads 1 |
-    grep -o '{"act_wall_s".*}' >"$out"
+    grep -o '{".*"act_wall_s".*}' >"$out"  # whatever order serde_json writes the keys in
 
-"$repo/.tools/venv/bin/python" - "$out" <<'PY'
+"$tools/venv/bin/python" - "$out" <<'PY'
 import json, re, statistics, sys
 
 rows = [json.loads(l) for l in open(sys.argv[1])]

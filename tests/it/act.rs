@@ -2,7 +2,7 @@
 //! `uses: ./`; the installer downloads the freshly built binary from a loopback HTTP server
 //! and checks it against a sha256 list, then the action publishes a tag push to pypiserver.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::support::*;
@@ -84,6 +84,22 @@ impl Drop for FileServer {
     }
 }
 
+/// The "repository" `run_act` runs: the action itself plus built distributions, as a
+/// checkout would be, with `tests/act/<workflow>` as its `.github/workflows/e2e.yml`.
+pub(crate) fn act_project(tmp: &Path, workflow: &str) -> PathBuf {
+    let project = tmp.join("project");
+    std::fs::create_dir_all(project.join(".github/workflows")).unwrap();
+    std::fs::copy(repo_root().join("action.yml"), project.join("action.yml")).unwrap();
+    copy_dir(&repo_root().join("dist"), &project.join("dist"));
+    copy_dir(&fixture_dists("0.1.0"), &project.join("dist"));
+    std::fs::copy(
+        repo_root().join("tests/act").join(workflow),
+        project.join(".github/workflows/e2e.yml"),
+    )
+    .unwrap();
+    project
+}
+
 /// One `act` run of the project's `.github/workflows/e2e.yml` for a `v0.1.0` tag push (host
 /// mode), with the installer pointed at the freshly built binary on a loopback file server
 /// and a sha256 list for it. Returns act's log, the workflow's report file's text, and the
@@ -154,17 +170,7 @@ fn act_runs_the_action_for_a_tag_push() {
     let server = PyPIServer::start();
     let tmp = tempfile::tempdir().unwrap();
 
-    // The "repository": the action itself plus built distributions, as a checkout would be.
-    let project = tmp.path().join("project");
-    std::fs::create_dir_all(project.join(".github/workflows")).unwrap();
-    std::fs::copy(repo_root().join("action.yml"), project.join("action.yml")).unwrap();
-    copy_dir(&repo_root().join("dist"), &project.join("dist"));
-    copy_dir(&fixture_dists("0.1.0"), &project.join("dist"));
-    std::fs::copy(
-        repo_root().join("tests/act/tag-push.yml"),
-        project.join(".github/workflows/e2e.yml"),
-    )
-    .unwrap();
+    let project = act_project(tmp.path(), "tag-push.yml");
 
     let ActRun {
         log,

@@ -2,9 +2,7 @@
 //! `wait-for: Test Suite` against the GitHub API double; the gate holds the publish step
 //! while the check is in progress and releases it when the check succeeds.
 
-use std::process::Command;
-
-use crate::act::{run_act, ActRun};
+use crate::act::{act_project, run_act, ActRun};
 use crate::github_double::*;
 use crate::support::*;
 
@@ -23,50 +21,21 @@ fn act_gate_blocks_then_releases_the_publish_step() {
         |_| vec![],
     );
     let tmp = tempfile::tempdir().unwrap();
-    let project = tmp.path().join("project");
-    std::fs::create_dir_all(project.join(".github/workflows")).unwrap();
-    std::fs::copy(repo_root().join("action.yml"), project.join("action.yml")).unwrap();
-    copy_dir(&repo_root().join("dist"), &project.join("dist"));
-    copy_dir(&fixture_dists("0.1.0"), &project.join("dist"));
-    std::fs::copy(
-        repo_root().join("tests/act/checks-gate.yml"),
-        project.join(".github/workflows/e2e.yml"),
-    )
-    .unwrap();
-
+    let project = act_project(tmp.path(), "checks-gate.yml");
     // act takes GITHUB_SHA and GITHUB_REPOSITORY from the checkout's git HEAD and origin.
-    for args in [
-        &["init", "-q"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-qm",
-            "release",
-        ],
+    run_git(&project, &["init", "-q"]);
+    run_git(&project, &["add", "-A"]);
+    run_git(&project, &["commit", "-qm", "release"]);
+    run_git(
+        &project,
         &[
             "remote",
             "add",
             "origin",
             "https://github.com/octo-org/improved-sdd.git",
         ],
-    ] {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(&project)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "git {args:?}");
-    }
-    let head = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(&project)
-        .output()
-        .unwrap();
-    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    );
+    let head = run_git(&project, &["rev-parse", "HEAD"]);
 
     let ActRun { log, report, .. } = run_act(
         &project,

@@ -71,21 +71,6 @@ impl Outcome {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 impl World {
     /// A world whose CI checks on the commit are the given ones (at every poll).
     fn new(check_runs: Vec<Value>) -> World {
@@ -109,10 +94,10 @@ impl World {
         )
         .unwrap();
         // act takes GITHUB_SHA and GITHUB_REPOSITORY from the checkout's HEAD and origin.
-        git(&project, &["init", "-q", "-b", "master"]);
-        git(&project, &["add", "-A"]);
-        git(&project, &["commit", "-qm", "improved-sdd 0.1.0"]);
-        git(
+        run_git(&project, &["init", "-q", "-b", "master"]);
+        run_git(&project, &["add", "-A"]);
+        run_git(&project, &["commit", "-qm", "improved-sdd 0.1.0"]);
+        run_git(
             &project,
             &[
                 "remote",
@@ -121,7 +106,7 @@ impl World {
                 "https://github.com/octo-org/improved-sdd.git",
             ],
         );
-        let head = git(&project, &["rev-parse", "HEAD"]);
+        let head = run_git(&project, &["rev-parse", "HEAD"]);
 
         // The action as `uses: org/sdd-publish-action@v1` resolves it: action.yml + dist/.
         let action = tmp.path().join("sdd-publish-action");
@@ -579,32 +564,9 @@ fn readme_summary_example(w: &World, md: &str) {
         .replace(&w.head[..12], "5d1c2a9e7b40");
     let readme_path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let (start, end) = ("<!-- summary:start -->\n", "<!-- summary:end -->");
-    let a = readme
-        .find(start)
-        .expect("README.md lacks <!-- summary:start -->")
-        + start.len();
-    let b = readme[a..]
-        .find(end)
-        .expect("README.md lacks <!-- summary:end -->")
-        + a;
     if std::env::var_os("SDD_BLESS").is_some() {
-        // Quoted, so its heading and tables stay inside one block of the README.
-        let body: String = example
-            .lines()
-            .map(|l| {
-                if l.is_empty() {
-                    ">\n".to_owned()
-                } else {
-                    format!("> {l}\n")
-                }
-            })
-            .collect();
-        std::fs::write(
-            &readme_path,
-            format!("{}{body}{}", &readme[..a], &readme[b..]),
-        )
-        .unwrap();
+        let blessed = replace_between(&readme, "summary", &blockquote(&example));
+        std::fs::write(&readme_path, blessed).unwrap();
         return;
     }
     let shape = |text: &str| -> Vec<String> {
@@ -620,7 +582,7 @@ fn readme_summary_example(w: &World, md: &str) {
             })
             .collect()
     };
-    let shown: String = readme[a..b]
+    let shown: String = readme[marked_range(&readme, "summary")]
         .lines()
         .map(|l| l.strip_prefix('>').unwrap_or(l).trim_start().to_owned() + "\n")
         .collect();

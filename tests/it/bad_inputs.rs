@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
-
 use crate::support::*;
 
 /// Inputs whose every value means something (paths, commands, secrets, names, templates
@@ -53,18 +51,6 @@ const WRONG: &[(&str, &str)] = &[
     ("verify-timeout", "soon"),
 ];
 
-fn action_inputs() -> Vec<String> {
-    let action: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap())
-            .unwrap();
-    action["inputs"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn every_input_is_classified() {
     for input in action_inputs() {
@@ -101,11 +87,7 @@ fn every_wrong_value_is_one_clear_error_before_anything_runs() {
             env.set(&spelling, *wrong);
             let r = env.run(ws.path(), &["run"]);
             assert_eq!(r.code, 2, "{spelling}={wrong}: {}", r.all_output());
-            let errors: Vec<&str> = r
-                .stdout
-                .lines()
-                .filter(|l| l.starts_with("::error"))
-                .collect();
+            let errors = r.errors();
             assert_eq!(errors.len(), 1, "{spelling}={wrong}: {errors:?}");
             assert!(
                 errors[0].contains(&format!("`{input}`")),
@@ -560,9 +542,8 @@ fn assert_one_clear_error(
     let all = r.all_output();
     assert_eq!(r.code, code, "{label}: exit code\n{all}");
     let errors: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
+        .errors()
+        .into_iter()
         .filter(|l| !l.contains("problem(s) in the distributions; nothing was uploaded"))
         .collect();
     assert_eq!(

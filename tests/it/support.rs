@@ -43,6 +43,24 @@ pub fn venv_bin(name: &str) -> PathBuf {
     require_tool(&format!("venv/bin/{name}"))
 }
 
+/// The repository's `action.yml`, parsed.
+pub fn action_yml() -> serde_yaml::Value {
+    let path = repo_root().join("action.yml");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+/// The names of `action.yml`'s inputs.
+pub fn action_inputs() -> std::collections::BTreeSet<String> {
+    action_yml()["inputs"]
+        .as_mapping()
+        .expect("action.yml has no `inputs:` mapping")
+        .keys()
+        .map(|k| k.as_str().expect("an input name is a string").to_owned())
+        .collect()
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -54,6 +72,14 @@ pub fn free_port() -> u16 {
 pub fn sha256_file(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     hex::encode(Sha256::digest(bytes))
+}
+
+/// `files` in `dir` by name, with their sha256: what [`PyPIServer::served`] should answer.
+pub fn sha256_of(dir: &Path, files: &[&str]) -> BTreeMap<String, String> {
+    files
+        .iter()
+        .map(|f| (f.to_string(), sha256_file(&dir.join(f))))
+        .collect()
 }
 
 /// A minimal HTTP GET over loopback (the tests must not depend on the code under test).
@@ -258,6 +284,60 @@ pub fn fixture_dists(version: &str) -> PathBuf {
     out
 }
 
+/// `git <args>` in `dir` with a fixed identity (a test machine may have none); panics with
+/// git's stderr on failure and returns its trimmed stdout.
+pub fn run_git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("git is required to run the tests: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Where the text between the `<!-- {name}:start -->` line and `<!-- {name}:end -->` lies
+/// (the README's generated blocks); panics naming the missing marker.
+pub fn marked_range(text: &str, name: &str) -> std::ops::Range<usize> {
+    let start = format!("<!-- {name}:start -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let a = text
+        .find(&start)
+        .unwrap_or_else(|| panic!("README.md lacks the marker {start:?}"))
+        + start.len();
+    let b = text[a..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("README.md lacks the marker {end:?}"))
+        + a;
+    a..b
+}
+
+/// `text` with its `name` block (see [`marked_range`]) replaced by `body`.
+pub fn replace_between(text: &str, name: &str, body: &str) -> String {
+    let r = marked_range(text, name);
+    format!("{}{}{}", &text[..r.start], body, &text[r.end..])
+}
+
+/// Markdown as a `>` quote, so its headings and tables stay inside one block of the README.
+pub fn blockquote(markdown: &str) -> String {
+    markdown
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">\n".to_owned()
+            } else {
+                format!("> {l}\n")
+            }
+        })
+        .collect()
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -330,6 +410,19 @@ impl RunResult {
     /// The `$GITHUB_OUTPUT` entries in order, parsed from the heredoc form.
     pub fn outputs(&self) -> Vec<(String, String)> {
         parse_output_file(&self.output_file)
+    }
+
+    /// The `::error` annotation lines on stdout, in order.
+    pub fn errors(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with("::error"))
+            .collect()
+    }
+
+    /// The first `::error` annotation line, or "" (so the assertion on it shows the output).
+    pub fn first_error(&self) -> &str {
+        self.errors().first().copied().unwrap_or_default()
     }
 
     pub fn output(&self, name: &str) -> Option<String> {

@@ -122,20 +122,7 @@ fn bump_commit_tag_commits_only_the_version_files_and_tags() {
     )
     .unwrap();
     std::fs::write(d.join("other.txt"), "a").unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let git = |args: &[&str]| crate::support::run_git(d, args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "init"]);
