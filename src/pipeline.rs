@@ -278,20 +278,10 @@ async fn verify(
                 report,
             );
         };
-        let scratch = match tempfile::Builder::new()
-            .prefix("sdd-publish-verify")
-            .tempdir_in(ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir))
-        {
+        let base = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+        let scratch = match v::scratch_dir(&base) {
             Ok(d) => d,
-            Err(e) => {
-                return soft(
-                    VerifyError::Spawn {
-                        program: "a scratch directory".into(),
-                        source: e,
-                    },
-                    report,
-                )
-            }
+            Err(e) => return soft(e, report),
         };
         let extra = (target == Target::Testpypi
             && inputs.pypi_index_url != inputs.testpypi_index_url)

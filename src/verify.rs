@@ -77,6 +77,11 @@ pub enum VerifyError {
         program: String,
         source: std::io::Error,
     },
+    #[error("could not create a scratch directory for the install check in `{}`: {source}. Point RUNNER_TEMP (TMPDIR outside Actions) at a writable directory, or set `verify-install: false`", .dir.display())]
+    Scratch {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("creating a virtual environment with {installer} failed:\n{output}")]
     Venv {
         installer: &'static str,
@@ -277,6 +282,17 @@ pub async fn wait_until_served(
 }
 
 /// Make the environment, install exactly `name==version`, run the smoke command.
+/// A fresh directory under `base` for the install check's environment (removed on drop).
+pub fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
+    tempfile::Builder::new()
+        .prefix("sdd-publish-verify")
+        .tempdir_in(base)
+        .map_err(|source| VerifyError::Scratch {
+            dir: base.to_path_buf(),
+            source,
+        })
+}
+
 pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, VerifyError> {
     let venv = check.workdir.join("verify-venv");
     let requirement = format!("{}=={}", check.name, check.version);
@@ -405,6 +421,23 @@ pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unusable_scratch_base_names_the_directory_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the directory should be fails even for root.
+        let base = dir.path().join("not-a-dir");
+        std::fs::write(&base, "").unwrap();
+        let msg = scratch_dir(&base).unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!("in `{}`", base.display()))
+                && msg.contains("RUNNER_TEMP")
+                && msg.contains("verify-install: false")
+                && !msg.contains("Install Python"),
+            "{msg}"
+        );
+        assert!(scratch_dir(dir.path()).is_ok());
+    }
 
     #[test]
     fn detect_prefers_uv_then_python() {
