@@ -719,6 +719,9 @@ fn rate_limit_budget_of_a_10_minute_wait() {
         let d = GitHubDouble::scripted(world, |_| vec![]);
         let mut c = cfg(&["Test Suite", "Security Scan"]);
         c.interval = Duration::from_millis(5);
+        // This counts requests, not time: 60 polls of up to 3 pages each took over the usual
+        // 20 s on a loaded 2-core machine, so the deadline is far out of the way.
+        c.timeout = Duration::from_secs(300);
         let r = gate(&d, &c);
         r.verdict.result.as_ref().unwrap();
         assert_eq!(r.verdict.polls, POLLS);
