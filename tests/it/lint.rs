@@ -227,17 +227,16 @@ fn action_yml_passes_every_input_to_the_binary() {
         assert_eq!(str_at(step, "shell"), "bash");
     }
 
-    for name in [
-        "should-publish",
-        "target",
-        "reason",
-        "name",
-        "version",
-        "uploaded",
-        "checks",
-        "skipped",
-        "release-url",
-    ] {
+    // Every output the binary writes is declared and wired to the run step (a new output
+    // fails here until action.yml has it), and nothing else is declared.
+    let written: Vec<&str> = sdd_publish::report::Report::default()
+        .outputs()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let declared = action["outputs"].as_mapping().unwrap().len();
+    assert_eq!(declared, written.len(), "action.yml outputs vs {written:?}");
+    for name in written {
         let output = &action["outputs"][name];
         assert_eq!(
             str_at(output, "value"),
