@@ -16,7 +16,6 @@ pub mod oidc;
 
 pub use commands::{Annotation, Level, Runtime};
 pub use context::Context;
-pub use inputs::Inputs;
 
 /// An environment lookup. Production code passes [`std::env::var`]; tests pass a map, so the
 /// runtime never depends on the test process's own environment.

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use sdd_publish::checks::{self, OwnRun, Verdict, WaitConfig, WaitError};
+use sdd_publish::gate::{self, OwnRun, Verdict, WaitConfig, WaitError};
 use sdd_publish::github::{GitHub, RetryPolicy, Stats};
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ fn cfg(names: &[&str]) -> WaitConfig {
         timeout: Duration::from_secs(20),
         interval: INTERVAL,
         appear_timeout: Duration::from_secs(5),
-        allowed: checks::DEFAULT_ALLOWED
+        allowed: gate::DEFAULT_ALLOWED
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -48,17 +48,19 @@ fn gate(double: &GitHubDouble, cfg: &WaitConfig) -> Run {
     )
     .unwrap()
     .with_policy(RetryPolicy {
-        max_attempts: 4,
-        backoff: Duration::from_millis(50),
-        secondary_wait: Duration::from_secs(1),
-    });
+        attempts: 4,
+        min_delay: Duration::from_millis(50),
+        max_delay: Duration::from_secs(1),
+        total: Duration::from_secs(60),
+    })
+    .with_secondary_wait(Duration::from_secs(1));
     let lines = Arc::new(Mutex::new(Vec::new()));
     let l = lines.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let verdict = rt.block_on(checks::wait(&gh, cfg, &move |s: &str| {
+    let verdict = rt.block_on(gate::wait(&gh, cfg, &move |s: &str| {
         l.lock().unwrap().push(s.to_owned())
     }));
     let returned = Instant::now();
