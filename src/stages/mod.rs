@@ -111,7 +111,7 @@ impl StageError {
     pub fn fix(&self) -> Option<String> {
         match self {
             StageError::PackagesDir(DistError::NotADirectory(_)) => Some(
-                "Set the `packages-dir` input to the folder that holds your wheels and sdists (e.g. `dist/`)".into(),
+                "It must be a folder: set the `packages-dir` input to the folder that holds your wheels and sdists (e.g. `dist/`)".into(),
             ),
             StageError::PackagesDir(_) => Some(
                 "Build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are".into(),
@@ -169,5 +169,80 @@ impl<E: Into<StageError>> From<E> for RunError {
             fix: error.fix(),
             error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16) -> GitHubError {
+        GitHubError::Status {
+            method: "GET",
+            url: "https://api.github.com/repos/o/r/commits/abc/check-runs".into(),
+            status,
+            message: "Resource not accessible by integration".into(),
+            gave_up: false,
+        }
+    }
+
+    /// The GitHub client says what happened; the stage says which permission or input fixes
+    /// it, by what the request was for.
+    #[test]
+    fn github_answers_get_the_fix_for_their_purpose() {
+        let gate: RunError = StageError::Gate(WaitError::Api(status(403))).into();
+        assert_eq!(
+            gate.to_string(),
+            "waiting for checks: GET https://api.github.com/repos/o/r/commits/abc/check-runs answered 403: Resource not accessible by integration. The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`"
+        );
+        let release: RunError = StageError::Release(ReleaseError::GitHub {
+            tag: "v1.2.0".into(),
+            source: status(404),
+        })
+        .into();
+        assert!(
+            release.to_string().ends_with(
+                "answered 404: Resource not accessible by integration. Creating the GitHub Release needs `permissions: contents: write` for the job's token (`github-token`), or set `release: false`"
+            ),
+            "{release}"
+        );
+        let refused: RunError = StageError::Gate(WaitError::Api(status(401))).into();
+        assert!(
+            refused.to_string().contains("pass a valid `github-token`"),
+            "{refused}"
+        );
+        // A failed check is not the workflow's to fix.
+        let failed = StageError::Gate(WaitError::Failed {
+            name: "Test Suite".into(),
+            conclusion: "failure".into(),
+            url: String::new(),
+            allowed: "success".into(),
+        });
+        assert!(failed.fix().is_none());
+        // The cause is kept as the source, not flattened into the message.
+        use std::error::Error as _;
+        assert!(gate.source().and_then(|s| s.source()).is_some());
+    }
+
+    #[test]
+    fn a_missing_packages_dir_names_the_input_a_missing_token_the_secret() {
+        let e: RunError =
+            StageError::PackagesDir(DistError::DirMissing(PathBuf::from("dist"))).into();
+        assert_eq!(
+            e.to_string(),
+            "packages-dir `dist` does not exist. Build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are"
+        );
+        let e: RunError = StageError::MissingToken {
+            label: "PyPI",
+            input: "pypi-token",
+            secret: "PYPI_API_TOKEN",
+        }
+        .into();
+        assert!(
+            e.to_string().starts_with(
+                "publishing to PyPI needs a token. Set the `pypi-token` input (e.g. `pypi-token: ${{ secrets.PYPI_API_TOKEN }}`)"
+            ),
+            "{e}"
+        );
     }
 }

@@ -374,7 +374,10 @@ fn a_spent_primary_limit_is_waited_out_and_a_permission_error_is_not() {
     r.verdict.result.as_ref().unwrap();
     assert_eq!(r.stats.rate_limit_waits, 1);
 
-    // A 403 that is not a rate limit is the token's permissions: fail with the fix.
+    // A 403 that is not a rate limit is the token's permissions: fail at once. The gate says
+    // what GitHub answered; the fix (`checks: read`) is the caller's: the action names the
+    // job's permissions, `sdd-publish wait` the token (see `wait_names_the_token_fix` and
+    // `stages::tests::github_answers_get_the_fix_for_their_purpose`).
     let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
     d.fault(
         Route::CheckRuns,
@@ -385,9 +388,14 @@ fn a_spent_primary_limit_is_waited_out_and_a_permission_error_is_not() {
         }],
     );
     let r = gate(&d, &cfg(&["Test Suite"]));
-    let e = r.verdict.result.unwrap_err().to_string();
+    let e = r.verdict.result.unwrap_err();
     assert!(
-        e.contains("Resource not accessible by integration") && e.contains("checks: read"),
+        matches!(&e, WaitError::Api(g) if g.status() == Some(403)),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("answered 403: Resource not accessible by integration"),
         "{e}"
     );
     assert_eq!(d.counts(Route::CheckRuns).requests, 1, "no retry loop");
@@ -644,6 +652,68 @@ fn the_wait_command_runs_the_gate_locally() {
     );
     assert_eq!(bad.code, 1, "{}", bad.all_output());
     assert!(bad.stderr.contains("`Nope`"), "{}", bad.all_output());
+    // The fix names the command's flags, not the action's inputs.
+    assert!(
+        bad.stderr.contains("Check the --check names") && !bad.stderr.contains("wait-for"),
+        "{}",
+        bad.all_output()
+    );
+}
+
+/// A 403 that is no rate limit: the action's error names the job's permissions, the
+/// command's names the token; both quote GitHub's answer.
+#[test]
+fn a_permission_error_names_the_fix_in_the_callers_words() {
+    let refused = || {
+        let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+        d.fault(
+            Route::CheckRuns,
+            [Fault {
+                status: 403,
+                headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
+                body: serde_json::json!({"message": "Resource not accessible by integration"}),
+            }],
+        );
+        d
+    };
+    let d = refused();
+    let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "master");
+    env.set("GITHUB_API_URL", d.api_url())
+        .set("INPUT_PYPI_TOKEN", "pypi-unused")
+        .set("INPUT_WAIT_FOR", "Test Suite")
+        .set("INPUT_WAIT_INTERVAL", "200ms");
+    let ws = tempfile::tempdir().unwrap();
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let err = r.first_error();
+    assert!(
+        err.contains("answered 403: Resource not accessible by integration. The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`"),
+        "{err}"
+    );
+
+    let d = refused();
+    let mut env = ActionEnv::new("push", "refs/heads/master", "master");
+    env.remove("GITHUB_ACTIONS")
+        .set("GITHUB_API_URL", d.api_url());
+    let r = env.run(
+        ws.path(),
+        &[
+            "wait",
+            "--repo",
+            REPO,
+            "--sha",
+            SHA,
+            "--check",
+            "Test Suite",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("answered 403: Resource not accessible by integration. GITHUB_TOKEN may lack a permission")
+            && !r.stderr.contains("permissions:"),
+        "{}",
+        r.all_output()
+    );
 }
 
 #[test]
