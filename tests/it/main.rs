@@ -5,6 +5,7 @@
 pub mod support;
 
 mod act;
+mod architecture;
 mod act_checks;
 mod act_example;
 mod bad_inputs;
