@@ -13,8 +13,8 @@ use crate::pipeline::{self, RunContext};
 use crate::plan::{Mode, Pattern, PlanInput};
 
 /// Exit codes: 0 done (including "nothing to publish"), 1 a stage failed, 2 bad input.
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,13 +22,13 @@ pub const EXIT_USAGE: u8 = 2;
     version,
     about = "From green CI to a verified release on PyPI"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the whole pipeline, configured by INPUT_* and GITHUB_* (the GitHub Action entry point).
     Run {
         /// Also print the report as JSON on stdout.
@@ -87,7 +87,7 @@ pub enum Command {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The ref, e.g. refs/tags/v1.2.0 or refs/heads/main [default: $GITHUB_REF].
     #[arg(long = "ref")]
     git_ref: Option<String>,
@@ -171,7 +171,7 @@ fn runtime_async() -> Result<tokio::runtime::Runtime, std::io::Error> {
 /// The action: context and inputs first (a bad input stops everything before any stage),
 /// secrets masked before anything prints, then the pipeline; outputs and the summary are
 /// written whatever happened.
-pub fn run(env: &dyn Env, json: bool) -> ExitCode {
+pub(crate) fn run(env: &dyn Env, json: bool) -> ExitCode {
     let rt = Runtime::from_env(env);
     // Outputs and the summary must be writable before anything happens: a run that
     // published and then could not say so would leave the workflow blind.

@@ -23,9 +23,6 @@ pub const DEFAULT_PYPI_INDEX_URL: &str = "https://pypi.org/simple/";
 pub const DEFAULT_TESTPYPI_INDEX_URL: &str = "https://test.pypi.org/simple/";
 /// More parallel uploads than this only queue at the index.
 pub const MAX_PARALLEL_LIMIT: usize = 32;
-/// Upload URLs from the environment when the inputs are empty, as `TWINE_REPOSITORY_URL` and
-/// `UV_PUBLISH_URL` do for those tools: a runner-wide mirror, or a local index in tests,
-/// without editing the workflow. The run log names the variable whenever one is used.
 
 /// How messages and the environment name one index and its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

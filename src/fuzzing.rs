@@ -488,7 +488,7 @@ mod gha {
 
 mod release {
     use super::*;
-    use crate::github_release::{
+    use crate::github_release::notes::{
         check_template, extract_section, render, ReleaseFacts, ReleaseFile,
     };
     use std::str::FromStr;

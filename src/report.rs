@@ -141,7 +141,7 @@ impl RunFacts {
 }
 
 /// One line for the release stage's outcome.
-pub fn release_detail(o: &crate::github_release::ReleaseOutcome) -> String {
+pub(crate) fn release_detail(o: &crate::github_release::ReleaseOutcome) -> String {
     use crate::github_release::AssetAction as A;
     let verb = match (o.url.is_some(), o.created) {
         (false, _) => "would be created (dry run)",

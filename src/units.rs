@@ -20,7 +20,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// A duration for messages: tenths of a second under ten seconds, else whole seconds
 /// (`1h 1m`).
-pub fn fmt_duration(d: Duration) -> String {
+pub(crate) fn fmt_duration(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 10.0 && d.subsec_millis() != 0 {
         format!("{s:.1}s")
@@ -30,7 +30,7 @@ pub fn fmt_duration(d: Duration) -> String {
 }
 
 /// Parse `90s`, `30m`, `1h`, `1h30m`, `200ms`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(Duration::from_secs(secs));

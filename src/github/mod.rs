@@ -37,20 +37,20 @@ pub use crate::retry::RetryPolicy;
 use crate::retry::{retry_after, within};
 use crate::secret::Secret;
 
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// The longest rate-limit wait obeyed unless [`GitHub::with_max_rate_limit_wait`] says
 /// otherwise. GitHub's primary limit resets within the hour, so a `Retry-After` or an
 /// `x-ratelimit-reset` further out is a bogus header or a skewed clock; obeying it would hold
 /// the job until the runner kills it, with no word of why.
-pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(61 * 60);
+pub(crate) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(61 * 60);
 
 /// Wait after a secondary-rate-limit answer without `Retry-After` (GitHub: at least a minute).
-pub const SECONDARY_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const SECONDARY_WAIT: Duration = Duration::from_secs(60);
 
 /// GitHub's retry advice: a few attempts, a second apart and doubling. The total is long
 /// because it only bounds when a retry may start; rate-limit waits are capped on their own.
-pub fn default_policy() -> RetryPolicy {
+pub(crate) fn default_policy() -> RetryPolicy {
     RetryPolicy {
         attempts: 5,
         min_delay: Duration::from_secs(1),
@@ -283,7 +283,7 @@ impl GitHub {
     }
 
     /// `path` (e.g. `repos/o/r/commits/abc/status?per_page=100`) under the API base.
-    pub fn url(&self, path: &str) -> Result<Url, GitHubError> {
+    pub(crate) fn url(&self, path: &str) -> Result<Url, GitHubError> {
         self.base
             .join(path.trim_start_matches('/'))
             .map_err(|e| GitHubError::BadUrl {
@@ -916,9 +916,9 @@ pub(crate) mod tests {
             err.to_string(),
             format!("GET {url} answered 503: Server Error (gave up after retrying)")
         );
-        let lines = lines.lock().unwrap();
+        let first = lines.lock().unwrap()[0].clone();
         assert_eq!(
-            lines[0],
+            first,
             format!("GET {url}: HTTP 503; retrying in 0.0s (attempt 2 of 3)")
         );
         // A POST that was answered is never repeated: GitHub may have processed it.

@@ -1,20 +1,18 @@
 //! The GitHub Release for a published tag: find it by tag (drafts too), create or update it,
 //! and make its assets match the distributions. The words it carries are [`notes`]'.
 
-pub mod notes;
+pub(crate) mod notes;
 
 use std::path::PathBuf;
 
-pub use notes::{
-    check_template, extract_section, is_prerelease, render, ReleaseFacts, ReleaseFile,
-    TemplateError, DEFAULT_BODY_TEMPLATE, DEFAULT_NAME_TEMPLATE,
-};
+pub(crate) use notes::{check_template, is_prerelease, TemplateError, DEFAULT_NAME_TEMPLATE};
+pub use notes::{render, ReleaseFacts, ReleaseFile, DEFAULT_BODY_TEMPLATE};
 
 use crate::github::models::{Asset as RemoteAsset, Release, ReleaseWrite};
 use crate::github::{GitHub, GitHubError, Method};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReleaseError {
+pub(crate) enum ReleaseError {
     #[error("GitHub Release for tag `{tag}`: {source}")]
     GitHub {
         tag: String,
@@ -47,14 +45,14 @@ impl ReleaseError {
 
 /// A file to attach: where it is and what it must be.
 #[derive(Debug, Clone)]
-pub struct Asset {
+pub(crate) struct Asset {
     pub path: PathBuf,
     pub file: ReleaseFile,
 }
 
 /// The release as it should be.
 #[derive(Debug, Clone)]
-pub struct ReleaseRequest {
+pub(crate) struct ReleaseRequest {
     /// `owner/name`.
     pub repo: String,
     pub tag: String,
@@ -69,7 +67,7 @@ pub struct ReleaseRequest {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssetAction {
+pub(crate) enum AssetAction {
     Uploaded,
     /// Already there with the same bytes.
     Kept,
@@ -80,7 +78,7 @@ pub enum AssetAction {
 }
 
 #[derive(Debug, Clone)]
-pub struct ReleaseOutcome {
+pub(crate) struct ReleaseOutcome {
     /// `html_url`; `None` only for a dry run that would create the release.
     pub url: Option<String>,
     pub created: bool,
@@ -136,7 +134,7 @@ fn path_segment(s: &str) -> String {
 }
 
 /// Create or update the release for `req.tag`, then make its assets match `req.assets`.
-pub async fn sync(
+pub(crate) async fn sync(
     gh: &GitHub,
     req: &ReleaseRequest,
     log: &(dyn Fn(&str) + Sync),

@@ -157,8 +157,9 @@ impl StageError {
 #[derive(Debug, thiserror::Error)]
 #[error("{error}{}", fix.as_ref().map(|f| format!(". {f}")).unwrap_or_default())]
 pub struct RunError {
+    /// Boxed: a run's error travels up every stage's `Result`.
     #[source]
-    pub error: StageError,
+    pub error: Box<StageError>,
     pub fix: Option<String>,
 }
 
@@ -167,7 +168,7 @@ impl<E: Into<StageError>> From<E> for RunError {
         let error = e.into();
         RunError {
             fix: error.fix(),
-            error,
+            error: Box::new(error),
         }
     }
 }

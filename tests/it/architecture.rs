@@ -31,7 +31,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
                 "dist",
                 "distributions on disk: discovery, metadata, the rules PyPI applies",
             ),
-            ("plan", "(ref, event, mode) -> where this run publishes, and why"),
+            (
+                "plan",
+                "(ref, event, mode) -> where this run publishes, and why",
+            ),
         ],
     ),
     (
@@ -41,19 +44,37 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
                 "gha",
                 "the GitHub Actions runtime: context, raw inputs, workflow commands, OIDC",
             ),
-            ("github", "GitHub's REST API: one typed client, one request loop"),
-            ("index", "a package index: upload, what it has, trusted publishing"),
+            (
+                "github",
+                "GitHub's REST API: one typed client, one request loop",
+            ),
+            (
+                "index",
+                "a package index: upload, what it has, trusted publishing",
+            ),
         ],
     ),
     (
         "operations",
         &[
-            ("auth", "who we are to the index: token or trusted publishing"),
-            ("build", "run the build command, stamping a dev version first"),
+            (
+                "auth",
+                "who we are to the index: token or trusted publishing",
+            ),
+            (
+                "build",
+                "run the build command, stamping a dev version first",
+            ),
             ("gate", "wait for a commit's checks and statuses"),
-            ("github_release", "a GitHub Release: its notes, assets and flags"),
+            (
+                "github_release",
+                "a GitHub Release: its notes, assets and flags",
+            ),
             ("progress", "upload progress bars on a terminal"),
-            ("validate", "every rule over every file: the `check` command's verdict"),
+            (
+                "validate",
+                "every rule over every file: the `check` command's verdict",
+            ),
             ("verify", "the index serves our files; they install and run"),
         ],
     ),
@@ -66,7 +87,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "stage errors",
-        &[("stages", "what stopped a run, and the fix in the workflow's words")],
+        &[(
+            "stages",
+            "what stopped a run, and the fix in the workflow's words",
+        )],
     ),
     (
         "stages",
@@ -96,7 +120,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "edge",
-        &[("cli", "the command line, exit codes, the fixes that name flags")],
+        &[(
+            "cli",
+            "the command line, exit codes, the fixes that name flags",
+        )],
     ),
 ];
 
@@ -283,7 +310,10 @@ fn the_table_names_every_module_and_only_real_ones() {
         .collect();
     let tabled: BTreeSet<String> = LAYERS
         .iter()
-        .flat_map(|(_, ms)| ms.iter().map(|(m, _)| m.split("::").next().unwrap().to_owned()))
+        .flat_map(|(_, ms)| {
+            ms.iter()
+                .map(|(m, _)| m.split("::").next().unwrap().to_owned())
+        })
         .collect();
     assert_eq!(declared, tabled, "src/lib.rs and the layer table disagree");
     for (_, modules) in LAYERS {

@@ -5,9 +5,9 @@
 pub mod support;
 
 mod act;
-mod architecture;
 mod act_checks;
 mod act_example;
+mod architecture;
 mod bad_inputs;
 mod check;
 mod checks;
