@@ -107,8 +107,11 @@ pub(crate) struct PlanArgs {
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
-    s.parse()
-        .map_err(|_| format!("`{s}` is not a mode; expected one of auto, testpypi, pypi"))
+    Mode::NAMES
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, m)| *m)
+        .ok_or_else(|| format!("`{s}` is not a mode; expected one of auto, testpypi, pypi"))
 }
 
 pub fn main() -> ExitCode {

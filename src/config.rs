@@ -290,6 +290,30 @@ fn index_url(
     }
 }
 
+/// A choice input: one of `names`, `default` when not set.
+fn one_of<T: Copy>(
+    input: &str,
+    value: Option<&str>,
+    names: &[(&str, T)],
+    default: T,
+) -> Result<T, InputError> {
+    let Some(v) = value.map(str::trim) else {
+        return Ok(default);
+    };
+    names
+        .iter()
+        .find(|(n, _)| *n == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| InputError::Invalid {
+            input: input.into(),
+            value: v.into(),
+            expected: format!(
+                "one of {}",
+                names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        })
+}
+
 fn secret(value: Option<String>) -> Option<Secret> {
     value
         .map(|v| v.trim().to_owned())
@@ -335,14 +359,7 @@ impl Settings {
     pub fn from_raw(raw: RawInputs) -> Result<Settings, InputError> {
         let wait = gate_settings(&raw)?;
         let release = release_settings(&raw)?;
-        let mode = match raw.mode.as_deref().map(str::trim) {
-            None => Mode::Auto,
-            Some(m) => m.parse::<Mode>().map_err(|_| InputError::Invalid {
-                input: "mode".into(),
-                value: m.into(),
-                expected: "one of auto, testpypi, pypi".into(),
-            })?,
-        };
+        let mode = one_of("mode", raw.mode.as_deref(), &Mode::NAMES, Mode::Auto)?;
         let tag_pattern = raw
             .tag_pattern
             .map(|t| t.trim().to_owned())
@@ -378,14 +395,12 @@ impl Settings {
                 expected: "a `build` command too: the dev version is stamped before building (e.g. `build: python -m build`)".into(),
             });
         }
-        let trusted_publishing = match raw.trusted_publishing.as_deref().map(str::trim) {
-            None => TrustedPublishing::Auto,
-            Some(v) => v.parse().map_err(|_| InputError::Invalid {
-                input: "trusted-publishing".into(),
-                value: v.into(),
-                expected: "one of auto, always, never".into(),
-            })?,
-        };
+        let trusted_publishing = one_of(
+            "trusted-publishing",
+            raw.trusted_publishing.as_deref(),
+            &TrustedPublishing::NAMES,
+            TrustedPublishing::Auto,
+        )?;
         let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
         let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
             None => 4,
@@ -399,18 +414,17 @@ impl Settings {
                     expected: format!("a whole number from 1 to {MAX_PARALLEL_LIMIT}"),
                 })?,
         };
-        let pypi = index_target(
-            PYPI,
-            raw.pypi_url.as_deref(),
-            raw.pypi_index_url.as_deref(),
-            raw.pypi_token,
-        )?;
-        let testpypi = index_target(
-            TESTPYPI,
-            raw.testpypi_url.as_deref(),
-            raw.testpypi_index_url.as_deref(),
-            raw.testpypi_token,
-        )?;
+        let [pypi, testpypi] = [
+            (PYPI, &raw.pypi_url, &raw.pypi_index_url, &raw.pypi_token),
+            (
+                TESTPYPI,
+                &raw.testpypi_url,
+                &raw.testpypi_index_url,
+                &raw.testpypi_token,
+            ),
+        ]
+        .map(|(names, url, index, token)| index_target(names, url, index, token));
+        let (pypi, testpypi) = (pypi?, testpypi?);
         Ok(Settings {
             wait,
             release,
@@ -472,21 +486,21 @@ impl Settings {
 /// upload.pypi.org serves no /simple/.
 fn index_target(
     names: TargetNames,
-    url: Option<&str>,
-    index: Option<&str>,
-    token: Option<String>,
+    url: &Option<String>,
+    index: &Option<String>,
+    token: &Option<String>,
 ) -> Result<IndexTarget, InputError> {
-    let upload_url = parse_url(names.url_input, url.unwrap_or(names.default_url))?;
+    let upload_url = parse_url(names.url_input, url.as_deref().unwrap_or(names.default_url))?;
     let index_url = index_url(
         names.index_url_input,
-        index,
+        index.as_deref(),
         (upload_url.as_str() != names.default_url).then_some(&upload_url),
         names.default_index_url,
     )?;
     Ok(IndexTarget {
         upload_url,
         index_url,
-        token: secret(token),
+        token: secret(token.clone()),
         url_from_env: None,
         names,
     })
@@ -552,14 +566,8 @@ fn gate_settings(raw: &RawInputs) -> Result<Option<GateSettings>, InputError> {
 mod tests {
     use super::*;
     use crate::gha::inputs::raw_secrets;
-    use std::collections::BTreeMap;
 
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::gha::test_env as env;
 
     #[test]
     fn defaults_when_nothing_or_empty_is_given() {

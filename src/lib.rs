@@ -9,6 +9,7 @@
 //! Modules are `pub(crate)` unless the integration tests in `tests/it` reach into them.
 
 // Foundations: no domain knowledge.
+pub(crate) mod http;
 pub mod retry;
 pub mod secret;
 pub mod units;

@@ -241,17 +241,17 @@ impl Report {
     }
 
     pub fn uploaded(&self) -> Vec<&str> {
-        self.files
-            .iter()
-            .filter(|f| f.result == FileResult::Uploaded)
-            .map(|f| f.filename.as_str())
-            .collect()
+        self.files_that(FileResult::Uploaded)
     }
 
     pub fn skipped(&self) -> Vec<&str> {
+        self.files_that(FileResult::IdenticalSkipped)
+    }
+
+    fn files_that(&self, result: FileResult) -> Vec<&str> {
         self.files
             .iter()
-            .filter(|f| f.result == FileResult::IdenticalSkipped)
+            .filter(|f| f.result == result)
             .map(|f| f.filename.as_str())
             .collect()
     }

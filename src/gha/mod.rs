@@ -47,3 +47,12 @@ impl Env for std::collections::BTreeMap<String, String> {
         self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
+
+/// An environment from pairs, for tests.
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

@@ -791,6 +791,17 @@ pub(crate) mod tests {
         (url, count)
     }
 
+    /// A loopback API answering every request with `head` (the status line, then any
+    /// headers) and a JSON `message`.
+    async fn answering_json(head: &str, message: &str) -> (String, Arc<Mutex<u32>>) {
+        let body = format!(r#"{{"message":"{message}"}}"#);
+        answering(format!(
+            "HTTP/1.1 {head}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+        .await
+    }
+
     /// Without the cap these calls would sleep for a day: a loose bound makes that a failure.
     async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
         tokio::time::timeout(Duration::from_secs(30), f)
@@ -808,12 +819,8 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_rate_limit_wait_beyond_the_cap_fails_at_once_naming_the_fix() {
-        let body = r#"{"message":"You have exceeded a secondary rate limit."}"#;
-        let (api, count) = answering(format!(
-            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 86400\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        ))
-        .await;
+        let head = "429 Too Many Requests\r\nretry-after: 86400";
+        let (api, count) = answering_json(head, "You have exceeded a secondary rate limit.").await;
         let gh = GitHub::new(&api, None).unwrap();
         let url = gh.url("repos/o/r/commits/abc/status").unwrap();
         let err = bounded(gh.get::<serde_json::Value>(&url))
@@ -868,12 +875,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_404_says_what_happened_and_leaves_the_fix_to_the_caller() {
-        let body = r#"{"message":"Not Found"}"#;
-        let (api, count) = answering(format!(
-            "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        ))
-        .await;
+        let (api, count) = answering_json("404 Not Found", "Not Found").await;
         let gh = GitHub::new(&api, None).unwrap();
         let url = gh.url("repos/o/r/releases/1/assets").unwrap();
         let err = gh.get::<serde_json::Value>(&url).await.unwrap_err();
@@ -888,12 +890,8 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn server_errors_are_retried_on_the_shared_policy_with_retry_after() {
-        let body = r#"{"message":"Server Error"}"#;
-        let (api, count) = answering(format!(
-            "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        ))
-        .await;
+        let head = "503 Service Unavailable\r\nretry-after: 0";
+        let (api, count) = answering_json(head, "Server Error").await;
         let lines = Arc::new(Mutex::new(Vec::new()));
         let seen = lines.clone();
         let gh = GitHub::new(&api, None)

@@ -35,28 +35,33 @@ pub(crate) async fn run(
     ctx: &Context,
     rt: &Runtime,
 ) -> (Verified, Result<(), RunError>) {
-    let mut out = Verified::default();
-    let result = steps(release, target, settings, ctx, rt, &mut out.steps).await;
-    let result = match result {
-        Ok(()) => {
-            out.verified = true;
-            Ok(())
-        }
-        Err(Failure::Setup(e)) => Err(e),
-        Err(Failure::Check(e)) => {
-            out.error = Some(e.to_string());
-            let hard = matches!(e, VerifyError::HashMismatch { .. });
-            if hard || settings.verify_strict {
-                Err(StageError::Verify(e).into())
-            } else {
-                rt.warning(&format!(
-                    "verification failed (a warning: the files are already public; set `verify-strict: true` to fail the run): {e}"
-                ));
-                Ok(())
-            }
-        }
+    let mut done = Vec::new();
+    let (verified, error, result) = match steps(release, target, settings, ctx, rt, &mut done).await
+    {
+        Ok(()) => (true, None, Ok(())),
+        Err(Failure::Setup(e)) => (false, None, Err(e)),
+        Err(Failure::Check(e)) => (false, Some(e.to_string()), judge(e, settings, rt)),
     };
-    (out, result)
+    let outcome = Verified {
+        verified,
+        steps: done,
+        error,
+    };
+    (outcome, result)
+}
+
+/// A failed check fails the run only when it must: a served hash that is not ours, or
+/// `verify-strict`; otherwise it is a warning (the files are already public).
+fn judge(e: VerifyError, settings: &Settings, rt: &Runtime) -> Result<(), RunError> {
+    let hard = matches!(e, VerifyError::HashMismatch { .. });
+    if hard || settings.verify_strict {
+        Err(StageError::Verify(e).into())
+    } else {
+        rt.warning(&format!(
+            "verification failed (a warning: the files are already public; set `verify-strict: true` to fail the run): {e}"
+        ));
+        Ok(())
+    }
 }
 
 enum Failure {

@@ -16,6 +16,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
         "foundations",
         &[
             ("secret", "a credential that never prints itself"),
+            (
+                "http",
+                "an HTTP client for credentials: our user agent, bounded times, no redirects",
+            ),
             ("units", "sizes and durations as people read and write them"),
             (
                 "retry",
