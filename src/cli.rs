@@ -141,7 +141,7 @@ pub fn main() -> ExitCode {
                 timeout,
                 interval,
                 appear_timeout,
-                allowed: gha::inputs::parse_list(&allowed.to_ascii_lowercase()),
+                allowed: gha::raw_inputs::parse_list(&allowed.to_ascii_lowercase()),
                 own_run: None,
             },
             json,
@@ -242,7 +242,7 @@ pub(crate) fn run(env: &dyn Env, json: bool) -> ExitCode {
 }
 
 fn mask_raw_secrets(env: &dyn Env, rt: &Runtime) {
-    for s in gha::inputs::raw_secrets(env) {
+    for s in gha::raw_inputs::raw_secrets(env) {
         rt.mask(&s);
     }
 }

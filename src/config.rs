@@ -1,8 +1,8 @@
 //! The action's settings: every input validated into a typed value, with an error that
 //! names the input, before any stage runs.
 //!
-//! `gha::inputs` reads what the workflow wrote (`INPUT_*`, raw strings); this module says what
-//! it means. Each package index the run can publish to is one [`IndexTarget`] (upload URL,
+//! `gha::raw_inputs` reads what the workflow wrote (`INPUT_*`, raw strings); this module says
+//! what it means. Each package index the run can publish to is one [`IndexTarget`] (upload URL,
 //! simple index, credentials, and the names messages use), chosen by [`Settings::target`]
 //! instead of `pypi_*`/`testpypi_*` pairs matched in several places.
 
@@ -12,7 +12,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{IndexNames, TrustedPublishing};
-use crate::gha::inputs::{parse_bool, parse_list, InputError, RawInputs};
+use crate::gha::raw_inputs::{parse_bool, parse_list, InputError, RawInputs};
 use crate::gha::Env;
 use crate::plan::{Mode, Target};
 use crate::secret::Secret;
@@ -565,7 +565,7 @@ fn gate_settings(raw: &RawInputs) -> Result<Option<GateSettings>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gha::inputs::raw_secrets;
+    use crate::gha::raw_inputs::raw_secrets;
 
     use crate::gha::test_env as env;
 

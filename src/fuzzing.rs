@@ -327,8 +327,8 @@ mod github {
 mod gha {
     use super::*;
     use crate::config::Settings;
-    use crate::gha::inputs::RawInputs;
     use crate::gha::oidc::{workflow_filename, Claims};
+    use crate::gha::raw_inputs::RawInputs;
     use crate::gha::Context;
     use crate::secret::Secret;
     use base64::Engine;

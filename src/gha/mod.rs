@@ -2,7 +2,7 @@
 //! commands lives here, written to `@actions/core` semantics.
 //!
 //! - [`context`]: `GITHUB_*` / `RUNNER_*` and the event payload.
-//! - [`inputs`]: the action's inputs from `INPUT_*`.
+//! - [`raw_inputs`]: the action's inputs from `INPUT_*`, as raw strings.
 //! - [`commands`]: annotations, masking, groups, outputs and the step summary.
 //! - [`oidc`]: the job's OpenID Connect ID token (trusted publishing) and its claims.
 //!
@@ -11,8 +11,8 @@
 
 pub mod commands;
 pub mod context;
-pub mod inputs;
 pub mod oidc;
+pub mod raw_inputs;
 
 pub use commands::{Annotation, Level, Runtime};
 pub use context::Context;
