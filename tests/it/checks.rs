@@ -376,17 +376,10 @@ fn a_spent_primary_limit_is_waited_out_and_a_permission_error_is_not() {
 
     // A 403 that is not a rate limit is the token's permissions: fail at once. The gate says
     // what GitHub answered; the fix (`checks: read`) is the caller's: the action names the
-    // job's permissions, `sdd-publish wait` the token (see `wait_names_the_token_fix` and
+    // job's permissions, `sdd-publish wait` the token (see
+    // `a_permission_error_names_the_fix_in_the_callers_words` and
     // `stages::tests::github_answers_get_the_fix_for_their_purpose`).
-    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
-    d.fault(
-        Route::CheckRuns,
-        [Fault {
-            status: 403,
-            headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
-            body: serde_json::json!({"message": "Resource not accessible by integration"}),
-        }],
-    );
+    let d = refusing_check_runs();
     let r = gate(&d, &cfg(&["Test Suite"]));
     let e = r.verdict.result.unwrap_err();
     assert!(
@@ -660,23 +653,25 @@ fn the_wait_command_runs_the_gate_locally() {
     );
 }
 
+/// A double whose check-runs answer a 403 that is no rate limit: the token's permissions.
+fn refusing_check_runs() -> GitHubDouble {
+    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+    d.fault(
+        Route::CheckRuns,
+        [Fault {
+            status: 403,
+            headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
+            body: serde_json::json!({"message": "Resource not accessible by integration"}),
+        }],
+    );
+    d
+}
+
 /// A 403 that is no rate limit: the action's error names the job's permissions, the
 /// command's names the token; both quote GitHub's answer.
 #[test]
 fn a_permission_error_names_the_fix_in_the_callers_words() {
-    let refused = || {
-        let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
-        d.fault(
-            Route::CheckRuns,
-            [Fault {
-                status: 403,
-                headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
-                body: serde_json::json!({"message": "Resource not accessible by integration"}),
-            }],
-        );
-        d
-    };
-    let d = refused();
+    let d = refusing_check_runs();
     let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "master");
     env.set("GITHUB_API_URL", d.api_url())
         .set("INPUT_PYPI_TOKEN", "pypi-unused")
@@ -691,7 +686,7 @@ fn a_permission_error_names_the_fix_in_the_callers_words() {
         "{err}"
     );
 
-    let d = refused();
+    let d = refusing_check_runs();
     let mut env = ActionEnv::new("push", "refs/heads/master", "master");
     env.remove("GITHUB_ACTIONS")
         .set("GITHUB_API_URL", d.api_url());
