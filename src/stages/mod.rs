@@ -212,6 +212,18 @@ mod tests {
             refused.to_string().contains("pass a valid `github-token`"),
             "{refused}"
         );
+        let limited: RunError = StageError::Gate(WaitError::Api(GitHubError::RateLimited {
+            request: "GET https://api.github.com/x".into(),
+            wait: std::time::Duration::from_secs(86_400),
+            max: std::time::Duration::from_secs(3_660),
+        }))
+        .into();
+        assert!(
+            limited.to_string().ends_with(
+                "on the runner). Re-run the job after the limit resets, or pass a `github-token` with a limit of its own"
+            ),
+            "{limited}"
+        );
         // A failed check is not the workflow's to fix.
         let failed = StageError::Gate(WaitError::Failed {
             name: "Test Suite".into(),
