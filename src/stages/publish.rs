@@ -22,9 +22,14 @@ pub(crate) struct Endpoint<'s> {
 impl Endpoint<'_> {
     /// How the upload authenticates, for the summary (never the credential itself).
     pub(crate) fn auth_description(&self) -> String {
+        let names = &self.target.names;
         match &self.method {
+            auth::Method::Token(c) if self.target.has_user() => format!(
+                "user `{}` with the password in `{}` (`{}` input)",
+                c.username, names.token_input, names.username_input
+            ),
             auth::Method::Token(_) => {
-                format!("API token (`{}` input)", self.target.names.token_input)
+                format!("API token (`{}` input)", names.token_input)
             }
             auth::Method::TrustedPublishing(_) => {
                 "trusted publishing (a short-lived token minted by OIDC for this run)".into()
@@ -49,7 +54,7 @@ pub(crate) fn endpoint<'s>(
     }
     match auth::choose(
         settings.trusted_publishing,
-        target.token.as_ref(),
+        target.credentials().as_ref(),
         ctx.id_token.as_ref(),
         target.auth_names(),
         fork_pull_request(ctx),
@@ -95,11 +100,27 @@ pub(crate) async fn run(
         Err(e) => return (Vec::new(), Err(e.into())),
     };
     match upload(dists, target, session, settings, rt).await {
-        Ok((outcomes, result)) => (
-            outcomes,
-            result.map_err(|e| StageError::Publish(Box::new(e)).into()),
-        ),
+        Ok((outcomes, result)) => (outcomes, result.map_err(|e| refused(e, target).into())),
         Err(e) => (Vec::new(), Err(e)),
+    }
+}
+
+/// A private index's refusal of a user's password names that user and both inputs; an API
+/// token's refusal keeps the index engine's message.
+fn refused(e: idx::PublishError, target: &IndexTarget) -> StageError {
+    match e {
+        idx::PublishError::Upload {
+            source: idx::UploadError::Auth { status, message },
+            ..
+        } if target.has_user() => StageError::PasswordRefused {
+            label: target.names.label,
+            username: target.username.clone(),
+            status,
+            message,
+            username_input: target.names.username_input,
+            token_input: target.names.token_input,
+        },
+        e => StageError::Publish(Box::new(e)),
     }
 }
 
@@ -157,6 +178,8 @@ async fn upload(
         max_parallel: settings.max_parallel,
         dry_run: settings.dry_run,
         retry: settings.tuning.retry,
+        // TestPyPI: a version pushed again with other contents is skipped with a warning.
+        skip_conflicts: target.names == crate::config::TESTPYPI,
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
     let on = |e: idx::Event<'_>| {
@@ -169,7 +192,7 @@ async fn upload(
             idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
             _ => {}
         }
-        bars.suspend(|| log_event(rt, url, &e));
+        bars.suspend(|| log_event(rt, target, &e));
     };
     Ok(idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await)
 }
@@ -180,12 +203,21 @@ pub(crate) fn status_word(s: &idx::Status) -> &'static str {
         idx::Status::Uploaded => "uploaded",
         idx::Status::IdenticalSkipped => "identical, skipped",
         idx::Status::WouldUpload => "would upload",
+        idx::Status::ConflictSkipped(_) => "other contents there, skipped",
         idx::Status::Failed(_) => "FAILED",
         idx::Status::NotAttempted => "not attempted",
     }
 }
 
-fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
+/// The warning for a file skipped because the index holds other contents under its name.
+pub(crate) fn conflict_warning(why: &str, label: &str) -> String {
+    format!(
+        "{why} Skipped on {label}; the other files go on. {label} never replaces a file: turn on `dev-version` (with `build`) so every push publishes a unique X.Y.Z.devN, or bump the version"
+    )
+}
+
+fn log_event(rt: &Runtime, target: &IndexTarget, e: &idx::Event<'_>) {
+    let url = &target.upload_url;
     use crate::units::human_size;
     match e {
         idx::Event::Checked {
@@ -250,6 +282,10 @@ fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
                 },
                 idx::Status::WouldUpload => {
                     format!("would upload {} to {url} (sha256 {sha})", o.filename)
+                }
+                idx::Status::ConflictSkipped(why) => {
+                    rt.warning(&conflict_warning(why, target.names.label));
+                    return;
                 }
                 idx::Status::Failed(m) => format!("FAILED {}: {m}", o.filename),
                 idx::Status::NotAttempted => format!("not attempted: {}", o.filename),

@@ -81,8 +81,13 @@ async fn steps(
 ) -> Result<(), Failure> {
     let (name, version) = (release.name, release.version);
     let simple_url = &target.index_url;
-    let query = crate::index::IndexQuery::new(simple_url.clone(), Duration::from_secs(60))
+    let mut query = crate::index::IndexQuery::new(simple_url.clone(), Duration::from_secs(60))
         .map_err(|e| Failure::Setup(e.into()))?;
+    // A private index may want its user and password to read, as for the upload (sent only
+    // to the upload URL's own origin).
+    if let Some(c) = target.credentials() {
+        query = query.with_upload_credentials(&target.upload_url, c);
+    }
     let check = v::ServeCheck {
         project: name.to_owned(),
         version: version.to_owned(),
@@ -109,16 +114,14 @@ async fn steps(
     let base = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = v::scratch_dir(&base).map_err(Failure::Check)?;
     // A TestPyPI install finds its dependencies on PyPI.
-    let pypi = &settings.pypi.index_url;
-    let extra =
-        (target.names == crate::config::TESTPYPI && *pypi != *simple_url).then(|| pypi.to_string());
+    let extra = settings.dependency_index(target).map(|u| u.to_string());
     let install = v::InstallCheck {
         installer,
         name: name.to_owned(),
         version: version.to_owned(),
         index_url: simple_url.to_string(),
         extra_index_url: extra,
-        command: settings.verify_command.clone(),
+        commands: settings.verify_commands.clone(),
         workdir: scratch.path().to_path_buf(),
         timeout: settings.verify_timeout,
     };
@@ -133,7 +136,7 @@ async fn steps(
         "`{name}=={version}` installs into a fresh environment ({})",
         r.installer
     ));
-    if let (Some(cmd), Some(out)) = (&settings.verify_command, &r.command_output) {
+    for (cmd, out) in &r.command_outputs {
         rt.info(&format!("$ {cmd}\n{out}"));
         steps.push(format!("`{cmd}` runs (exit 0)"));
     }

@@ -17,6 +17,7 @@ const FREE_FORM: &[&str] = &[
     "build",
     "version-files",
     "verify-command",
+    "test-command",
     "release-notes-file",
     "allowed-conclusions",
 ];
@@ -49,6 +50,13 @@ const WRONG: &[(&str, &str)] = &[
     ("verify-install", "nah"),
     ("verify-strict", "strict"),
     ("verify-timeout", "soon"),
+    ("preflight", "yep"),
+    (
+        "test-requirements",
+        "--index-url https://example.org/simple/",
+    ),
+    ("pypi-username", "alice:secret"),
+    ("testpypi-username", "two words"),
 ];
 
 #[test]
@@ -126,7 +134,7 @@ enum Val {
 #[derive(Clone, Copy)]
 enum Want {
     /// The documented default: the run carries on and exits 0 (a dry run here, so the index
-    /// stays empty); `publishes` is the expected `should-publish`.
+    /// stays empty); `publishes`: it rehearses a publish (the expected `dry-run` output).
     Default { publishes: bool },
     /// Exit 2 (bad input) before any stage, one `::error` naming the variable and saying
     /// `fix` (how to put it right).
@@ -623,8 +631,14 @@ fn every_env_var_missing_empty_or_malformed_has_a_default_or_one_clear_error() {
                 assert_eq!(r.code, 0, "{label}: the default must run\n{all}");
                 assert!(!r.stdout.contains("::error"), "{label}\n{all}");
                 assert!(!all.contains("panicked"), "{label}\n{all}");
+                // A dry run never publishes; `dry-run` says whether it rehearsed a publish.
                 assert_eq!(
                     r.output("should-publish").as_deref(),
+                    Some("false"),
+                    "{label}\n{all}"
+                );
+                assert_eq!(
+                    r.output("dry-run").as_deref(),
                     Some(if publishes { "true" } else { "false" }),
                     "{label}\n{all}"
                 );

@@ -20,6 +20,7 @@ mod github_double;
 mod installer;
 mod lint;
 mod oidc;
+mod preflight;
 mod publish;
 mod release;
 mod verify;
