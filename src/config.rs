@@ -7,6 +7,7 @@
 //! instead of `pypi_*`/`testpypi_*` pairs matched in several places.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
@@ -244,10 +245,25 @@ fn requirements(value: Option<&str>) -> Result<Vec<Requirement>, InputError> {
                 "a path is not accepted: the project comes from the checked files",
             ));
         } else {
+            check_requirement(line).map_err(|why| invalid(line, &why))?;
             out.push(Requirement::Spec(line.to_owned()));
         }
     }
     Ok(out)
+}
+
+/// A PEP 508 requirement, as pep508_rs reads it. A name ending in `.`, `-` or `_` before
+/// more text is refused first: pep508_rs 0.9 panics on those (see `dist::rules::metadata`).
+fn check_requirement(line: &str) -> Result<(), String> {
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(line.len());
+    if line[..end].ends_with(['.', '-', '_']) {
+        return Err("a name must end with a letter or digit".into());
+    }
+    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(line)
+        .map(|_| ())
+        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned())
 }
 
 /// `preflight` (on by default when there is something to run) and what it runs.
@@ -1114,6 +1130,16 @@ mod tests {
                 &[("INPUT_TEST_REQUIREMENTS", "./vendor/tool.whl")][..],
                 "`test-requirements`",
                 "a path is not accepted",
+            ),
+            (
+                &[("INPUT_TEST_REQUIREMENTS", "pytest >= = 8")][..],
+                "`test-requirements`",
+                "one requirement per line",
+            ),
+            (
+                &[("INPUT_TEST_REQUIREMENTS", "pytest- >=8")][..],
+                "`test-requirements`",
+                "must end with a letter or digit",
             ),
             (
                 &[("INPUT_PREFLIGHT", "sure")][..],

@@ -62,8 +62,9 @@ pub enum StageError {
         error: crate::verify::preflight::PreflightError,
         test: bool,
     },
-    #[error("{label} refused the password of user `{username}` (HTTP {status}): {message}")]
+    #[error("the index at {url} (the {label} target) refused the password of user `{username}` (HTTP {status}): {message}")]
     PasswordRefused {
+        url: String,
         label: &'static str,
         username: String,
         status: u16,

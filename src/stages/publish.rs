@@ -113,6 +113,7 @@ fn refused(e: idx::PublishError, target: &IndexTarget) -> StageError {
             source: idx::UploadError::Auth { status, message },
             ..
         } if target.has_user() => StageError::PasswordRefused {
+            url: target.upload_url.to_string(),
             label: target.names.label,
             username: target.username.clone(),
             status,

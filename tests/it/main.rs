@@ -13,6 +13,7 @@ mod check;
 mod checks;
 mod cli;
 mod demo;
+mod devpi;
 mod devversion;
 mod docs;
 mod faults;
