@@ -366,10 +366,7 @@ impl Report {
                 p.words(),
                 plan.reason
             ),
-            _ if self.rehearsed() => format!(
-                "dry run: nothing was published; a real run would publish ({})",
-                plan.reason
-            ),
+            _ if self.rehearsed() => format!("dry run, nothing was published: {}", plan.reason),
             _ => plan.reason.clone(),
         }
     }
@@ -905,7 +902,7 @@ mod tests {
                 true,
                 false,
                 true,
-                format!("dry run: nothing was published; a real run would publish ({plan_reason})"),
+                format!("dry run, nothing was published: {plan_reason}"),
             ),
             (
                 Some(Phase::Preflight),

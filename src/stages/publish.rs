@@ -16,14 +16,21 @@ use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 /// token is known without reading a byte.
 pub(crate) struct Endpoint<'s> {
     pub target: &'s IndexTarget,
-    pub method: auth::Method,
+    /// `None`: a dry run without credentials, which asks the index anonymously.
+    pub method: Option<auth::Method>,
 }
 
 impl Endpoint<'_> {
     /// How the upload authenticates, for the summary (never the credential itself).
     pub(crate) fn auth_description(&self) -> String {
         let names = &self.target.names;
-        match &self.method {
+        let Some(method) = &self.method else {
+            return format!(
+                "none (dry run: the index was asked anonymously; a real run needs `{}` or trusted publishing)",
+                names.token_input
+            );
+        };
+        match method {
             auth::Method::Token(c) if self.target.has_user() => format!(
                 "user `{}` with the password in `{}` (`{}` input)",
                 c.username, names.token_input, names.username_input
@@ -59,7 +66,22 @@ pub(crate) fn endpoint<'s>(
         target.auth_names(),
         fork_pull_request(ctx),
     )? {
-        Some(method) => Ok(Endpoint { target, method }),
+        Some(method) => Ok(Endpoint {
+            target,
+            method: Some(method),
+        }),
+        // A rehearsal needs no credentials (in a workflow it often runs outside the
+        // environment that holds them): it only asks the index what it has.
+        None if settings.dry_run => {
+            rt.notice(&format!(
+                "dry run: no `{}` and no ID token (`id-token: write`) for {}; asking the index anonymously. A real run needs one of them",
+                target.names.token_input, target.names.label
+            ));
+            Ok(Endpoint {
+                target,
+                method: None,
+            })
+        }
         None => Err(StageError::MissingToken {
             label: target.names.label,
             input: target.names.token_input,
@@ -89,15 +111,13 @@ pub(crate) async fn run(
 ) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
     let target = endpoint.target;
-    let session = match Session::new(
-        rt,
-        endpoint.method,
-        &target.upload_url,
-        target.auth_names(),
-        project,
-    ) {
-        Ok(s) => s,
-        Err(e) => return (Vec::new(), Err(e.into())),
+    let session = match endpoint
+        .method
+        .map(|method| Session::new(rt, method, &target.upload_url, target.auth_names(), project))
+    {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => return (Vec::new(), Err(e.into())),
     };
     match upload(dists, target, session, settings, rt).await {
         Ok((outcomes, result)) => (outcomes, result.map_err(|e| refused(e, target).into())),
@@ -130,17 +150,19 @@ type Uploaded = (Vec<idx::FileOutcome>, Result<(), idx::PublishError>);
 async fn upload(
     dists: &[Distribution],
     target: &IndexTarget,
-    mut session: Session<'_>,
+    mut session: Option<Session<'_>>,
     settings: &Settings,
     rt: &Runtime,
 ) -> Result<Uploaded, RunError> {
-    let trusted = session.is_trusted_publishing();
+    let trusted = session.as_ref().is_some_and(Session::is_trusted_publishing);
     // A dry run contacts no OIDC endpoint: it asks the index anonymously.
-    let credentials = if settings.dry_run && trusted {
-        rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
-        None
-    } else {
-        Some(session.credentials().await?.0)
+    let credentials = match &mut session {
+        None => None,
+        Some(_) if settings.dry_run && trusted => {
+            rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
+            None
+        }
+        Some(s) => Some(s.credentials().await?.0),
     };
     let url = &target.upload_url;
     let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
@@ -167,6 +189,9 @@ async fn upload(
     let refresh = || -> idx::RefreshFuture<'_> {
         Box::pin(async {
             let mut s = session.lock().await;
+            let Some(s) = s.as_mut() else {
+                return Ok(None);
+            };
             s.credentials()
                 .await
                 .map(|(c, fresh)| fresh.then_some(c))

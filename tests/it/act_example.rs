@@ -8,7 +8,10 @@
 //! built by the workflow's own `python -m build` (isolated, from a local wheelhouse).
 //!
 //! One scenario per test: a master push, a tag push, a re-run of the tag, a pull request, a
-//! failed check, and a rehearsal (`workflow_dispatch` with `dry-run`).
+//! failed check, rehearsals (`workflow_dispatch` with `dry-run`, on the tag and on a feature
+//! branch), and the pre-flight stopping a release whose console script crashes or whose
+//! critical tests fail. The pytest those tests need comes from the wheelhouse, served by the
+//! PyPI stand-in as PyPI would.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,6 +83,23 @@ impl World {
     /// [`World::new`] with `bin` installed as the action's `sdd-publish` (a benchmark wraps
     /// the real binary to measure it).
     fn with_binary(check_runs: Vec<Value>, bin: &Path) -> World {
+        World::with(check_runs, bin, &|_| {})
+    }
+
+    /// A green world whose project `edit` changed before its commit (a bug the pre-flight
+    /// must catch).
+    fn green_with(edit: &dyn Fn(&Path)) -> World {
+        World::with(
+            vec![
+                done(1, "Test Suite", "success"),
+                done(2, "Security Scan", "success"),
+            ],
+            &sdd_publish_bin(),
+            edit,
+        )
+    }
+
+    fn with(check_runs: Vec<Value>, bin: &Path, edit: &dyn Fn(&Path)) -> World {
         let tmp = tempfile::tempdir().unwrap();
         // The project as a checkout of improved-sdd would be, with the example as its workflow.
         let project = tmp.path().join("improved-sdd");
@@ -87,6 +107,7 @@ impl World {
         for generated in ["dist", "build"] {
             let _ = std::fs::remove_dir_all(project.join(generated));
         }
+        edit(&project);
         std::fs::create_dir_all(project.join(".github/workflows")).unwrap();
         std::fs::copy(
             repo_root().join("examples/publish.yml"),
@@ -120,10 +141,13 @@ impl World {
         let files = FileServer::start(&downloads);
 
         register_secret(GITHUB_TOKEN);
+        // PyPI serves what the pre-flight installs besides the project: pytest.
+        let pypi = PyPIServer::start();
+        pypi.serve_wheelhouse();
         World {
             project,
             action,
-            pypi: PyPIServer::start(),
+            pypi,
             testpypi: PyPIServer::start(),
             double: GitHubDouble::fixed(check_runs, vec![]),
             files,
@@ -225,11 +249,26 @@ impl World {
         )
     }
 
-    /// The files a server stores, by name, with their sha256.
+    /// The improved-sdd files a server stores (not the wheelhouse PyPI also serves).
     fn stored(server: &PyPIServer) -> Vec<String> {
         let mut s = server.stored();
+        s.retain(|f| f.starts_with("improved_sdd-"));
         s.sort();
         s
+    }
+
+    /// `workflow_dispatch` of `git_ref` with the `dry-run` input on.
+    fn rehearse(&self, label: &str, git_ref: &str) -> Outcome {
+        self.act(
+            label,
+            "workflow_dispatch",
+            json!({
+                "ref": git_ref,
+                // GitHub sends workflow_dispatch inputs as strings, booleans too.
+                "inputs": {"dry-run": "true"},
+                "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
+            }),
+        )
     }
 
     fn writes(&self) -> Vec<(String, String)> {
@@ -267,6 +306,24 @@ fn master_push_publishes_a_dev_version_to_testpypi() {
         ]
     );
     assert!(World::stored(&w.pypi).is_empty(), "nothing on PyPI");
+    // Before the upload, the pre-flight installed the built wheel (pytest from PyPI, the
+    // extra index of a TestPyPI target) and ran the smoke commands and the critical tests.
+    let preflight = o
+        .log
+        .find("::group::Pre-flight")
+        .unwrap_or_else(|| panic!("{}", o.log));
+    let passed = o
+        .log
+        .find("3 passed")
+        .unwrap_or_else(|| panic!("{}", o.log));
+    let uploaded = o.log.find("uploaded improved_sdd-").unwrap();
+    assert!(preflight < passed && passed < uploaded, "{}", o.log);
+    assert!(
+        o.log.contains(&format!("$ improved-sdd --version"))
+            && o.log.contains(&format!("improved-sdd {version}")),
+        "{}",
+        o.log
+    );
     // It installs from TestPyPI and runs.
     assert!(o.log.contains("improved-sdd --help"), "{}", o.log);
     assert_eq!(o.output("verified").as_deref(), Some("true"), "{}", o.log);
@@ -472,43 +529,166 @@ fn failed_check_stops_the_run_before_anything_is_published() {
 #[test]
 fn dry_run_rehearses_the_tag_release_and_changes_nothing() {
     let w = World::green();
-    let o = w.act(
-        "dry-run",
-        "workflow_dispatch",
-        json!({
-            "ref": "refs/tags/v0.1.0",
-            // GitHub sends workflow_dispatch inputs as strings, booleans too.
-            "inputs": {"dry-run": "true"},
-            "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
-        }),
-    );
+    let o = w.rehearse("dry-run", "refs/tags/v0.1.0");
     assert!(o.ok, "{}", o.log);
     assert_eq!(o.output("target").as_deref(), Some("pypi"), "{}", o.log);
     assert_eq!(o.output("uploaded").as_deref(), Some(""));
-    // It did every stage that changes nothing, and says what it would have done.
-    assert!(
-        o.log.contains("2 done"),
-        "waited for the checks:\n{}",
-        o.log
-    );
-    assert!(o.log.contains("::group::Build"), "{}", o.log);
+    assert_rehearsal(&w, &o);
     assert!(
         o.log
             .contains("dry run: would publish improved-sdd 0.1.0 to PyPI"),
         "{}",
         o.log
     );
-    assert!(o.log.contains("would upload"), "{}", o.log);
     assert!(
         o.log
             .contains("dry run: would create the release \"v0.1.0\""),
         "{}",
         o.log
     );
-    // The index and GitHub saw no writes.
+    assert!(w.double.releases().is_empty());
+}
+
+/// What every rehearsal shows: it ran in the `rehearse` job (no environment, no token), did
+/// every stage that changes nothing — wait, build, check, pre-flight — said what it would
+/// upload, and wrote `should-publish=false`, `dry-run=true`; the index and GitHub saw no
+/// write, and the announce job did not run.
+fn assert_rehearsal(w: &World, o: &Outcome) {
+    assert!(o.log.contains("[Publish/Rehearse]"), "{}", o.log);
+    assert!(!o.log.contains("[Publish/Publish "), "{}", o.log);
+    assert!(
+        o.log.contains("2 done"),
+        "waited for the checks:\n{}",
+        o.log
+    );
+    for group in [
+        "::group::Build",
+        "::group::Check distributions",
+        "::group::Pre-flight",
+    ] {
+        assert!(o.log.contains(group), "{group}: {}", o.log);
+    }
+    assert!(
+        o.log.contains("3 passed"),
+        "the critical tests ran:\n{}",
+        o.log
+    );
+    assert!(o.log.contains("would upload"), "{}", o.log);
+    assert_eq!(
+        o.output("should-publish").as_deref(),
+        Some("false"),
+        "{}",
+        o.log
+    );
+    assert_eq!(o.output("dry-run").as_deref(), Some("true"), "{}", o.log);
     assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
     assert!(w.writes().is_empty(), "{:?}", w.writes());
-    assert!(w.double.releases().is_empty());
+    assert!(!o.log.contains("file(s) uploaded"), "{}", o.log);
+}
+
+/// "Run workflow" with dry-run on a feature branch rehearses what master would publish: the
+/// dev version stamped, the checks, the pre-flight against TestPyPI's settings; nothing
+/// uploaded, and the reason names the dispatch.
+#[test]
+fn a_dispatch_dry_run_on_a_feature_branch_rehearses_what_master_would_publish() {
+    let w = World::green();
+    let o = w.rehearse("feature-dry-run", "refs/heads/feature/faster-specs");
+    assert!(o.ok, "{}", o.log);
+    assert_eq!(o.output("target").as_deref(), Some("testpypi"), "{}", o.log);
+    let version = o.output("version").unwrap();
+    assert!(
+        version.starts_with("0.1.1.dev"),
+        "the dev version master would get: {version}"
+    );
+    let reason = o.output("reason").unwrap();
+    assert!(
+        reason.starts_with("dry run, nothing was published: ")
+            && reason.contains("workflow_dispatch on branch feature/faster-specs with dry-run rehearses what a push to the default branch master would publish → TestPyPI"),
+        "{reason}"
+    );
+    assert_rehearsal(&w, &o);
+}
+
+/// The console script crashes: the pre-flight's smoke command fails, nothing reaches either
+/// index, `should-publish=false`, and the one error names the command and its exit status.
+#[test]
+fn a_wheel_whose_console_script_crashes_is_never_published() {
+    let w = World::green_with(&|project| {
+        let cli = project.join("src/improved_sdd/cli.py");
+        let text = std::fs::read_to_string(&cli).unwrap();
+        std::fs::write(
+            &cli,
+            text.replacen(
+                "def main(argv=None):\n",
+                "def main(argv=None):\n    raise RuntimeError(\"improved-sdd crashed on start\")\n",
+                1,
+            ),
+        )
+        .unwrap();
+    });
+    let o = w.push("crashing-console-script", "refs/tags/v0.1.0");
+    assert_stopped_by_the_preflight(
+        &w,
+        &o,
+        "improved-sdd --help",
+        "RuntimeError: improved-sdd crashed on start",
+    );
+}
+
+/// A critical test fails: the same, naming `pytest tests/unit -q`.
+#[test]
+fn a_failing_critical_test_stops_the_release() {
+    let w = World::green_with(&|project| {
+        std::fs::write(
+            project.join("tests/unit/test_spec_check.py"),
+            "def test_spec_check_rejects_an_empty_spec():\n    assert False, \"the spec check accepted an empty spec\"\n",
+        )
+        .unwrap();
+    });
+    let o = w.push("failing-critical-test", "refs/heads/master");
+    assert_stopped_by_the_preflight(
+        &w,
+        &o,
+        "pytest tests/unit -q",
+        "the spec check accepted an empty spec",
+    );
+}
+
+fn assert_stopped_by_the_preflight(w: &World, o: &Outcome, command: &str, output: &str) {
+    assert!(!o.ok, "the run fails:\n{}", o.log);
+    assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
+    assert_eq!(
+        o.output("should-publish").as_deref(),
+        Some("false"),
+        "{}",
+        o.log
+    );
+    assert_eq!(o.output("dry-run").as_deref(), Some("false"), "{}", o.log);
+    let reason = o.output("reason").unwrap();
+    assert!(
+        reason.starts_with("the pre-flight failed, so nothing was published"),
+        "{reason}"
+    );
+    let errors: Vec<&str> = o.log.lines().filter(|l| l.contains("::error::")).collect();
+    assert_eq!(errors.len(), 1, "one error: {errors:#?}\n{}", o.log);
+    assert!(
+        errors[0].contains(&format!(
+            "pre-flight: `{command}` exited with exit status 1"
+        )),
+        "{}",
+        errors[0]
+    );
+    // Its output is in the log (the Pre-flight group), the Problems table has the row.
+    assert!(o.log.contains(output), "{}", o.log);
+    let md = o.summary();
+    assert!(md.contains("### Problems") && md.contains(command), "{md}");
+    assert!(!o.log.contains("::group::Upload"), "{}", o.log);
+    assert!(
+        !o.log.contains("file(s) uploaded"),
+        "the announce job did not run:\n{}",
+        o.log
+    );
+    assert!(w.writes().is_empty(), "{:?}", w.writes());
 }
 
 /// The step summary of a tag run is a complete audit record: decision and reason, where
@@ -532,6 +712,8 @@ fn assert_audit_record(w: &World, o: &Outcome) {
         "the index serves every file with our sha256".into(),
         "`improved-sdd==0.1.0` installs into a fresh environment (uv)".into(),
         "`improved-sdd --help` runs (exit 0)".into(),
+        "`improved-sdd --version` runs (exit 0)".into(),
+        format!("| **Pre-flight:** | `{WHEEL}` installed from the local files into a fresh environment (uv); `improved-sdd --help` passed; `improved-sdd --version` passed; `pytest tests/unit -q` passed; the tests imported `improved_sdd` from the environment; nothing uploaded before this passed |"),
         format!("| **GitHub Release:** | <{release}> created; assets: 2 uploaded |"),
         "| **Time:** | plan ".into(),
         "· wait ".into(),

@@ -190,7 +190,9 @@ fn forward(mut conn: TcpStream, upstream: u16, log: &Mutex<Vec<Seen>>) -> std::i
     let header = |name: &str| {
         head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
         })
     };
     let length: usize = header("content-length")
@@ -263,15 +265,18 @@ fn devpi_with_a_username_uploads_skips_on_a_rerun_verifies_and_names_a_wrong_pas
         Some(format!("{WHEEL}\n{SDIST}").as_str())
     );
     assert_eq!(r.output("verified").as_deref(), Some("true"), "{all}");
-    assert!(r.stdout.contains("$ improved-sdd --version\nimproved-sdd 0.1.0"), "{all}");
+    assert!(
+        r.stdout
+            .contains("$ improved-sdd --version\nimproved-sdd 0.1.0"),
+        "{all}"
+    );
     assert_eq!(
         r.output("project-url").as_deref(),
         Some(format!("http://127.0.0.1:{proxy}/alice/dev/+simple/improved-sdd/").as_str())
     );
     assert!(
-        r.summary.contains(
-            "user `alice` with the password in `pypi-token` (`pypi-username` input)"
-        ),
+        r.summary
+            .contains("user `alice` with the password in `pypi-token` (`pypi-username` input)"),
         "{}",
         r.summary
     );
@@ -340,6 +345,10 @@ fn devpi_with_a_username_uploads_skips_on_a_rerun_verifies_and_names_a_wrong_pas
     ] {
         assert!(errors[0].contains(&needle), "{needle}: {}", errors[0]);
     }
-    assert_eq!(r.all_output().matches(&wrong).count(), 1, "only the mask line");
+    assert_eq!(
+        r.all_output().matches(&wrong).count(),
+        1,
+        "only the mask line"
+    );
     assert_eq!(devpi.served().len(), 2, "nothing new on the index");
 }
