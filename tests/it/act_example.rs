@@ -24,6 +24,8 @@ use crate::support::*;
 
 const CHECKOUT: &str = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683";
 const SETUP_PYTHON: &str = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065";
+const DOWNLOAD_ARTIFACT: &str =
+    "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093";
 const ACTION: &str = "org/sdd-publish-action@v1";
 const GITHUB_TOKEN: &str = "ghs_EXAMPLEWORKFLOWTOKEN";
 const WHEEL: &str = "improved_sdd-0.1.0-py3-none-any.whl";
@@ -40,6 +42,8 @@ struct World {
     files: FileServer,
     sums: PathBuf,
     head: String,
+    /// The example under `examples/` this world runs.
+    example: &'static str,
 }
 
 /// What one `act` run left behind.
@@ -57,7 +61,7 @@ impl Outcome {
         };
         let mut md = first[first.find("Summary - ").unwrap() + "Summary - ".len()..].to_owned();
         md.push('\n');
-        for l in lines.take_while(|l| !l.starts_with("[Publish/")) {
+        for l in lines.take_while(|l| !l.starts_with('[')) {
             md.push_str(l);
             md.push('\n');
         }
@@ -100,6 +104,16 @@ impl World {
     }
 
     fn with(check_runs: Vec<Value>, bin: &Path, edit: &dyn Fn(&Path)) -> World {
+        World::of_example("publish.yml", None, check_runs, bin, edit)
+    }
+
+    fn of_example(
+        example: &'static str,
+        job: Option<&'static str>,
+        check_runs: Vec<Value>,
+        bin: &Path,
+        edit: &dyn Fn(&Path),
+    ) -> World {
         let tmp = tempfile::tempdir().unwrap();
         // The project as a checkout of improved-sdd would be, with the example as its workflow.
         let project = tmp.path().join("improved-sdd");
@@ -109,9 +123,13 @@ impl World {
         }
         edit(&project);
         std::fs::create_dir_all(project.join(".github/workflows")).unwrap();
-        std::fs::copy(
-            repo_root().join("examples/publish.yml"),
-            project.join(".github/workflows/publish.yml"),
+        let text = std::fs::read_to_string(repo_root().join("examples").join(example)).unwrap();
+        std::fs::write(
+            project.join(".github/workflows").join(example),
+            match job {
+                None => text,
+                Some(job) => only_job(&text, job),
+            },
         )
         .unwrap();
         // act takes GITHUB_SHA and GITHUB_REPOSITORY from the checkout's HEAD and origin.
@@ -154,7 +172,13 @@ impl World {
             sums,
             head,
             tmp,
+            example,
         }
+    }
+
+    /// Where the download-artifact stand-in finds the artifacts: one folder each.
+    fn artifacts(&self) -> PathBuf {
+        self.tmp.path().join("artifacts")
     }
 
     fn green() -> World {
@@ -187,6 +211,7 @@ impl World {
             ),
             ("SDD_PUBLISH_SHA256SUMS", self.sums.display().to_string()),
             ("SDD_PUBLISH_VERIFY_INTERVAL_MS", "200".into()),
+            ("SDD_E2E_ARTIFACTS", self.artifacts().display().to_string()),
             // No index but loopback: the isolated build finds setuptools in the wheelhouse,
             // and `pip install build` must find it already installed.
             ("PIP_NO_INDEX", "1".into()),
@@ -202,7 +227,9 @@ impl World {
             .env("TEST_PYPI_API_TOKEN", &self.testpypi.token)
             .env("GITHUB_TOKEN", GITHUB_TOKEN)
             .arg(event)
-            .args(["-W", ".github/workflows/publish.yml", "-e"])
+            .arg("-W")
+            .arg(format!(".github/workflows/{}", self.example))
+            .arg("-e")
             .arg(&event_file)
             .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
             .args(["--secret", "PYPI_API_TOKEN"])
@@ -219,7 +246,13 @@ impl World {
             .arg(format!(
                 "{SETUP_PYTHON}={}",
                 stand_ins.join("setup-python").display()
+            ))
+            .arg("--local-repository")
+            .arg(format!(
+                "{DOWNLOAD_ARTIFACT}={}",
+                stand_ins.join("download-artifact").display()
             ));
+
         for (k, v) in &env {
             cmd.arg("--env").arg(format!("{k}={v}"));
         }
@@ -689,6 +722,143 @@ fn assert_stopped_by_the_preflight(w: &World, o: &Outcome, command: &str, output
         o.log
     );
     assert!(w.writes().is_empty(), "{:?}", w.writes());
+}
+
+/// `examples/wheels-matrix.yml`'s publish job: the artifacts of the build jobs (a wheel per
+/// OS, the sdist; here made from the fixture, retagged) downloaded into one folder with
+/// `merge-multiple`, then a push to `main` publishes them to TestPyPI. The pre-flight
+/// installs the wheel that fits this runner. TestPyPI already holds an sdist of 0.1.0 with
+/// other contents (an unchanged version pushed again after an edit): it is skipped with a
+/// warning that names it and `dev-version`, and the wheels go up.
+#[test]
+fn the_matrix_example_publishes_every_wheel_and_warns_on_a_testpypi_conflict() {
+    let w = World::of_example(
+        "wheels-matrix.yml",
+        Some("publish"),
+        vec![],
+        &sdd_publish_bin(),
+        &|_| {},
+    );
+    let arch = std::env::consts::ARCH;
+    let linux = format!("manylinux_2_17_{arch}.manylinux2014_{arch}");
+    let built = fixture_dists("0.1.0");
+    let mut wheels = Vec::new();
+    for (artifact, platform) in [
+        ("dist-wheels-ubuntu-latest", linux.as_str()),
+        ("dist-wheels-macos-latest", "macosx_11_0_arm64"),
+        ("dist-wheels-windows-latest", "win_amd64"),
+    ] {
+        let dir = w.artifacts().join(artifact);
+        std::fs::create_dir_all(&dir).unwrap();
+        wheels.push(retag_wheel(&built.join(WHEEL), &dir, platform));
+    }
+    let sdist_dir = w.artifacts().join("dist-sdist");
+    std::fs::create_dir_all(&sdist_dir).unwrap();
+    std::fs::copy(built.join(SDIST), sdist_dir.join(SDIST)).unwrap();
+    // TestPyPI has this version's sdist already, with other contents.
+    let theirs = w.testpypi.root.path().join("packages").join(SDIST);
+    std::fs::copy(built.join(SDIST), &theirs).unwrap();
+    crate::faults::rebuild_sdist_with_an_edit(&theirs);
+    let theirs_sha = sha256_file(&theirs);
+
+    let o = w.act(
+        "wheels-matrix",
+        "push",
+        json!({
+            "ref": "refs/heads/main",
+            "after": w.head,
+            "repository": {"full_name": REPO, "default_branch": "main", "fork": false},
+        }),
+    );
+    assert!(o.ok, "{}", o.log);
+    // Only the publish job ran; its download put every artifact's files in dist/.
+    assert!(
+        o.log.contains("downloaded artifact dist-sdist to dist"),
+        "{}",
+        o.log
+    );
+    assert_eq!(o.output("target").as_deref(), Some("testpypi"), "{}", o.log);
+    assert_eq!(o.output("should-publish").as_deref(), Some("true"));
+    let mut stored = World::stored(&w.testpypi);
+    let mut want: Vec<String> = wheels.clone();
+    want.push(SDIST.into());
+    stored.sort();
+    want.sort();
+    assert_eq!(stored, want);
+    assert_eq!(
+        w.testpypi.served("improved-sdd")[SDIST],
+        theirs_sha,
+        "not replaced"
+    );
+    // (act logs only the first line of a multi-line output: the log lines say the rest.)
+    for wheel in &wheels {
+        assert!(
+            o.log.contains(&format!("| uploaded {wheel} (")),
+            "{wheel}: {}",
+            o.log
+        );
+    }
+    // The warning, once, naming the file and the fix.
+    let warnings: Vec<&str> = o
+        .log
+        .lines()
+        .filter(|l| l.contains("::warning::"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    for needle in [
+        format!("`{SDIST}` is already on the index with other contents"),
+        "Skipped on TestPyPI; the other files go on".into(),
+        "turn on `dev-version`".into(),
+    ] {
+        assert!(warnings[0].contains(&needle), "{needle}: {}", warnings[0]);
+    }
+    // The pre-flight installed the wheel built for this runner's platform.
+    let linux_wheel = &wheels[0];
+    assert!(
+        o.log.contains(&format!(
+            "installed {linux_wheel} with uv into a fresh environment"
+        )),
+        "{}",
+        o.log
+    );
+    assert!(o.log.contains("3 passed"), "{}", o.log);
+    assert_eq!(o.output("verified").as_deref(), Some("true"), "{}", o.log);
+}
+
+/// The workflow with `job` alone, its `needs` dropped: act runs a job's needs even with `-j`,
+/// and build jobs on macOS and Windows runners (cibuildwheel, artifact uploads) cannot run
+/// here; the artifacts they would leave are prepared by the test instead. The job itself is
+/// the example's, unchanged.
+fn only_job(workflow: &str, job: &str) -> String {
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(workflow).unwrap();
+    let jobs = doc["jobs"].as_mapping_mut().unwrap();
+    let mut kept = jobs
+        .get(job)
+        .unwrap_or_else(|| panic!("the workflow has no job `{job}`"))
+        .clone();
+    kept.as_mapping_mut().unwrap().remove("needs");
+    jobs.clear();
+    jobs.insert(job.into(), kept);
+    serde_yaml::to_string(&doc).unwrap()
+}
+
+/// `wheel tags --platform-tag`: the fixture's pure wheel as a platform wheel, in `dir`
+/// (made from a copy there: the fixture's folder is shared by concurrent tests).
+fn retag_wheel(wheel: &Path, dir: &Path, platform: &str) -> String {
+    let copy = dir.join(wheel.file_name().unwrap());
+    std::fs::copy(wheel, &copy).unwrap();
+    let out = Command::new(venv_bin("wheel"))
+        .args(["tags", "--remove", "--platform-tag", platform])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!copy.exists(), "`wheel tags --remove` keeps no original");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The step summary of a tag run is a complete audit record: decision and reason, where

@@ -79,7 +79,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
                 "validate",
                 "every rule over every file: the `check` command's verdict",
             ),
-            ("verify", "the index serves our files; they install and run"),
+            (
+                "verify",
+                "the release installs and runs: from the local files before the upload (verify::preflight), from the index after",
+            ),
         ],
     ),
     (
@@ -103,6 +106,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
             ("stages::gate", "the wait-for-checks stage"),
             ("stages::build", "the build stage"),
             ("stages::validate", "the check stage"),
+            (
+                "stages::preflight",
+                "the pre-flight: the local files installed and run before any upload",
+            ),
             ("stages::publish", "the upload stage"),
             ("stages::verify", "the verify stage"),
             ("stages::github_release", "the GitHub Release stage"),

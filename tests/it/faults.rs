@@ -310,7 +310,7 @@ fn rebuild_sdist(path: &Path) {
 
 /// Rewrite the sdist with one member's contents changed (its README gains a line): what a
 /// rebuild after an edit, without a version bump, produces.
-fn rebuild_sdist_with_an_edit(path: &Path) {
+pub(crate) fn rebuild_sdist_with_an_edit(path: &Path) {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
         std::fs::File::open(path).unwrap(),
     ));
