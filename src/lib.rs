@@ -4,6 +4,7 @@
 //! `pipeline` alone knows their order, `gha` alone knows GitHub Actions' file formats, and
 //! `index` alone speaks HTTP to a package index. See `DESIGN.md` in the shared folder.
 
+pub mod attest;
 pub mod auth;
 pub mod build;
 pub mod check;
