@@ -160,7 +160,78 @@ pub struct Config {
     pub retry_delay: Duration,
 }
 
+/// A Sigstore setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is `{value}`, expected {expected}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{var}: {source}")]
+    Trust {
+        var: &'static str,
+        #[source]
+        source: trust::TrustError,
+    },
+}
+
+pub const FULCIO_URL_VAR: &str = "SDD_PUBLISH_FULCIO_URL";
+pub const REKOR_URL_VAR: &str = "SDD_PUBLISH_REKOR_URL";
+pub const TRUSTED_ROOT_VAR: &str = "SDD_PUBLISH_TRUSTED_ROOT";
+pub const REFRESH_MARGIN_VAR: &str = "SDD_PUBLISH_ATTEST_REFRESH_MARGIN_S";
+pub const ATTEMPTS_VAR: &str = "SDD_PUBLISH_ATTEST_ATTEMPTS";
+
 impl Config {
+    /// The public-good instance unless `SDD_PUBLISH_FULCIO_URL`, `SDD_PUBLISH_REKOR_URL` and
+    /// `SDD_PUBLISH_TRUSTED_ROOT` (a Sigstore `trusted_root.json`) name another — a private
+    /// Sigstore, or a test's doubles. `SDD_PUBLISH_ATTEST_REFRESH_MARGIN_S` and
+    /// `SDD_PUBLISH_ATTEST_ATTEMPTS` are knobs for tests. Empty values keep the default.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |var: &str| {
+            get(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut c = Config::public_good();
+        let url = |var: &'static str, default: Url| match get(var) {
+            None => Ok(default),
+            Some(v) => Url::parse(&v).map_err(|_| ConfigError::Invalid {
+                var,
+                value: v,
+                expected: "an https URL",
+            }),
+        };
+        c.fulcio_url = url(FULCIO_URL_VAR, c.fulcio_url)?;
+        c.rekor_url = url(REKOR_URL_VAR, c.rekor_url)?;
+        if let Some(path) = get(TRUSTED_ROOT_VAR) {
+            c.trust =
+                TrustRoot::from_file(Path::new(&path)).map_err(|source| ConfigError::Trust {
+                    var: TRUSTED_ROOT_VAR,
+                    source,
+                })?;
+        }
+        let num = |var: &'static str| -> Result<Option<u64>, ConfigError> {
+            get(var)
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                        var,
+                        value: v,
+                        expected: "a whole number",
+                    })
+                })
+                .transpose()
+        };
+        if let Some(s) = num(REFRESH_MARGIN_VAR)? {
+            c.refresh_margin = Duration::from_secs(s);
+        }
+        if let Some(n) = num(ATTEMPTS_VAR)? {
+            c.attempts = n.clamp(1, 10) as usize;
+        }
+        Ok(c)
+    }
+
     pub fn public_good() -> Config {
         Config {
             fulcio_url: Url::parse(PUBLIC_GOOD_FULCIO).expect("valid"),
@@ -466,6 +537,36 @@ mod tests {
         let e = a.attest_file(&f).await.unwrap_err();
         assert!(e.to_string().contains("id-token: write"), "{e}");
         assert!(!dir.path().join("p-1.0.tar.gz.publish.attestation").exists());
+    }
+
+    #[test]
+    fn config_from_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let c = Config::from_lookup(&vars(&[])).unwrap();
+        assert_eq!(c.fulcio_url.as_str(), "https://fulcio.sigstore.dev/");
+        let c = Config::from_lookup(&vars(&[
+            (FULCIO_URL_VAR, "http://127.0.0.1:1"),
+            (REKOR_URL_VAR, " "),
+            (REFRESH_MARGIN_VAR, "600"),
+        ]))
+        .unwrap();
+        assert_eq!(c.fulcio_url.as_str(), "http://127.0.0.1:1/");
+        assert_eq!(c.rekor_url.as_str(), "https://rekor.sigstore.dev/");
+        assert_eq!(c.refresh_margin, Duration::from_secs(600));
+        let e = Config::from_lookup(&vars(&[(ATTEMPTS_VAR, "x")])).unwrap_err();
+        assert!(e.to_string().contains(ATTEMPTS_VAR), "{e}");
+        let e = Config::from_lookup(&vars(&[(TRUSTED_ROOT_VAR, "/nonexistent/root.json")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/root.json"), "{e}");
+        let e = Config::from_lookup(&vars(&[(REKOR_URL_VAR, "not a url")])).unwrap_err();
+        assert!(e.to_string().contains(REKOR_URL_VAR), "{e}");
     }
 
     #[test]
