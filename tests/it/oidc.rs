@@ -21,7 +21,7 @@ const WORKFLOW_REF: &str = "octo-org/improved-sdd/.github/workflows/publish.yml@
 
 /// What the mint route answers.
 #[derive(Clone)]
-enum Mint {
+pub(crate) enum Mint {
     /// `{"success": true, "token": ..., "expires": now + secs}`.
     Token { token: String, lifetime: u64 },
     /// A 422 with these error codes.
@@ -30,13 +30,13 @@ enum Mint {
 
 /// One request the double saw.
 #[derive(Debug, Clone)]
-struct Seen {
+pub(crate) struct Seen {
     /// `github` or `index`.
-    side: &'static str,
-    method: String,
-    path: String,
-    authorization: Option<String>,
-    body: String,
+    pub side: &'static str,
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: String,
 }
 
 struct State {
@@ -48,7 +48,7 @@ struct State {
     seen: Vec<Seen>,
 }
 
-struct OidcDouble {
+pub(crate) struct OidcDouble {
     github_port: u16,
     index_port: u16,
     state: Arc<Mutex<State>>,
@@ -56,7 +56,11 @@ struct OidcDouble {
 
 impl OidcDouble {
     /// `upstream`: the pypiserver port every non-OIDC request is forwarded to.
-    fn start(upstream: Option<u16>, claims: serde_json::Value, mint: Mint) -> OidcDouble {
+    pub(crate) fn start(
+        upstream: Option<u16>,
+        claims: serde_json::Value,
+        mint: Mint,
+    ) -> OidcDouble {
         let state = Arc::new(Mutex::new(State {
             request_token: format!("ghs_REQUESTTOKEN{}", random_hex(12)),
             claims,
@@ -96,19 +100,19 @@ impl OidcDouble {
         )
     }
 
-    fn upload_url(&self) -> String {
+    pub(crate) fn upload_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.index_port)
     }
 
-    fn request_token(&self) -> String {
+    pub(crate) fn request_token(&self) -> String {
         self.state.lock().unwrap().request_token.clone()
     }
 
-    fn issued(&self) -> Vec<String> {
+    pub(crate) fn issued(&self) -> Vec<String> {
         self.state.lock().unwrap().issued.clone()
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
     }
 
@@ -120,7 +124,7 @@ impl OidcDouble {
     }
 
     /// The environment of a job with `id-token: write`.
-    fn grant(&self, env: &mut ActionEnv) {
+    pub(crate) fn grant(&self, env: &mut ActionEnv) {
         env.set("ACTIONS_ID_TOKEN_REQUEST_URL", self.request_url())
             .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.request_token());
     }
@@ -138,7 +142,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// GitHub's claims for a tag push of `publish.yml` in the `pypi` environment.
-fn claims() -> serde_json::Value {
+pub(crate) fn claims() -> serde_json::Value {
     serde_json::json!({
         "iss": "https://token.actions.githubusercontent.com",
         "sub": "repo:octo-org/improved-sdd:environment:pypi",

@@ -1,0 +1,371 @@
+//! PEP 740 attestations end to end: `sdd-publish attest` and `sdd-publish run` against
+//! loopback doubles of GitHub's ID-token endpoint (`oidc.rs`), Fulcio and Rekor
+//! (`tests/doubles/sigstore_double.py`: a test CA, CT log and Rekor log with keys of their
+//! own), and every attestation checked by the reference implementation, `pypi-attestations`
+//! (`tests/doubles/verify_attestation.py`), with a trusted root naming the doubles' keys.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::oidc::{claims, Mint, OidcDouble};
+use crate::support::*;
+
+pub(crate) const WHEEL: &str = "improved_sdd-0.1.0-py3-none-any.whl";
+pub(crate) const SDIST: &str = "improved_sdd-0.1.0.tar.gz";
+const REPOSITORY: &str = "octo-org/improved-sdd";
+const WORKFLOW: &str = "publish.yml";
+
+pub(crate) struct SigstoreDouble {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub fulcio: String,
+    pub rekor: String,
+    pub trusted_root: PathBuf,
+}
+
+impl SigstoreDouble {
+    pub(crate) fn start(args: &[&str]) -> SigstoreDouble {
+        let dir = tempfile::tempdir().unwrap();
+        let script = repo_root().join("tests/doubles/sigstore_double.py");
+        let mut child = Command::new(venv_bin("python"))
+            .arg(&script)
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the tools venv's python runs the Sigstore double");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the Sigstore double did not start ({e}): {line:?}"));
+        SigstoreDouble {
+            child,
+            fulcio: v["fulcio"].as_str().unwrap().to_owned(),
+            rekor: v["rekor"].as_str().unwrap().to_owned(),
+            trusted_root: PathBuf::from(v["trusted_root"].as_str().unwrap()),
+            dir,
+        }
+    }
+
+    /// Point a run at the doubles.
+    pub(crate) fn configure(&self, env: &mut ActionEnv) {
+        env.set("SDD_PUBLISH_FULCIO_URL", &self.fulcio)
+            .set("SDD_PUBLISH_REKOR_URL", &self.rekor)
+            .set(
+                "SDD_PUBLISH_TRUSTED_ROOT",
+                self.trusted_root.display().to_string(),
+            )
+            .set("SDD_PUBLISH_ATTEST_ATTEMPTS", "1");
+    }
+
+    /// Every request the doubles saw: (service, path, authorization, body).
+    pub(crate) fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub(crate) fn count(&self, service: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r["service"] == service)
+            .count()
+    }
+}
+
+impl Drop for SigstoreDouble {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `pypi-attestations` verifies `attestation` for `dist` as PyPI would for this repository's
+/// `publish.yml` Trusted Publisher; Err carries its message.
+pub(crate) fn reference_verify(
+    double: &SigstoreDouble,
+    dist: &Path,
+    attestation: &Path,
+) -> Result<(), String> {
+    let out = Command::new(venv_bin("python"))
+        .arg(repo_root().join("tests/doubles/verify_attestation.py"))
+        .arg(&double.trusted_root)
+        .arg(dist)
+        .arg(attestation)
+        .args([REPOSITORY, WORKFLOW])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && text.starts_with("OK https://docs.pypi.org/attestations/publish/v1")
+    {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+fn attest_env(github: &OidcDouble, sigstore: &SigstoreDouble) -> ActionEnv {
+    let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "main");
+    github.grant(&mut env);
+    sigstore.configure(&mut env);
+    env
+}
+
+fn github() -> OidcDouble {
+    OidcDouble::start(
+        None,
+        claims(),
+        Mint::Refuse {
+            codes: vec!["not-enabled"],
+        },
+    )
+}
+
+/// The ID tokens the GitHub double handed out appear nowhere in `text`.
+fn no_id_tokens(github: &OidcDouble, text: &str) {
+    for t in github.issued() {
+        register_secret(&t);
+        assert!(!text.contains(&t), "an ID token leaked:\n{text}");
+    }
+}
+
+#[test]
+fn attest_command_makes_attestations_pypi_attestations_verifies() {
+    let (github, sigstore) = (github(), SigstoreDouble::start(&[]));
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    let env = attest_env(&github, &sigstore);
+    let r = env.run(&dist, &["attest", WHEEL, SDIST, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    no_id_tokens(&github, &r.all_output());
+
+    let report: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
+    // One certificate serves both files.
+    assert_eq!(report["certificates"], 1, "{report}");
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    for (f, name) in files.iter().zip([WHEEL, SDIST]) {
+        assert_eq!(f["file"], name);
+        assert_eq!(f["sha256"], sha256_file(&dist.join(name)));
+        assert!(f["rekor_log_index"].as_u64().unwrap() >= 70_000_000, "{f}");
+        assert_eq!(
+            f["identity"],
+            "https://github.com/octo-org/improved-sdd/.github/workflows/publish.yml@refs/tags/v0.1.0"
+        );
+        let saved = dist.join(format!("{name}.publish.attestation"));
+        // Beside the file, named as the file was given.
+        assert_eq!(f["attestation"], format!("{name}.publish.attestation"));
+        reference_verify(&sigstore, &dist.join(name), &saved).unwrap();
+    }
+    // The attestation of one file does not vouch for the other.
+    let wrong = reference_verify(
+        &sigstore,
+        &dist.join(SDIST),
+        &dist.join(format!("{WHEEL}.publish.attestation")),
+    )
+    .unwrap_err();
+    assert!(wrong.contains("subject does not match"), "{wrong}");
+
+    // The ID token asked for audience `sigstore` and went to Fulcio as a bearer token only.
+    let gh: Vec<_> = github
+        .seen()
+        .into_iter()
+        .filter(|s| s.side == "github")
+        .collect();
+    assert_eq!(gh.len(), 1);
+    assert!(gh[0].path.ends_with("&audience=sigstore"), "{}", gh[0].path);
+    let requests = sigstore.requests();
+    let fulcio: Vec<_> = requests
+        .iter()
+        .filter(|r| r["service"] == "fulcio")
+        .collect();
+    assert_eq!(fulcio.len(), 1);
+    assert_eq!(
+        fulcio[0]["authorization"],
+        format!("Bearer {}", github.issued()[0])
+    );
+    for r in requests.iter().filter(|r| r["service"] == "rekor") {
+        assert_eq!(r["authorization"], "", "Rekor gets no credentials");
+    }
+    assert_eq!(sigstore.count("rekor"), 2);
+}
+
+#[test]
+fn a_certificate_near_expiry_is_replaced_before_signing() {
+    // Certificates live 600 s; with a refresh margin of 600 s each is "about to expire" as
+    // soon as it is issued, so every file gets its own — and every attestation verifies.
+    let (github, sigstore) = (github(), SigstoreDouble::start(&["--cert-lifetime", "600"]));
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    let copies: Vec<String> = (1..=3)
+        .map(|i| {
+            let name = format!("improved_sdd-0.1.0-py3-none-any.whl.copy{i}");
+            std::fs::copy(dist.join(WHEEL), dist.join(&name)).unwrap();
+            name
+        })
+        .collect();
+    let mut env = attest_env(&github, &sigstore);
+    env.set("SDD_PUBLISH_ATTEST_REFRESH_MARGIN_S", "600");
+    let mut args = vec!["attest", WHEEL, SDIST, "--json"];
+    args.extend(copies.iter().map(String::as_str));
+    let r = env.run(&dist, &args);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let report: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(report["certificates"], 5, "{report}");
+    assert_eq!(sigstore.count("fulcio"), 5);
+    // A fresh ID token per certificate: a token may expire before the next one is needed.
+    assert_eq!(github.issued().len(), 5);
+    for name in [WHEEL, SDIST] {
+        let saved = dist.join(format!("{name}.publish.attestation"));
+        reference_verify(&sigstore, &dist.join(name), &saved).unwrap();
+    }
+    no_id_tokens(&github, &r.all_output());
+}
+
+/// Each failure stops before anything is saved and says what went wrong and what to do.
+#[test]
+fn attestation_failures_name_the_cause_and_the_fix() {
+    struct Case {
+        name: &'static str,
+        fault: &'static str,
+        grant: bool,
+        expect: &'static [&'static str],
+    }
+    let cases = [
+        Case {
+            name: "no id-token permission",
+            fault: "",
+            grant: false,
+            expect: &["cannot mint an ID token", "permissions: id-token: write"],
+        },
+        Case {
+            name: "Fulcio refuses the token",
+            fault: "fulcio-401",
+            grant: true,
+            expect: &["Fulcio", "HTTP 401", "audience `sigstore`"],
+        },
+        Case {
+            name: "Fulcio fails",
+            fault: "fulcio-500",
+            grant: true,
+            expect: &["Fulcio", "HTTP 500", "re-run later"],
+        },
+        Case {
+            name: "Fulcio certifies another workflow",
+            fault: "fulcio-identity",
+            grant: true,
+            expect: &[
+                "identity mismatch",
+                "someone/else/.github/workflows/evil.yml",
+                "octo-org/improved-sdd/.github/workflows/publish.yml",
+            ],
+        },
+        Case {
+            name: "Fulcio sends a detached SCT",
+            fault: "fulcio-detached-sct",
+            grant: true,
+            expect: &["Fulcio answered something unexpected", "detached SCT"],
+        },
+        Case {
+            name: "Rekor fails",
+            fault: "rekor-500",
+            grant: true,
+            expect: &["Rekor", "HTTP 500", "re-run later"],
+        },
+        Case {
+            name: "Rekor's entry timestamp is signed by another key",
+            fault: "rekor-bad-set",
+            grant: true,
+            expect: &[
+                "does not verify",
+                "signed entry timestamp",
+                "nothing was uploaded",
+            ],
+        },
+        Case {
+            name: "Rekor logs another statement",
+            fault: "rekor-other-body",
+            grant: true,
+            expect: &["does not verify", "another statement"],
+        },
+    ];
+    let github = github();
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    for c in &cases {
+        let sigstore = SigstoreDouble::start(&["--fault", c.fault]);
+        let mut env = attest_env(&github, &sigstore);
+        if !c.grant {
+            env.remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+                .remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+        }
+        let r = env.run(&dist, &["attest", WHEEL]);
+        assert_eq!(r.code, 1, "{}: {}", c.name, r.all_output());
+        let errors = r.errors();
+        assert_eq!(errors.len(), 1, "{}: {}", c.name, r.all_output());
+        for e in c.expect {
+            assert!(
+                errors[0].contains(e),
+                "{}: no {e:?} in {}",
+                c.name,
+                errors[0]
+            );
+        }
+        assert!(
+            !dist.join(format!("{WHEEL}.publish.attestation")).exists(),
+            "{}: a failed attestation was saved",
+            c.name
+        );
+        no_id_tokens(&github, &r.all_output());
+    }
+
+    // Unreachable services: a port nothing listens on.
+    let sigstore = SigstoreDouble::start(&[]);
+    for (var, service) in [
+        ("SDD_PUBLISH_FULCIO_URL", "Fulcio"),
+        ("SDD_PUBLISH_REKOR_URL", "Rekor"),
+    ] {
+        let mut env = attest_env(&github, &sigstore);
+        let dead = format!("http://127.0.0.1:{}", free_port());
+        env.set(var, &dead);
+        let r = env.run(&dist, &["attest", WHEEL]);
+        assert_eq!(r.code, 1, "{}", r.all_output());
+        let e = r.first_error();
+        assert!(
+            e.contains(&format!("could not reach {service} at {dead}")),
+            "{e}"
+        );
+        assert!(e.contains("network"), "{e}");
+    }
+
+    // A setting that cannot be used is a bad input (exit 2), named.
+    let mut env = attest_env(&github, &sigstore);
+    env.set("SDD_PUBLISH_TRUSTED_ROOT", "/nonexistent/trusted_root.json");
+    let r = env.run(&dist, &["attest", WHEEL]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.first_error().contains("SDD_PUBLISH_TRUSTED_ROOT"),
+        "{}",
+        r.first_error()
+    );
+    let mut env = attest_env(&github, &sigstore);
+    env.set("SDD_PUBLISH_REKOR_URL", "http://rekor.example");
+    let r = env.run(&dist, &["attest", WHEEL]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.first_error().contains("must be https"),
+        "{}",
+        r.first_error()
+    );
+}
