@@ -63,6 +63,13 @@ pub enum PipelineError {
     Query(#[from] crate::index::QueryError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    #[error("attestation: {0}. (Nothing was uploaded; to publish without PEP 740 attestations, set `attestations: false`)")]
+    Attest(#[from] crate::attest::AttestError),
+    #[error("`attestations: true` but this run publishes with an API token: {label} takes attestations only from a trusted-publishing upload. Configure a Trusted Publisher for this workflow, grant the job `permissions: id-token: write` and drop the `{input}` input (or set `trusted-publishing: always`), or set `attestations: auto`")]
+    AttestNeedsTrustedPublishing {
+        label: &'static str,
+        input: &'static str,
+    },
     #[error("the GitHub Release needs the repository (GITHUB_REPOSITORY); it is set by the runner, or set `release: false`")]
     NoRepository,
 }
@@ -167,13 +174,27 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     let label = plan.target.label();
+    let attested = match attest_with(&method, inputs, names)? {
+        Some(req) => {
+            timed(rt, report, "attest", "Attest (PEP 740)", async |report| {
+                attest(&dists, &req, inputs, rt, report).await
+            })
+            .await?
+        }
+        None => Default::default(),
+    };
     timed(
         rt,
         report,
         "upload",
         &format!("Upload to {label}"),
         async |report| match Session::new(rt, method, url, names, report.name.clone()) {
-            Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
+            Ok(session) => {
+                upload(
+                    &dists, url, simple_url, session, &attested, inputs, rt, report,
+                )
+                .await
+            }
             Err(e) => Err(e.into()),
         },
     )
@@ -197,6 +218,71 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
         .await?;
     }
     Ok(())
+}
+
+/// Whether to attest, and with which ID tokens: `auto` attests trusted-publishing uploads (the
+/// only ones PyPI takes attestations from), `true` insists, `false` never does.
+fn attest_with(
+    method: &auth::Method,
+    inputs: &Inputs,
+    names: IndexNames,
+) -> Result<Option<crate::gha::oidc::IdTokenRequest>, PipelineError> {
+    use crate::attest::Mode;
+    match (inputs.attestations, method) {
+        (Mode::Never, _) => Ok(None),
+        (_, auth::Method::TrustedPublishing(req)) => Ok(Some(req.clone())),
+        (Mode::Auto, auth::Method::Token(_)) => Ok(None),
+        (Mode::Always, auth::Method::Token(_)) => {
+            Err(PipelineError::AttestNeedsTrustedPublishing {
+                label: names.label,
+                input: names.input,
+            })
+        }
+    }
+}
+
+/// Stage: a PEP 740 attestation per file, verified and saved beside it; the map (file name
+/// -> the upload form's `attestations` value) goes with the uploads.
+async fn attest(
+    dists: &[Distribution],
+    req: &crate::gha::oidc::IdTokenRequest,
+    inputs: &Inputs,
+    rt: &Runtime,
+    report: &mut Report,
+) -> Result<std::collections::HashMap<String, String>, PipelineError> {
+    let mut out = std::collections::HashMap::new();
+    if inputs.dry_run {
+        rt.info(&format!(
+            "dry run: would attest {} file(s) with Sigstore ({}) and send the attestations with the uploads",
+            dists.len(),
+            inputs.sigstore.fulcio_url
+        ));
+        return Ok(out);
+    }
+    let mut attester = crate::attest::Attester::new(inputs.sigstore.clone(), req)?;
+    for d in dists {
+        let a = attester.attest_file(&d.path).await?;
+        rt.info(&format!(
+            "attested {} (signed by {}; Rekor log index {}; saved as {})",
+            a.filename,
+            a.identity,
+            a.log_index,
+            a.saved.display()
+        ));
+        if let Some(f) = report.files.iter_mut().find(|f| f.filename == d.filename) {
+            f.attestation = Some(crate::report::FileAttestation {
+                path: a.saved.display().to_string(),
+                rekor_log_index: a.log_index,
+            });
+        }
+        out.insert(d.filename.clone(), a.form_value());
+    }
+    rt.info(&format!(
+        "{} attestation(s) made with {} certificate(s), each verified before upload",
+        out.len(),
+        attester.certificates()
+    ));
+    Ok(out)
 }
 
 /// Run one stage inside a log group and record its wall time, whether it succeeds or not.
@@ -428,14 +514,37 @@ async fn release_stage(
         draft: r.draft,
         prerelease: crate::release::is_prerelease(&parsed),
         assets: if r.assets {
-            dists
+            let mut assets: Vec<_> = dists
                 .iter()
                 .zip(&files)
                 .map(|(d, f)| crate::release::Asset {
                     path: d.path.clone(),
                     file: f.clone(),
                 })
-                .collect()
+                .collect();
+            // Each file's attestation beside it, for anyone verifying a download from here.
+            for a in report.files.iter().filter_map(|f| f.attestation.as_ref()) {
+                let path = PathBuf::from(&a.path);
+                let digests = idx::digest_file(&path).await.map_err(|source| {
+                    PipelineError::Dist(dist::DistError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+                })?;
+                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                assets.push(crate::release::Asset {
+                    file: crate::release::ReleaseFile {
+                        filename: path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        size,
+                        sha256: digests.sha256,
+                    },
+                    path,
+                });
+            }
+            assets
         } else {
             Vec::new()
         },
@@ -633,6 +742,7 @@ pub fn check(
             result: FileResult::NotAttempted,
             url: None,
             note: None,
+            attestation: None,
         })
         .collect();
     for p in &problems {
@@ -700,6 +810,7 @@ async fn upload(
     url: &url::Url,
     simple_url: &url::Url,
     session: Session<'_>,
+    attestations: &std::collections::HashMap<String, String>,
     inputs: &Inputs,
     rt: &Runtime,
     report: &mut Report,
@@ -726,7 +837,8 @@ async fn upload(
             .map(|d| d.filename.clone())
             .unwrap_or_default(),
         source,
-    })?;
+    })?
+    .with_attestations(attestations.clone());
     // The upload origin's credentials also read a private simple index on that origin.
     let mut query = IndexQuery::new(simple_url.clone(), inputs.tuning.timeouts.stall)?;
     if let Some(c) = credentials {
@@ -771,6 +883,13 @@ async fn upload(
         entry.size = o.size;
         entry.note = o.note;
         entry.result = FileResult::from(&o.status);
+        // An index takes a file's attestations with its first upload only.
+        if let (FileResult::IdenticalSkipped, Some(a)) = (&entry.result, &entry.attestation) {
+            rt.warning(&format!(
+                "{}: already on the index, so its attestation could not be added (attestations go only with a file's first upload); it is saved as {}",
+                entry.filename, a.path
+            ));
+        }
     }
     result.map_err(|e| PipelineError::Publish(Box::new(e)))
 }

@@ -58,6 +58,17 @@ pub struct FileEntry {
     /// Why a skip was not a byte-for-byte match (a rebuilt file with the published contents).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Its PEP 740 attestation, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<FileAttestation>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileAttestation {
+    /// Where it was saved (`<file>.publish.attestation`).
+    pub path: String,
+    /// Rekor's log index of its entry.
+    pub rekor_log_index: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -316,6 +327,27 @@ impl Report {
                     self.file_verdict(&f.filename),
                     result,
                     url
+                ));
+            }
+            md.push('\n');
+        }
+        if self.files.iter().any(|f| f.attestation.is_some()) {
+            md.push_str("### Attestations (PEP 740)\n\n| File | Rekor log index | Saved as | With the upload |\n|---|---:|---|---|\n");
+            for f in &self.files {
+                let Some(a) = &f.attestation else { continue };
+                let sent = match f.result {
+                    FileResult::Uploaded => "sent",
+                    FileResult::IdenticalSkipped => {
+                        "not added: the file was already on the index (attestations go only with a first upload)"
+                    }
+                    FileResult::WouldUpload => "would be sent (dry run)",
+                    _ => "not sent",
+                };
+                md.push_str(&format!(
+                    "| {} | [{n}](https://search.sigstore.dev/?logIndex={n}) | {} | {sent} |\n",
+                    code(&f.filename),
+                    code(&a.path),
+                    n = a.rekor_log_index,
                 ));
             }
             md.push('\n');
@@ -652,6 +684,10 @@ mod tests {
                     result: FileResult::Uploaded,
                     url: Some("https://files.example/improved_sdd-1.0.0-py3-none-any.whl".into()),
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation".into(),
+                        rekor_log_index: 70_000_123,
+                    }),
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0.tar.gz".into(),
@@ -660,6 +696,7 @@ mod tests {
                     result: FileResult::Failed("400 bad | thing".into()),
                     url: None,
                     note: None,
+                    attestation: None,
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0-cp312-none-any.whl".into(),
@@ -668,6 +705,11 @@ mod tests {
                     result: FileResult::IdenticalSkipped,
                     url: None,
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation"
+                            .into(),
+                        rekor_log_index: 70_000_124,
+                    }),
                 },
             ],
             error: Some("upload failed".into()),
@@ -720,6 +762,19 @@ mod tests {
         let json = report().to_json();
         assert!(json.contains("\"result\": \"identical-skipped\""), "{json}");
         assert!(json.contains("\"url\": \"https://files.example/"), "{json}");
+        assert!(json.contains("\"rekor_log_index\": 70000123"), "{json}");
+    }
+
+    #[test]
+    fn summary_lists_each_attestation_and_whether_it_went_out() {
+        let md = report().summary_markdown();
+        assert!(md.contains("### Attestations (PEP 740)"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | [70000123](https://search.sigstore.dev/?logIndex=70000123) | `dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation` | sent |"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-cp312-none-any.whl` | [70000124](https://search.sigstore.dev/?logIndex=70000124) | `dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation` | not added: the file was already on the index"), "{md}");
+        // No attestations, no section.
+        let mut r = report();
+        r.files.iter_mut().for_each(|f| f.attestation = None);
+        assert!(!r.summary_markdown().contains("Attestations"));
     }
 
     #[test]

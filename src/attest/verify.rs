@@ -360,7 +360,13 @@ mod tests {
             &[l[3].clone(), n01.clone(), l[4].clone()],
             &root
         ));
-        assert!(inclusion(&leaves[4], 4, 5, std::slice::from_ref(&n0123), &root));
+        assert!(inclusion(
+            &leaves[4],
+            4,
+            5,
+            std::slice::from_ref(&n0123),
+            &root
+        ));
         assert!(inclusion(
             &leaves[0],
             0,

@@ -74,6 +74,7 @@ pub struct RawInputs {
     pub release_notes_file: Option<String>,
     pub draft: Option<String>,
     pub release_assets: Option<String>,
+    pub attestations: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.
@@ -104,6 +105,9 @@ pub enum InputError {
     },
     #[error(transparent)]
     Tuning(#[from] crate::index::TuningError),
+    /// A Sigstore setting (`attest::ConfigError`, flattened: this enum compares by value).
+    #[error("{0}; fix it or unset it")]
+    Sigstore(String),
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +132,10 @@ pub struct Inputs {
     pub max_parallel: usize,
     /// Retry/timeout settings: not inputs, hidden `SDD_PUBLISH_*` variables (for tests).
     pub tuning: crate::index::Tuning,
+    /// `attestations`: PEP 740 attestations for trusted-publishing uploads.
+    pub attestations: crate::attest::Mode,
+    /// Which Sigstore signs them (public good unless SDD_PUBLISH_FULCIO_URL & co. say).
+    pub sigstore: crate::attest::Config,
     /// The [`URL_ENV`] variables that supplied an upload URL, for the log.
     pub url_env: Vec<&'static str>,
     /// Build command run before checking the distributions (empty: build nothing).
@@ -411,6 +419,8 @@ impl Inputs {
         let mut inputs = Inputs::from_raw(raw)?;
         inputs.url_env = url_env;
         inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k))?;
+        inputs.sigstore = crate::attest::Config::from_lookup(&|k| env.get(k))
+            .map_err(|e| InputError::Sigstore(e.to_string()))?;
         Ok(inputs)
     }
 
@@ -466,6 +476,14 @@ impl Inputs {
                 input: "trusted-publishing".into(),
                 value: v.into(),
                 expected: "one of auto, always, never".into(),
+            })?,
+        };
+        let attestations = match raw.attestations.as_deref().map(str::trim) {
+            None => crate::attest::Mode::Auto,
+            Some(v) => v.parse().map_err(|_| InputError::Invalid {
+                input: "attestations".into(),
+                value: v.into(),
+                expected: "one of auto, true, false".into(),
             })?,
         };
         let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
@@ -540,6 +558,8 @@ impl Inputs {
             skip_existing,
             max_parallel,
             tuning: crate::index::Tuning::default(),
+            attestations,
+            sigstore: crate::attest::Config::public_good(),
             url_env: Vec::new(),
         })
     }
@@ -739,6 +759,29 @@ mod tests {
             .collect();
         found.sort();
         assert_eq!(found, ["ghs_b", "pypi-a"]);
+    }
+
+    #[test]
+    fn attestation_modes_and_sigstore_settings() {
+        use crate::attest::Mode;
+        let i = Inputs::from_env(&env(&[])).unwrap();
+        assert_eq!(i.attestations, Mode::Auto);
+        assert_eq!(i.sigstore.rekor_url.as_str(), "https://rekor.sigstore.dev/");
+        for (v, want) in [
+            ("auto", Mode::Auto),
+            ("true", Mode::Always),
+            ("false", Mode::Never),
+        ] {
+            let i = Inputs::from_env(&env(&[("INPUT_ATTESTATIONS", v)])).unwrap();
+            assert_eq!(i.attestations, want, "{v}");
+        }
+        let err = Inputs::from_env(&env(&[("INPUT_ATTESTATIONS", "yes")])).unwrap_err();
+        assert!(
+            err.to_string().contains("one of auto, true, false"),
+            "{err}"
+        );
+        let err = Inputs::from_env(&env(&[("SDD_PUBLISH_FULCIO_URL", "::")])).unwrap_err();
+        assert!(err.to_string().contains("SDD_PUBLISH_FULCIO_URL"), "{err}");
     }
 
     #[test]

@@ -150,7 +150,8 @@ fn attest_command_makes_attestations_pypi_attestations_verifies() {
     assert_eq!(r.code, 0, "{}", r.all_output());
     no_id_tokens(&github, &r.all_output());
 
-    let report: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
     // One certificate serves both files.
     assert_eq!(report["certificates"], 1, "{report}");
     let files = report["files"].as_array().unwrap();
@@ -221,7 +222,8 @@ fn a_certificate_near_expiry_is_replaced_before_signing() {
     args.extend(copies.iter().map(String::as_str));
     let r = env.run(&dist, &args);
     assert_eq!(r.code, 0, "{}", r.all_output());
-    let report: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
     assert_eq!(report["certificates"], 5, "{report}");
     assert_eq!(sigstore.count("fulcio"), 5);
     // A fresh ID token per certificate: a token may expire before the next one is needed.

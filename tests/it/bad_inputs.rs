@@ -46,6 +46,7 @@ const WRONG: &[(&str, &str)] = &[
     ("release-body", "{changelog} {nope}"),
     ("draft", "y"),
     ("release-assets", "no"),
+    ("attestations", "yes"),
     ("verify-install", "nah"),
     ("verify-strict", "strict"),
     ("verify-timeout", "soon"),
