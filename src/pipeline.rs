@@ -174,27 +174,14 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     let label = plan.target.label();
-    let attested = match attest_with(&method, inputs, names)? {
-        Some(req) => {
-            timed(rt, report, "attest", "Attest (PEP 740)", async |report| {
-                attest(&dists, &req, inputs, rt, report).await
-            })
-            .await?
-        }
-        None => Default::default(),
-    };
+    attestations_possible(&method, inputs, names)?;
     timed(
         rt,
         report,
         "upload",
         &format!("Upload to {label}"),
         async |report| match Session::new(rt, method, url, names, report.name.clone()) {
-            Ok(session) => {
-                upload(
-                    &dists, url, simple_url, session, &attested, inputs, rt, report,
-                )
-                .await
-            }
+            Ok(session) => upload(&dists, url, simple_url, session, inputs, rt, report).await,
             Err(e) => Err(e.into()),
         },
     )
@@ -220,24 +207,20 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     Ok(())
 }
 
-/// Whether to attest, and with which ID tokens: `auto` attests trusted-publishing uploads (the
-/// only ones PyPI takes attestations from), `true` insists, `false` never does.
-fn attest_with(
+/// `attestations: true` needs trusted publishing: known before any file work.
+fn attestations_possible(
     method: &auth::Method,
     inputs: &Inputs,
     names: IndexNames,
-) -> Result<Option<crate::gha::oidc::IdTokenRequest>, PipelineError> {
-    use crate::attest::Mode;
+) -> Result<(), PipelineError> {
     match (inputs.attestations, method) {
-        (Mode::Never, _) => Ok(None),
-        (_, auth::Method::TrustedPublishing(req)) => Ok(Some(req.clone())),
-        (Mode::Auto, auth::Method::Token(_)) => Ok(None),
-        (Mode::Always, auth::Method::Token(_)) => {
+        (crate::attest::Mode::Always, auth::Method::Token(_)) => {
             Err(PipelineError::AttestNeedsTrustedPublishing {
                 label: names.label,
                 input: names.input,
             })
         }
+        _ => Ok(()),
     }
 }
 
@@ -810,7 +793,6 @@ async fn upload(
     url: &url::Url,
     simple_url: &url::Url,
     session: Session<'_>,
-    attestations: &std::collections::HashMap<String, String>,
     inputs: &Inputs,
     rt: &Runtime,
     report: &mut Report,
@@ -825,6 +807,20 @@ async fn upload(
     } else {
         Some(session.credentials().await?.0)
     };
+    // Attest after the exchange: a Trusted Publisher the index refuses stops the run before
+    // anything is written to the public transparency log.
+    // `auto` and `true` attest trusted-publishing uploads (the only ones PyPI takes
+    // attestations from); `true` with a token was refused before any file work.
+    let attesting = inputs.attestations != crate::attest::Mode::Never;
+    let attestations = match session.id_token_request().filter(|_| attesting) {
+        Some(req) => {
+            let started = Instant::now();
+            let made = attest(dists, req, inputs, rt, report).await;
+            report.stage("attest", started);
+            made?
+        }
+        None => Default::default(),
+    };
     let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
     let uploader = Uploader::with_timeouts(
         url.clone(),
@@ -838,7 +834,7 @@ async fn upload(
             .unwrap_or_default(),
         source,
     })?
-    .with_attestations(attestations.clone());
+    .with_attestations(attestations);
     // The upload origin's credentials also read a private simple index on that origin.
     let mut query = IndexQuery::new(simple_url.clone(), inputs.tuning.timeouts.stall)?;
     if let Some(c) = credentials {

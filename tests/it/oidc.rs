@@ -206,7 +206,7 @@ fn read_head(conn: &mut TcpStream) -> Option<Request> {
     })
 }
 
-fn read_body(conn: &mut TcpStream, req: &Request) -> String {
+fn read_body_bytes(conn: &mut TcpStream, req: &Request) -> Vec<u8> {
     let len: usize = req
         .header("content-length")
         .and_then(|v| v.parse().ok())
@@ -219,7 +219,7 @@ fn read_body(conn: &mut TcpStream, req: &Request) -> String {
             Ok(n) => body.extend_from_slice(&buf[..n]),
         }
     }
-    String::from_utf8_lossy(&body).into_owned()
+    body
 }
 
 fn respond(conn: &mut TcpStream, status: u16, body: &str) {
@@ -239,11 +239,14 @@ fn serve(mut conn: TcpStream, side: &'static str, state: &Mutex<State>, upstream
     };
     let path = req.target.clone();
     let is_oidc = side == "github" || path.starts_with("/_/oidc/");
-    let body = if is_oidc {
-        read_body(&mut conn, &req)
+    // Uploads are read whole too, so tests can see the form (attestations); then forwarded.
+    let upload = !is_oidc && req.method == "POST";
+    let raw_body = if is_oidc || upload {
+        read_body_bytes(&mut conn, &req)
     } else {
-        String::new()
+        Vec::new()
     };
+    let body = String::from_utf8_lossy(&raw_body).into_owned();
     state.lock().unwrap().seen.push(Seen {
         side,
         method: req.method.clone(),
@@ -253,8 +256,13 @@ fn serve(mut conn: TcpStream, side: &'static str, state: &Mutex<State>, upstream
     });
     if !is_oidc {
         // Everything else is the index itself: hand the connection to pypiserver.
+        let mut sent = req.raw.clone();
+        if upload {
+            sent.truncate(req.body_start);
+            sent.extend_from_slice(&raw_body);
+        }
         match upstream.and_then(|p| TcpStream::connect(("127.0.0.1", p)).ok()) {
-            Some(up) => pipe(conn, up, &req.raw),
+            Some(up) => pipe(conn, up, &sent),
             None => respond(&mut conn, 502, r#"{"message": "no upstream"}"#),
         }
         return;
@@ -384,7 +392,7 @@ fn pipe(mut client: TcpStream, mut upstream: TcpStream, already_read: &[u8]) {
     let _ = up.join();
 }
 
-fn tag_push() -> ActionEnv {
+pub(crate) fn tag_push() -> ActionEnv {
     let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "master");
     env.set("INPUT_PACKAGES_DIR", "dist");
     env
