@@ -224,6 +224,27 @@ fn attestations_possible(
     }
 }
 
+/// Sigstore's ID tokens, masked in the log as soon as they exist (as the index's are).
+struct MaskedTokens<'a> {
+    req: &'a crate::gha::oidc::IdTokenRequest,
+    rt: &'a Runtime,
+}
+
+impl crate::attest::TokenSource for MaskedTokens<'_> {
+    fn sigstore_token(
+        &self,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<crate::secret::Secret, crate::attest::AttestError>,
+    > {
+        Box::pin(async move {
+            let token = self.req.sigstore_token().await?;
+            self.rt.mask(&token);
+            Ok(token)
+        })
+    }
+}
+
 /// Stage: a PEP 740 attestation per file, verified and saved beside it; the map (file name
 /// -> the upload form's `attestations` value) goes with the uploads.
 async fn attest(
@@ -242,7 +263,8 @@ async fn attest(
         ));
         return Ok(out);
     }
-    let mut attester = crate::attest::Attester::new(inputs.sigstore.clone(), req)?;
+    let tokens = MaskedTokens { req, rt };
+    let mut attester = crate::attest::Attester::new(inputs.sigstore.clone(), &tokens)?;
     for d in dists {
         let a = attester.attest_file(&d.path).await?;
         rt.info(&format!(

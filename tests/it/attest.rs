@@ -132,12 +132,13 @@ fn github() -> OidcDouble {
     )
 }
 
-/// The ID tokens the GitHub double handed out appear nowhere in `text`.
+/// The ID tokens the GitHub double handed out appear nowhere in `text` but the runner's
+/// mask commands.
 fn no_id_tokens(github: &OidcDouble, text: &str) {
     for t in github.issued() {
         register_secret(&t);
-        assert!(!text.contains(&t), "an ID token leaked:\n{text}");
     }
+    assert_no_secrets("the ID tokens", text);
 }
 
 #[test]
@@ -370,4 +371,160 @@ fn attestation_failures_name_the_cause_and_the_fix() {
         "{}",
         r.first_error()
     );
+}
+
+/// The value of the multipart form field `name` in a recorded request body.
+fn form_field(body: &str, name: &str) -> Option<String> {
+    let boundary = body.lines().next()?.trim_end().to_owned();
+    body.split(boundary.as_str()).find_map(|part| {
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        head.contains(&format!("name=\"{name}\"")).then(|| {
+            value
+                .trim_end_matches("\r\n")
+                .trim_end_matches("--")
+                .trim_end()
+                .to_owned()
+        })
+    })
+}
+
+fn content_filename(body: &str) -> Option<String> {
+    let i = body.find("name=\"content\"; filename=\"")? + "name=\"content\"; filename=\"".len();
+    Some(body[i..].split('"').next()?.to_owned())
+}
+
+#[test]
+fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
+    let minted = format!("pypi-MINTED{}", random_hex(16));
+    let server = PyPIServer::start_with_token(&minted);
+    let github = OidcDouble::start(
+        Some(server.port),
+        claims(),
+        Mint::Token {
+            token: minted.clone(),
+            lifetime: 900,
+        },
+    );
+    let sigstore = SigstoreDouble::start(&[]);
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    let mut env = crate::oidc::tag_push();
+    env.set("INPUT_PYPI_URL", github.upload_url())
+        .set("INPUT_ATTESTATIONS", "auto")
+        .set("INPUT_VERIFY_INSTALL", "false");
+    github.grant(&mut env);
+    sigstore.configure(&mut env);
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    no_id_tokens(&github, &r.all_output());
+    assert_eq!(
+        server.served("improved-sdd"),
+        sha256_of(&dist, &[WHEEL, SDIST]),
+        "{}",
+        server.log()
+    );
+
+    // Every upload carried its own file's attestation, exactly as saved beside the file,
+    // and the reference verifier accepts each for the file that went with it.
+    let uploads: Vec<_> = github
+        .seen()
+        .into_iter()
+        .filter(|s| s.side == "index" && s.method == "POST" && s.path == "/")
+        .collect();
+    let mut sent = std::collections::BTreeSet::new();
+    for u in &uploads {
+        let file = content_filename(&u.body).expect("an upload form");
+        let field = form_field(&u.body, "attestations")
+            .unwrap_or_else(|| panic!("{file} was uploaded without attestations"));
+        let list: Vec<serde_json::Value> = serde_json::from_str(&field).unwrap();
+        assert_eq!(list.len(), 1, "{field}");
+        let saved = dist.join(format!("{file}.publish.attestation"));
+        let on_disk: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+        assert_eq!(list[0], on_disk, "{file}");
+        reference_verify(&sigstore, &dist.join(&file), &saved).unwrap();
+        sent.insert(file);
+    }
+    assert_eq!(sent, [SDIST.to_string(), WHEEL.to_string()].into());
+
+    // One ID token for PyPI, one for Sigstore; one certificate for both files.
+    let audiences: Vec<_> = github
+        .seen()
+        .into_iter()
+        .filter(|s| s.side == "github")
+        .map(|s| s.path.rsplit('=').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(audiences, ["pypi", "sigstore"]);
+    assert_eq!(sigstore.count("fulcio"), 1);
+
+    // The summary names each file's Rekor entry.
+    assert!(
+        r.summary.contains("### Attestations (PEP 740)"),
+        "{}",
+        r.summary
+    );
+    for file in [WHEEL, SDIST] {
+        let row = r
+            .summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{file}` | [7000")))
+            .unwrap_or_else(|| panic!("no attestation row for {file}:\n{}", r.summary));
+        assert!(row.ends_with("| sent |"), "{row}");
+    }
+
+    // A re-run finds both files on the index: nothing to upload, so the attestations
+    // cannot be added — it says so, and our own attestation files are not distributions.
+    let again = env.run(ws.path(), &["run"]);
+    assert_eq!(again.code, 0, "{}", again.all_output());
+    assert_eq!(
+        again.output("skipped").as_deref(),
+        Some(format!("{WHEEL}\n{SDIST}").as_str())
+    );
+    for file in [WHEEL, SDIST] {
+        assert!(
+            again.stdout.lines().any(|l| l.starts_with("::warning")
+                && l.contains(file)
+                && l.contains("attestation could not be added")),
+            "no warning for {file}:\n{}",
+            again.stdout
+        );
+    }
+    assert!(again
+        .summary
+        .contains("not added: the file was already on the index"));
+    assert!(again
+        .stdout
+        .contains(&format!("{WHEEL}.publish.attestation")));
+    no_id_tokens(&github, &again.all_output());
+}
+
+#[test]
+fn attestations_true_refuses_token_uploads_and_false_never_attests() {
+    let sigstore = SigstoreDouble::start(&[]);
+    let ws = workspace_with_dists("0.1.0");
+    let server = PyPIServer::start_with_token("pypi-UPLOADTOKEN0123456789");
+    let mut env = crate::oidc::tag_push();
+    env.set("INPUT_PYPI_URL", server.upload_url())
+        .set("INPUT_PYPI_TOKEN", "pypi-UPLOADTOKEN0123456789")
+        .set("INPUT_ATTESTATIONS", "true");
+    sigstore.configure(&mut env);
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let e = r.first_error();
+    assert!(e.contains("`attestations: true`"), "{e}");
+    assert!(e.contains("id-token: write"), "{e}");
+    assert!(e.contains("`pypi-token`"), "{e}");
+    assert!(server.stored().is_empty(), "nothing may be uploaded");
+
+    // `auto` with a token uploads without attesting.
+    env.set("INPUT_ATTESTATIONS", "auto")
+        .set("INPUT_VERIFY_INSTALL", "false");
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert!(!r.summary.contains("Attestations"), "{}", r.summary);
+    assert_eq!(sigstore.requests().len(), 0);
+    assert!(!ws
+        .path()
+        .join(format!("dist/{WHEEL}.publish.attestation"))
+        .exists());
 }

@@ -258,7 +258,11 @@ fn serve(mut conn: TcpStream, side: &'static str, state: &Mutex<State>, upstream
         // Everything else is the index itself: hand the connection to pypiserver.
         let mut sent = req.raw.clone();
         if upload {
+            // One request per connection (the index answers `Connection: close`), so the
+            // next upload comes through `serve` and is recorded too.
+            let line_end = sent.windows(2).position(|w| w == b"\r\n").unwrap_or(0) + 2;
             sent.truncate(req.body_start);
+            sent.splice(line_end..line_end, b"Connection: close\r\n".iter().copied());
             sent.extend_from_slice(&raw_body);
         }
         match upstream.and_then(|p| TcpStream::connect(("127.0.0.1", p)).ok()) {
