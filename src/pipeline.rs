@@ -248,7 +248,7 @@ impl crate::attest::TokenSource for MaskedTokens<'_> {
 /// Stage: a PEP 740 attestation per file, verified and saved beside it; the map (file name
 /// -> the upload form's `attestations` value) goes with the uploads.
 async fn attest(
-    dists: &[Distribution],
+    dists: &[&Distribution],
     req: &crate::gha::oidc::IdTokenRequest,
     inputs: &Inputs,
     rt: &Runtime,
@@ -829,20 +829,6 @@ async fn upload(
     } else {
         Some(session.credentials().await?.0)
     };
-    // Attest after the exchange: a Trusted Publisher the index refuses stops the run before
-    // anything is written to the public transparency log.
-    // `auto` and `true` attest trusted-publishing uploads (the only ones PyPI takes
-    // attestations from); `true` with a token was refused before any file work.
-    let attesting = inputs.attestations != crate::attest::Mode::Never;
-    let attestations = match session.id_token_request().filter(|_| attesting) {
-        Some(req) => {
-            let started = Instant::now();
-            let made = attest(dists, req, inputs, rt, report).await;
-            report.stage("attest", started);
-            made?
-        }
-        None => Default::default(),
-    };
     let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
     let uploader = Uploader::with_timeouts(
         url.clone(),
@@ -855,13 +841,40 @@ async fn upload(
             .map(|d| d.filename.clone())
             .unwrap_or_default(),
         source,
-    })?
-    .with_attestations(attestations);
+    })?;
     // The upload origin's credentials also read a private simple index on that origin.
     let mut query = IndexQuery::new(simple_url.clone(), inputs.tuning.timeouts.stall)?;
     if let Some(c) = credentials {
         query = query.with_upload_credentials(url, c);
     }
+    // Attest after the exchange (a Trusted Publisher the index refuses stops the run before
+    // anything is written to the public transparency log), and only files the index lacks:
+    // an attestation travels with a file's first upload or never. `auto` and `true` attest
+    // trusted-publishing uploads, the only ones PyPI takes attestations from (`true` with a
+    // token was refused before any file work).
+    let attest_req = session
+        .id_token_request()
+        .filter(|_| inputs.attestations != crate::attest::Mode::Never);
+    let attesting = attest_req.is_some();
+    report.attesting = attesting;
+    let uploader = match attest_req {
+        Some(req) => {
+            let on_index = match (&report.name, &report.version) {
+                // A failed query attests everything; the engine asks again anyway.
+                (Some(n), Some(v)) => query.files(n, v).await.map(|l| l.files).unwrap_or_default(),
+                _ => Default::default(),
+            };
+            let todo: Vec<&Distribution> = dists
+                .iter()
+                .filter(|d| !on_index.contains_key(&d.filename))
+                .collect();
+            let started = Instant::now();
+            let made = attest(&todo, req, inputs, rt, report).await;
+            report.stage("attest", started);
+            uploader.with_attestations(made?)
+        }
+        None => uploader,
+    };
     // Trusted publishing: before each upload attempt, a token near its expiry is re-minted
     // and handed to the uploader (uploads run in parallel, so the session is shared).
     let session = tokio::sync::Mutex::new(session);
@@ -902,10 +915,11 @@ async fn upload(
         entry.note = o.note;
         entry.result = FileResult::from(&o.status);
         // An index takes a file's attestations with its first upload only.
-        if let (FileResult::IdenticalSkipped, Some(a)) = (&entry.result, &entry.attestation) {
+        if attesting && entry.result == FileResult::IdenticalSkipped {
             rt.warning(&format!(
-                "{}: already on the index, so its attestation could not be added (attestations go only with a file's first upload); it is saved as {}",
-                entry.filename, a.path
+                "{}: already on the index, so its PEP 740 attestation could not be added (an index takes attestations only with a file's first upload){}",
+                entry.filename,
+                entry.attestation.as_ref().map_or_else(String::new, |a| format!("; it is saved as {}", a.path))
             ));
         }
     }

@@ -74,6 +74,9 @@ pub struct FileAttestation {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub plan: Option<Plan>,
+    /// PEP 740 attestations were asked for (each file's is in `files`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attesting: bool,
     pub name: Option<String>,
     pub version: Option<String>,
     pub index_url: Option<String>,
@@ -331,23 +334,30 @@ impl Report {
             }
             md.push('\n');
         }
-        if self.files.iter().any(|f| f.attestation.is_some()) {
+        if self.attesting || self.files.iter().any(|f| f.attestation.is_some()) {
             md.push_str("### Attestations (PEP 740)\n\n| File | Rekor log index | Saved as | With the upload |\n|---|---:|---|---|\n");
             for f in &self.files {
-                let Some(a) = &f.attestation else { continue };
+                let (index, path) = match &f.attestation {
+                    Some(a) => (
+                        format!(
+                            "[{n}](https://search.sigstore.dev/?logIndex={n})",
+                            n = a.rekor_log_index
+                        ),
+                        code(&a.path),
+                    ),
+                    None => ("-".to_string(), "-".to_string()),
+                };
                 let sent = match f.result {
                     FileResult::Uploaded => "sent",
                     FileResult::IdenticalSkipped => {
-                        "not added: the file was already on the index (attestations go only with a first upload)"
+                        "not added: the file was already on the index (attestations go only with its first upload)"
                     }
                     FileResult::WouldUpload => "would be sent (dry run)",
                     _ => "not sent",
                 };
                 md.push_str(&format!(
-                    "| {} | [{n}](https://search.sigstore.dev/?logIndex={n}) | {} | {sent} |\n",
-                    code(&f.filename),
-                    code(&a.path),
-                    n = a.rekor_log_index,
+                    "| {} | {index} | {path} | {sent} |\n",
+                    code(&f.filename)
                 ));
             }
             md.push('\n');

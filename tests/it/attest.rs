@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::github_double::GitHubDouble;
 use crate::oidc::{claims, Mint, OidcDouble};
 use crate::support::*;
 
@@ -408,10 +409,15 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
     let sigstore = SigstoreDouble::start(&[]);
     let ws = workspace_with_dists("0.1.0");
     let dist = ws.path().join("dist");
+    let api = GitHubDouble::fixed(vec![], vec![]);
     let mut env = crate::oidc::tag_push();
     env.set("INPUT_PYPI_URL", github.upload_url())
         .set("INPUT_ATTESTATIONS", "auto")
-        .set("INPUT_VERIFY_INSTALL", "false");
+        .set("INPUT_VERIFY_INSTALL", "false")
+        .set("GITHUB_API_URL", api.api_url())
+        .set("GITHUB_WORKSPACE", ws.path().display().to_string())
+        .set("INPUT_GITHUB_TOKEN", "ghs_RELEASETOKEN0123")
+        .set("INPUT_RELEASE", "auto");
     github.grant(&mut env);
     sigstore.configure(&mut env);
     let r = env.run(ws.path(), &["run"]);
@@ -472,8 +478,23 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
         assert!(row.ends_with("| sent |"), "{row}");
     }
 
-    // A re-run finds both files on the index: nothing to upload, so the attestations
-    // cannot be added — it says so, and our own attestation files are not distributions.
+    // The GitHub Release carries each attestation beside its file, byte for byte.
+    let assets = api.asset_bytes("v0.1.0");
+    for file in [WHEEL, SDIST] {
+        let name = format!("{file}.publish.attestation");
+        assert_eq!(
+            assets.get(&name),
+            Some(&std::fs::read(dist.join(&name)).unwrap()),
+            "release assets: {:?}",
+            assets.keys()
+        );
+    }
+    assert_eq!(assets.len(), 4, "{:?}", assets.keys());
+
+    // A re-run finds both files on the index: nothing to upload, so no attestation can be
+    // added — it says so, makes none (nothing new in Rekor), and leaves the saved ones and
+    // the release's assets alone; our own attestation files are not distributions.
+    let saved_before = std::fs::read(dist.join(format!("{WHEEL}.publish.attestation"))).unwrap();
     let again = env.run(ws.path(), &["run"]);
     assert_eq!(again.code, 0, "{}", again.all_output());
     assert_eq!(
@@ -489,12 +510,22 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
             again.stdout
         );
     }
-    assert!(again
-        .summary
-        .contains("not added: the file was already on the index"));
-    assert!(again
-        .stdout
-        .contains(&format!("{WHEEL}.publish.attestation")));
+    assert!(
+        again.summary.contains("not added: the file was already on the index"),
+        "{}",
+        again.summary
+    );
+    assert_eq!((sigstore.count("fulcio"), sigstore.count("rekor")), (1, 2));
+    assert_eq!(
+        std::fs::read(dist.join(format!("{WHEEL}.publish.attestation"))).unwrap(),
+        saved_before
+    );
+    assert_eq!(api.asset_bytes("v0.1.0"), assets);
+    assert!(
+        again.stdout.contains(&format!("{WHEEL}.publish.attestation")),
+        "the re-run lists our attestation files as ignored:\n{}",
+        again.stdout
+    );
     no_id_tokens(&github, &again.all_output());
 }
 
