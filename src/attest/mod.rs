@@ -221,11 +221,14 @@ impl Config {
         let mut c = Config::public_good();
         let url = |var: &'static str, default: Url| match get(var) {
             None => Ok(default),
-            Some(v) => Url::parse(&v).map_err(|_| ConfigError::Invalid {
-                var,
-                value: v,
-                expected: "an https URL",
-            }),
+            Some(v) => match Url::parse(&v) {
+                Ok(u) if allowed(&u) => Ok(u),
+                _ => Err(ConfigError::Invalid {
+                    var,
+                    value: v,
+                    expected: "an https URL (plain http only on loopback, for tests)",
+                }),
+            },
         };
         c.fulcio_url = url(FULCIO_URL_VAR, c.fulcio_url)?;
         c.rekor_url = url(REKOR_URL_VAR, c.rekor_url)?;
@@ -591,6 +594,9 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/root.json"), "{e}");
         let e = Config::from_lookup(&vars(&[(REKOR_URL_VAR, "not a url")])).unwrap_err();
         assert!(e.to_string().contains(REKOR_URL_VAR), "{e}");
+        let e = Config::from_lookup(&vars(&[(FULCIO_URL_VAR, "http://fulcio.example")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("plain http only on loopback"), "{e}");
     }
 
     #[test]
