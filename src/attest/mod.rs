@@ -594,8 +594,8 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/root.json"), "{e}");
         let e = Config::from_lookup(&vars(&[(REKOR_URL_VAR, "not a url")])).unwrap_err();
         assert!(e.to_string().contains(REKOR_URL_VAR), "{e}");
-        let e = Config::from_lookup(&vars(&[(FULCIO_URL_VAR, "http://fulcio.example")]))
-            .unwrap_err();
+        let e =
+            Config::from_lookup(&vars(&[(FULCIO_URL_VAR, "http://fulcio.example")])).unwrap_err();
         assert!(e.to_string().contains("plain http only on loopback"), "{e}");
     }
 

@@ -511,7 +511,9 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
         );
     }
     assert!(
-        again.summary.contains("not added: the file was already on the index"),
+        again
+            .summary
+            .contains("not added: the file was already on the index"),
         "{}",
         again.summary
     );
@@ -522,7 +524,9 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
     );
     assert_eq!(api.asset_bytes("v0.1.0"), assets);
     assert!(
-        again.stdout.contains(&format!("{WHEEL}.publish.attestation")),
+        again
+            .stdout
+            .contains(&format!("{WHEEL}.publish.attestation")),
         "the re-run lists our attestation files as ignored:\n{}",
         again.stdout
     );
@@ -554,6 +558,40 @@ fn attestations_true_refuses_token_uploads_and_false_never_attests() {
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert!(!r.summary.contains("Attestations"), "{}", r.summary);
     assert_eq!(sigstore.requests().len(), 0);
+    assert!(!ws
+        .path()
+        .join(format!("dist/{WHEEL}.publish.attestation"))
+        .exists());
+}
+
+#[test]
+fn a_dry_run_attests_nothing_and_says_what_it_would_do() {
+    let server = PyPIServer::start_with_token("pypi-NEVERMINTED0123456789");
+    let github = OidcDouble::start(
+        Some(server.port),
+        claims(),
+        Mint::Refuse {
+            codes: vec!["not-enabled"],
+        },
+    );
+    let sigstore = SigstoreDouble::start(&[]);
+    let ws = workspace_with_dists("0.1.0");
+    let mut env = crate::oidc::tag_push();
+    env.set("INPUT_PYPI_URL", github.upload_url())
+        .set("INPUT_ATTESTATIONS", "true")
+        .set("INPUT_DRY_RUN", "true");
+    github.grant(&mut env);
+    sigstore.configure(&mut env);
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert!(
+        r.stdout
+            .contains("dry run: would attest 2 file(s) with Sigstore"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(sigstore.requests().len(), 0);
+    assert!(github.issued().is_empty(), "a dry run mints no ID token");
     assert!(!ws
         .path()
         .join(format!("dist/{WHEEL}.publish.attestation"))

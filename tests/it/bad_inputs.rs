@@ -438,7 +438,10 @@ fn env_catalogue() -> Vec<EnvCase> {
         &mut c,
         "SDD_PUBLISH_TRUSTED_ROOT",
         RUNS,
-        &[(Make(missing_file), tuning_bad), (Make(a_directory), tuning_bad)],
+        &[
+            (Make(missing_file), tuning_bad),
+            (Make(a_directory), tuning_bad),
+        ],
     );
     cases_for(
         &mut c,
