@@ -366,9 +366,9 @@ fn attestation_failures_name_the_cause_and_the_fix() {
     let mut env = attest_env(&github, &sigstore);
     env.set("SDD_PUBLISH_REKOR_URL", "http://rekor.example");
     let r = env.run(&dist, &["attest", WHEEL]);
-    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert_eq!(r.code, 2, "{}", r.all_output());
     assert!(
-        r.first_error().contains("must be https"),
+        r.first_error().contains("SDD_PUBLISH_REKOR_URL is `http://rekor.example`, expected an https URL (plain http only on loopback"),
         "{}",
         r.first_error()
     );
