@@ -16,8 +16,10 @@ JSON line per request to STATE_DIR/requests.jsonl, and prints
 `{"fulcio": URL, "rekor": URL, "trusted_root": PATH}` once both listen on 127.0.0.1.
 
 Faults: fulcio-401, fulcio-500, fulcio-identity (certifies another workflow),
-rekor-500, rekor-bad-set (the entry timestamp is signed by another key), rekor-other-body
-(logs another payload hash), fulcio-detached-sct.
+fulcio-detached-sct, fulcio-expired (certificates that expired before they were issued),
+fulcio-other-key (certifies a key that is not the requester's), rekor-500, rekor-bad-set
+(the entry timestamp is signed by another key), rekor-other-body (logs another payload
+hash), rekor-garbage (answers 201 with something that is not a log entry).
 """
 
 import argparse
@@ -188,6 +190,11 @@ def issue(keys: Keys, csr: x509.CertificateSigningRequest, claims: dict, args) -
     """A Fulcio-profile leaf for the CSR's key: empty subject, critical SAN URI of the
     workflow, code signing, GitHub's claims as Fulcio's OID extensions, an embedded SCT."""
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    if args.fault == "fulcio-expired":
+        now -= datetime.timedelta(seconds=args.cert_lifetime + 60)
+    public_key = csr.public_key()
+    if args.fault == "fulcio-other-key":
+        public_key = keys.other_key.public_key()
     job_ref = claims.get("job_workflow_ref", "")
     if args.fault == "fulcio-identity":
         job_ref = "someone/else/.github/workflows/evil.yml@refs/heads/main"
@@ -217,7 +224,7 @@ def issue(keys: Keys, csr: x509.CertificateSigningRequest, claims: dict, args) -
             x509.CertificateBuilder()
             .subject_name(x509.Name([]))
             .issuer_name(keys.inter.subject)
-            .public_key(csr.public_key())
+            .public_key(public_key)
             .serial_number(serial)
             .not_valid_before(now)
             .not_valid_after(now + datetime.timedelta(seconds=args.cert_lifetime))
@@ -239,7 +246,7 @@ def issue(keys: Keys, csr: x509.CertificateSigningRequest, claims: dict, args) -
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
             )
             .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False
+                x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
             )
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(keys.inter_key.public_key()),
@@ -450,6 +457,8 @@ def handler(service: str, keys: Keys, rekor: Rekor, args, record):
             if service == "rekor" and self.path == "/api/v1/log/entries":
                 if args.fault == "rekor-500":
                     return self.answer(500, {"code": 500, "message": "rekor double fault"})
+                if args.fault == "rekor-garbage":
+                    return self.answer(201, {"entries": []})
                 status, obj = rekor.add(body)
                 return self.answer(status, obj)
             self.answer(404, {"code": 5, "message": "not found"})

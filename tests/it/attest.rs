@@ -282,6 +282,32 @@ fn attestation_failures_name_the_cause_and_the_fix() {
             expect: &["Fulcio answered something unexpected", "detached SCT"],
         },
         Case {
+            name: "Fulcio certifies another key",
+            fault: "fulcio-other-key",
+            grant: true,
+            expect: &[
+                "Fulcio answered something unexpected",
+                "does not certify the key we sent",
+            ],
+        },
+        Case {
+            // Tried twice: a certificate that lapsed before Rekor logged the entry gets one
+            // more chance with a new one (counted below).
+            name: "Fulcio issues expired certificates",
+            fault: "fulcio-expired",
+            grant: true,
+            expect: &["does not verify", "was not valid when the entry was logged"],
+        },
+        Case {
+            name: "Rekor answers something else",
+            fault: "rekor-garbage",
+            grant: true,
+            expect: &[
+                "Rekor answered something unexpected",
+                "not the expected JSON",
+            ],
+        },
+        Case {
             name: "Rekor fails",
             fault: "rekor-500",
             grant: true,
@@ -332,6 +358,13 @@ fn attestation_failures_name_the_cause_and_the_fix() {
             c.name
         );
         no_id_tokens(&github, &r.all_output());
+        if c.fault == "fulcio-expired" {
+            assert_eq!(
+                sigstore.count("fulcio"),
+                2,
+                "one retry with a new certificate"
+            );
+        }
     }
 
     // Unreachable services: a port nothing listens on.
