@@ -3,14 +3,12 @@
 //!
 //! 1. The statement names this file (name and sha256) with the publish predicate.
 //! 2. The envelope's signature verifies over the DSSE PAE with the certificate's key.
-//! 3. The certificate chains to a Fulcio authority of the trusted root and was valid when
-//!    Rekor logged the entry.
+//! 3. The certificate chains to a Fulcio authority of the trusted root, was valid when
+//!    Rekor logged the entry, and carries an SCT from a CT log of the trusted root over its
+//!    precertificate (RFC 6962 §3.2), as Fulcio embeds it.
 //! 4. The Rekor entry is about this envelope (payload hash, signature, certificate), its
 //!    signed entry timestamp verifies with the log's key, and its inclusion proof leads to
 //!    the root hash of a checkpoint signed by that key.
-//!
-//! (The certificate's embedded SCT is left to the reference verifiers; the integration
-//! test runs `pypi-attestations`, which checks it.)
 
 use base64::Engine;
 use der::{Decode, Encode};
@@ -73,7 +71,8 @@ pub fn verify(
         ));
     };
     check_entry(entry, &statement, &signature, &cert_der, trust)?;
-    check_chain(&leaf, entry.integrated_time, trust)?;
+    let issuer = check_chain(&leaf, entry.integrated_time, trust)?;
+    check_sct(&leaf, &issuer, trust)?;
 
     Ok(Verified {
         log_index: entry.log_index,
@@ -308,7 +307,8 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
             .is_some_and(|sig| crypto::verify(&spki, Some(hash), &tbs, sig))
 }
 
-fn check_chain(leaf: &Certificate, at: u64, trust: &TrustRoot) -> Result<(), String> {
+/// The leaf's issuer from the trusted root, once the whole chain checks out.
+fn check_chain(leaf: &Certificate, at: u64, trust: &TrustRoot) -> Result<Certificate, String> {
     let (from, until) = validity(leaf);
     if !(from..=until).contains(&at) {
         return Err(format!(
@@ -329,9 +329,108 @@ fn check_chain(leaf: &Certificate, at: u64, trust: &TrustRoot) -> Result<(), Str
             }
             child = ca;
         }
-        return Ok(());
+        if let Some(issuer) = certs.into_iter().next() {
+            return Ok(issuer);
+        }
     }
     Err("the certificate does not chain to a Fulcio authority of the trusted root".into())
+}
+
+const SCT_LIST: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+
+/// RFC 6962 §3.2–3.3: one embedded SCT whose log is in the trusted root signed the
+/// precertificate (this certificate without its SCT list) and the issuer's key hash.
+fn check_sct(leaf: &Certificate, issuer: &Certificate, trust: &TrustRoot) -> Result<(), String> {
+    let exts = leaf
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default();
+    let ext = exts
+        .iter()
+        .find(|e| e.extn_id == SCT_LIST)
+        .ok_or("the certificate carries no SCT")?;
+    let list = der::asn1::OctetString::from_der(ext.extn_value.as_bytes())
+        .map_err(|e| format!("the SCT list: {e}"))?;
+    let scts = parse_sct_list(list.as_bytes()).ok_or("the SCT list does not parse")?;
+    let mut precert = leaf.tbs_certificate.clone();
+    precert.extensions = Some(
+        exts.iter()
+            .filter(|e| e.extn_id != SCT_LIST)
+            .cloned()
+            .collect(),
+    );
+    let tbs = precert.to_der().map_err(|e| e.to_string())?;
+    let issuer_key_hash = Sha256::digest(
+        issuer
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| e.to_string())?,
+    );
+    for sct in &scts {
+        let Some(key) = trust.ct_keys.iter().find(|k| k.key_id == sct.log_id) else {
+            continue;
+        };
+        let mut signed = vec![sct.version, 0];
+        signed.extend_from_slice(&sct.timestamp.to_be_bytes());
+        signed.extend_from_slice(&1u16.to_be_bytes()); // precert_entry
+        signed.extend_from_slice(&issuer_key_hash);
+        signed.extend_from_slice(&(tbs.len() as u32).to_be_bytes()[1..]);
+        signed.extend_from_slice(&tbs);
+        signed.extend_from_slice(&(sct.extensions.len() as u16).to_be_bytes());
+        signed.extend_from_slice(&sct.extensions);
+        if crypto::verify(&key.spki_der, Some(Hash::Sha256), &signed, &sct.signature) {
+            return Ok(());
+        }
+        return Err("the certificate's SCT does not verify with its CT log's key".into());
+    }
+    Err("the certificate's SCT is from no CT log of the trusted root".into())
+}
+
+struct Sct {
+    version: u8,
+    log_id: Vec<u8>,
+    timestamp: u64,
+    extensions: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// The TLS encoding of a `SignedCertificateTimestampList` (RFC 6962 §3.3).
+fn parse_sct_list(b: &[u8]) -> Option<Vec<Sct>> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (b.get(..n)?, b.get(n..)?);
+        *b = rest;
+        Some(head)
+    }
+    fn u16_at(b: &mut &[u8]) -> Option<usize> {
+        take(b, 2).map(|x| u16::from_be_bytes([x[0], x[1]]) as usize)
+    }
+    let mut b = b;
+    let total = u16_at(&mut b)?;
+    let mut list = take(&mut b, total)?;
+    let mut out = Vec::new();
+    while !list.is_empty() {
+        let len = u16_at(&mut list)?;
+        let mut s = take(&mut list, len)?;
+        let version = take(&mut s, 1)?[0];
+        let log_id = take(&mut s, 32)?.to_vec();
+        let timestamp = u64::from_be_bytes(take(&mut s, 8)?.try_into().ok()?);
+        let ext_len = u16_at(&mut s)?;
+        let extensions = take(&mut s, ext_len)?.to_vec();
+        let _algorithms = take(&mut s, 2)?;
+        let sig_len = u16_at(&mut s)?;
+        let signature = take(&mut s, sig_len)?.to_vec();
+        out.push(Sct {
+            version,
+            log_id,
+            timestamp,
+            extensions,
+            signature,
+        });
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -392,6 +491,24 @@ mod tests {
         assert!(!inclusion(&leaves[4], 4, 5, &[], &root));
         assert!(!inclusion(&leaves[4], 5, 5, &[n0123], &root));
         assert!(inclusion(&leaves[0], 0, 1, &[], &l[0]));
+    }
+
+    #[test]
+    fn sct_lists_parse_and_truncation_is_refused() {
+        let mut sct = vec![0u8];
+        sct.extend_from_slice(&[7u8; 32]);
+        sct.extend_from_slice(&42u64.to_be_bytes());
+        sct.extend_from_slice(&[0, 0, 4, 3, 0, 2, 0xaa, 0xbb]);
+        let mut list = ((sct.len() + 2) as u16).to_be_bytes().to_vec();
+        list.extend_from_slice(&(sct.len() as u16).to_be_bytes());
+        list.extend_from_slice(&sct);
+        let parsed = parse_sct_list(&list).unwrap();
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].log_id, [7u8; 32]);
+        assert_eq!(parsed[0].timestamp, 42);
+        assert_eq!(parsed[0].signature, [0xaa, 0xbb]);
+        assert!(parse_sct_list(&list[..list.len() - 1]).is_none());
+        assert!(parse_sct_list(&[]).is_none());
     }
 
     #[test]

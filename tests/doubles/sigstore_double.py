@@ -17,7 +17,8 @@ JSON line per request to STATE_DIR/requests.jsonl, and prints
 
 Faults: fulcio-401, fulcio-500, fulcio-identity (certifies another workflow),
 fulcio-detached-sct, fulcio-expired (certificates that expired before they were issued),
-fulcio-other-key (certifies a key that is not the requester's), rekor-500, rekor-bad-set
+fulcio-other-key (certifies a key that is not the requester's), fulcio-bad-sct (the SCT
+is signed by a key that is not the CT log's), rekor-500, rekor-bad-set
 (the entry timestamp is signed by another key), rekor-other-body (logs another payload
 hash), rekor-garbage (answers 201 with something that is not a log entry).
 """
@@ -278,7 +279,8 @@ def issue(keys: Keys, csr: x509.CertificateSigningRequest, claims: dict, args) -
         + tbs
         + struct.pack(">H", 0)
     )
-    sig = keys.ct_key.sign(signed, ec.ECDSA(hashes.SHA256()))
+    ct_key = keys.other_key if args.fault == "fulcio-bad-sct" else keys.ct_key
+    sig = ct_key.sign(signed, ec.ECDSA(hashes.SHA256()))
     log_id = hashlib.sha256(spki(keys.ct_key)).digest()
     sct = (
         struct.pack(">B", 0)

@@ -299,6 +299,15 @@ fn attestation_failures_name_the_cause_and_the_fix() {
             expect: &["does not verify", "was not valid when the entry was logged"],
         },
         Case {
+            name: "the certificate's SCT is not the CT log's",
+            fault: "fulcio-bad-sct",
+            grant: true,
+            expect: &[
+                "does not verify",
+                "SCT does not verify with its CT log's key",
+            ],
+        },
+        Case {
             name: "Rekor answers something else",
             fault: "rekor-garbage",
             grant: true,
