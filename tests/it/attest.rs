@@ -237,6 +237,38 @@ fn a_certificate_near_expiry_is_replaced_before_signing() {
     no_id_tokens(&github, &r.all_output());
 }
 
+#[test]
+fn sixty_wheels_all_get_verified_attestations_while_certificates_turn_over() {
+    // Certificates good for 121 s with a 120 s refresh margin: each serves at most the
+    // files signed within its first second, so a long matrix renews them as it goes — and
+    // no file is signed with a certificate about to lapse.
+    let (github, sigstore) = (github(), SigstoreDouble::start(&["--cert-lifetime", "121"]));
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = std::fs::read(fixture_dists("0.1.0").join(WHEEL)).unwrap();
+    let names: Vec<String> = (0..60)
+        .map(|i| format!("improved_sdd-0.1.{i}-py3-none-any.whl"))
+        .collect();
+    for n in &names {
+        std::fs::write(dir.path().join(n), &wheel).unwrap();
+    }
+    let env = attest_env(&github, &sigstore);
+    let mut args = vec!["attest", "--json"];
+    args.extend(names.iter().map(String::as_str));
+    let r = env.run(dir.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let report: serde_json::Value =
+        serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(report["files"].as_array().unwrap().len(), 60);
+    let certificates = report["certificates"].as_u64().unwrap();
+    assert!(certificates >= 1);
+    assert_eq!(sigstore.count("fulcio") as u64, certificates);
+    assert_eq!(sigstore.count("rekor"), 60);
+    for n in [&names[0], &names[59]] {
+        let saved = dir.path().join(format!("{n}.publish.attestation"));
+        reference_verify(&sigstore, &dir.path().join(n), &saved).unwrap();
+    }
+}
+
 /// Each failure stops before anything is saved and says what went wrong and what to do.
 #[test]
 fn attestation_failures_name_the_cause_and_the_fix() {
