@@ -69,12 +69,12 @@ pub async fn request(
         .json(&body)
         .send()
         .await
-        .map_err(|e| AttestError::unreachable(Service::Fulcio, &url, &e))?;
+        .map_err(|e| AttestError::unreachable(Service::Fulcio, &url, e))?;
     let status = response.status();
     let text = response
         .text()
         .await
-        .map_err(|e| AttestError::unreachable(Service::Fulcio, &url, &e))?;
+        .map_err(|e| AttestError::unreachable(Service::Fulcio, &url, e))?;
     if !status.is_success() {
         return Err(AttestError::Refused {
             service: Service::Fulcio,

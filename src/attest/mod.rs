@@ -134,11 +134,11 @@ fn refused_hint(service: Service, status: u16) -> &'static str {
 }
 
 impl AttestError {
-    pub(crate) fn unreachable(service: Service, url: &Url, e: &reqwest::Error) -> AttestError {
+    pub(crate) fn unreachable(service: Service, url: &Url, e: reqwest::Error) -> AttestError {
         AttestError::Unreachable {
             service,
             url: url.to_string(),
-            detail: crate::index::upload::error_chain(e),
+            detail: crate::index::upload::error_chain(&e.without_url()),
         }
     }
 
@@ -221,8 +221,14 @@ impl Config {
         let mut c = Config::public_good();
         let url = |var: &'static str, default: Url| match get(var) {
             None => Ok(default),
+            // No user or password: every error names the URL.
             Some(v) => match Url::parse(&v) {
-                Ok(u) if allowed(&u) => Ok(u),
+                Ok(u) if allowed(&u) && u.username().is_empty() && u.password().is_none() => Ok(u),
+                Ok(u) if allowed(&u) => Err(ConfigError::Invalid {
+                    var,
+                    value: "(a URL with a user or password)".into(),
+                    expected: "an https URL without credentials",
+                }),
                 _ => Err(ConfigError::Invalid {
                     var,
                     value: v,
@@ -597,6 +603,13 @@ mod tests {
         let e =
             Config::from_lookup(&vars(&[(FULCIO_URL_VAR, "http://fulcio.example")])).unwrap_err();
         assert!(e.to_string().contains("plain http only on loopback"), "{e}");
+        let e = Config::from_lookup(&vars(&[(
+            REKOR_URL_VAR,
+            "https://u:hunter22@rekor.example",
+        )]))
+        .unwrap_err();
+        assert!(e.to_string().contains("without credentials"), "{e}");
+        assert!(!e.to_string().contains("hunter22"), "{e}");
     }
 
     #[test]

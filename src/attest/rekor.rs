@@ -63,12 +63,12 @@ pub async fn log(
         .json(&proposed)
         .send()
         .await
-        .map_err(|e| AttestError::unreachable(Service::Rekor, &url, &e))?;
+        .map_err(|e| AttestError::unreachable(Service::Rekor, &url, e))?;
     let status = response.status();
     let text = response
         .text()
         .await
-        .map_err(|e| AttestError::unreachable(Service::Rekor, &url, &e))?;
+        .map_err(|e| AttestError::unreachable(Service::Rekor, &url, e))?;
     if !status.is_success() {
         return Err(AttestError::Refused {
             service: Service::Rekor,

@@ -431,6 +431,7 @@ fn env_catalogue() -> Vec<EnvCase> {
             &[
                 (Set("not a url"), tuning_bad),
                 (Set("http://sigstore.example"), tuning_bad),
+                (Set("https://user:secret@sigstore.example"), tuning_bad),
             ],
         );
     }
