@@ -46,30 +46,6 @@ pub const PUBLIC_GOOD_REKOR: &str = "https://rekor.sigstore.dev";
 /// The ID-token audience Fulcio accepts.
 pub const AUDIENCE: &str = "sigstore";
 
-/// The `attestations` input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Attest when publishing by trusted publishing (PyPI takes attestations from a
-    /// Trusted Publisher's upload only).
-    #[default]
-    Auto,
-    /// Attest or fail.
-    Always,
-    Never,
-}
-
-impl std::str::FromStr for Mode {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Mode, ()> {
-        match s {
-            "auto" => Ok(Mode::Auto),
-            "true" => Ok(Mode::Always),
-            "false" => Ok(Mode::Never),
-            _ => Err(()),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     Fulcio,
