@@ -62,27 +62,11 @@ pub async fn request(
     let body = serde_json::json!({
         "certificateSigningRequest": base64::engine::general_purpose::STANDARD.encode(csr),
     });
-    let response = client
+    let request = client
         .post(url.clone())
         .bearer_auth(id_token.expose())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| AttestError::unreachable(Service::Fulcio, &url, e))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| AttestError::unreachable(Service::Fulcio, &url, e))?;
-    if !status.is_success() {
-        return Err(AttestError::Refused {
-            service: Service::Fulcio,
-            url: url.to_string(),
-            status: status.as_u16(),
-            message: id_token.redact(&super::server_message(&text)),
-        });
-    }
+        .json(&body);
+    let text = super::post(Service::Fulcio, &url, request, Some(id_token)).await?;
     let malformed = |detail: String| AttestError::Malformed {
         service: Service::Fulcio,
         detail,

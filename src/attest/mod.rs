@@ -34,9 +34,11 @@ use base64::Engine;
 use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
-use url::{Host, Url};
+use url::Url;
 
 use crate::gha::oidc::{Claims, IdTokenError, IdTokenRequest};
+// https, or plain http to loopback (the doubles): the index's rule for where a credential may go.
+use crate::index::upload::allowed;
 use crate::secret::Secret;
 pub use model::{Attestation, FILE_SUFFIX};
 pub use trust::TrustRoot;
@@ -282,25 +284,42 @@ pub struct Attester<'a> {
     certificates: usize,
 }
 
-fn allowed(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => match url.host() {
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            None => false,
-        },
-        _ => false,
-    }
-}
-
 /// `base` + `path`, whether or not `base` ends in a slash.
 pub(crate) fn join(base: &Url, path: &str) -> Url {
     let mut s = base.as_str().trim_end_matches('/').to_owned();
     s.push('/');
     s.push_str(path);
     Url::parse(&s).unwrap_or_else(|_| base.clone())
+}
+
+/// Send a JSON POST to a Sigstore service: the answer's text, or the error naming the service
+/// (with `secret`, when the request carried one, redacted from the service's message).
+pub(crate) async fn post(
+    service: Service,
+    url: &Url,
+    request: reqwest::RequestBuilder,
+    secret: Option<&Secret>,
+) -> Result<String, AttestError> {
+    let response = request
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| AttestError::unreachable(service, url, e))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| AttestError::unreachable(service, url, e))?;
+    if !status.is_success() {
+        let message = server_message(&text);
+        return Err(AttestError::Refused {
+            service,
+            url: url.to_string(),
+            status: status.as_u16(),
+            message: secret.map_or_else(|| message.clone(), |s| s.redact(&message)),
+        });
+    }
+    Ok(text)
 }
 
 /// A service's error body, short: its JSON `message` if it has one.
@@ -367,15 +386,12 @@ impl<'a> Attester<'a> {
                 });
             }
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| AttestError::Local {
-                detail: e.to_string(),
-            })?;
+        let client =
+            crate::http::credential_client(Duration::from_secs(30), Duration::from_secs(60))
+                .build()
+                .map_err(|e| AttestError::Local {
+                    detail: e.to_string(),
+                })?;
         Ok(Attester {
             config,
             tokens,

@@ -57,26 +57,8 @@ pub async fn log(
             }
         }
     });
-    let response = client
-        .post(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .json(&proposed)
-        .send()
-        .await
-        .map_err(|e| AttestError::unreachable(Service::Rekor, &url, e))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| AttestError::unreachable(Service::Rekor, &url, e))?;
-    if !status.is_success() {
-        return Err(AttestError::Refused {
-            service: Service::Rekor,
-            url: url.to_string(),
-            status: status.as_u16(),
-            message: super::server_message(&text),
-        });
-    }
+    let request = client.post(url.clone()).json(&proposed);
+    let text = super::post(Service::Rekor, &url, request, None).await?;
     parse_entry(&text).map_err(|detail| AttestError::Malformed {
         service: Service::Rekor,
         detail,
