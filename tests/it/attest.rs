@@ -142,6 +142,46 @@ fn no_id_tokens(github: &OidcDouble, text: &str) {
     assert_no_secrets("the ID tokens", text);
 }
 
+/// A tag push publishing by trusted publishing to a pypiserver behind the OIDC double (which
+/// answers the exchange with `mint`), attesting with the Sigstore doubles started with
+/// `faults`. Keep it whole (`run.env`): a field left out of a pattern with `..` is dropped at
+/// once, and its double stops.
+struct TrustedRun {
+    server: PyPIServer,
+    github: OidcDouble,
+    sigstore: SigstoreDouble,
+    env: ActionEnv,
+}
+
+fn trusted_run(mint: Mint, faults: &[&str], attestations: &str) -> TrustedRun {
+    let token = match &mint {
+        Mint::Token { token, .. } => token.clone(),
+        Mint::Refuse { .. } => "pypi-NEVERMINTED0123456789".into(),
+    };
+    let server = PyPIServer::start_with_token(&token);
+    let github = OidcDouble::start(Some(server.port), claims(), mint);
+    let sigstore = SigstoreDouble::start(faults);
+    let mut env = crate::oidc::tag_push();
+    env.set("INPUT_PYPI_URL", github.upload_url())
+        .set("INPUT_ATTESTATIONS", attestations);
+    github.grant(&mut env);
+    sigstore.configure(&mut env);
+    TrustedRun {
+        server,
+        github,
+        sigstore,
+        env,
+    }
+}
+
+/// The index mints a fresh token for each exchange's answer.
+fn minting() -> Mint {
+    Mint::Token {
+        token: format!("pypi-MINTED{}", random_hex(16)),
+        lifetime: 900,
+    }
+}
+
 #[test]
 fn attest_command_makes_attestations_pypi_attestations_verifies() {
     let (github, sigstore) = (github(), SigstoreDouble::start(&[]));
@@ -428,24 +468,24 @@ fn attestation_failures_name_the_cause_and_the_fix() {
     }
 
     // A setting that cannot be used is a bad input (exit 2), named.
-    let mut env = attest_env(&github, &sigstore);
-    env.set("SDD_PUBLISH_TRUSTED_ROOT", "/nonexistent/trusted_root.json");
-    let r = env.run(&dist, &["attest", WHEEL]);
-    assert_eq!(r.code, 2, "{}", r.all_output());
-    assert!(
-        r.first_error().contains("SDD_PUBLISH_TRUSTED_ROOT"),
-        "{}",
-        r.first_error()
-    );
-    let mut env = attest_env(&github, &sigstore);
-    env.set("SDD_PUBLISH_REKOR_URL", "http://rekor.example");
-    let r = env.run(&dist, &["attest", WHEEL]);
-    assert_eq!(r.code, 2, "{}", r.all_output());
-    assert!(
-        r.first_error().contains("SDD_PUBLISH_REKOR_URL is `http://rekor.example`, expected an https URL (plain http only on loopback"),
-        "{}",
-        r.first_error()
-    );
+    for (var, value, expect) in [
+        (
+            "SDD_PUBLISH_TRUSTED_ROOT",
+            "/nonexistent/trusted_root.json",
+            "SDD_PUBLISH_TRUSTED_ROOT",
+        ),
+        (
+            "SDD_PUBLISH_REKOR_URL",
+            "http://rekor.example",
+            "SDD_PUBLISH_REKOR_URL is `http://rekor.example`, expected an https URL (plain http only on loopback",
+        ),
+    ] {
+        let mut env = attest_env(&github, &sigstore);
+        env.set(var, value);
+        let r = env.run(&dist, &["attest", WHEEL]);
+        assert_eq!(r.code, 2, "{}", r.all_output());
+        assert!(r.first_error().contains(expect), "{}", r.first_error());
+    }
 }
 
 /// The value of the multipart form field `name` in a recorded request body.
@@ -470,30 +510,20 @@ fn content_filename(body: &str) -> Option<String> {
 
 #[test]
 fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
-    let minted = format!("pypi-MINTED{}", random_hex(16));
-    let server = PyPIServer::start_with_token(&minted);
-    let github = OidcDouble::start(
-        Some(server.port),
-        claims(),
-        Mint::Token {
-            token: minted.clone(),
-            lifetime: 900,
-        },
-    );
-    let sigstore = SigstoreDouble::start(&[]);
+    let TrustedRun {
+        server,
+        github,
+        sigstore,
+        mut env,
+    } = trusted_run(minting(), &[], "auto");
     let ws = workspace_with_dists("0.1.0");
     let dist = ws.path().join("dist");
     let api = GitHubDouble::fixed(vec![], vec![]);
-    let mut env = crate::oidc::tag_push();
-    env.set("INPUT_PYPI_URL", github.upload_url())
-        .set("INPUT_ATTESTATIONS", "auto")
-        .set("INPUT_VERIFY_INSTALL", "false")
+    env.set("INPUT_VERIFY_INSTALL", "false")
         .set("GITHUB_API_URL", api.api_url())
         .set("GITHUB_WORKSPACE", ws.path().display().to_string())
         .set("INPUT_GITHUB_TOKEN", "ghs_RELEASETOKEN0123")
         .set("INPUT_RELEASE", "auto");
-    github.grant(&mut env);
-    sigstore.configure(&mut env);
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     no_id_tokens(&github, &r.all_output());
@@ -640,23 +670,13 @@ fn attestations_true_refuses_token_uploads_and_false_never_attests() {
 
 #[test]
 fn a_dry_run_attests_nothing_and_says_what_it_would_do() {
-    let server = PyPIServer::start_with_token("pypi-NEVERMINTED0123456789");
-    let github = OidcDouble::start(
-        Some(server.port),
-        claims(),
-        Mint::Refuse {
-            codes: vec!["not-enabled"],
-        },
-    );
-    let sigstore = SigstoreDouble::start(&[]);
+    let refused = Mint::Refuse {
+        codes: vec!["not-enabled"],
+    };
+    let mut run = trusted_run(refused, &[], "true");
     let ws = workspace_with_dists("0.1.0");
-    let mut env = crate::oidc::tag_push();
-    env.set("INPUT_PYPI_URL", github.upload_url())
-        .set("INPUT_ATTESTATIONS", "true")
-        .set("INPUT_DRY_RUN", "true");
-    github.grant(&mut env);
-    sigstore.configure(&mut env);
-    let r = env.run(ws.path(), &["run"]);
+    run.env.set("INPUT_DRY_RUN", "true");
+    let r = run.env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert!(
         r.stdout
@@ -664,10 +684,63 @@ fn a_dry_run_attests_nothing_and_says_what_it_would_do() {
         "{}",
         r.stdout
     );
-    assert_eq!(sigstore.requests().len(), 0);
-    assert!(github.issued().is_empty(), "a dry run mints no ID token");
+    assert_eq!(run.sigstore.requests().len(), 0);
+    assert!(
+        run.github.issued().is_empty(),
+        "a dry run mints no ID token"
+    );
     assert!(!ws
         .path()
         .join(format!("dist/{WHEEL}.publish.attestation"))
         .exists());
+}
+
+/// In a run, attesting sits between trusted publishing's exchange and the first upload: a
+/// publisher the index refuses writes nothing to Sigstore's public log, and a Sigstore
+/// failure after a good exchange uploads nothing and says how to publish without.
+#[test]
+fn a_run_attests_after_the_exchange_and_before_any_upload() {
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    let refused = Mint::Refuse {
+        codes: vec!["invalid-publisher"],
+    };
+    let run = trusted_run(refused, &[], "true");
+    let r = run.env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.first_error().contains("invalid-publisher"),
+        "{}",
+        r.first_error()
+    );
+    assert_eq!(
+        run.sigstore.requests().len(),
+        0,
+        "signed before the exchange"
+    );
+    assert!(run.server.stored().is_empty());
+
+    let run = trusted_run(minting(), &["--fault", "rekor-500"], "auto");
+    let r = run.env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let e = r.first_error();
+    assert!(e.contains("attestation: Rekor"), "{e}");
+    assert!(e.contains("HTTP 500"), "{e}");
+    assert!(
+        e.ends_with("Nothing was uploaded; to publish without PEP 740 attestations, set `attestations: false`"),
+        "{e}"
+    );
+    assert_eq!(
+        run.github.issued().len(),
+        2,
+        "the index's ID token, then Sigstore's"
+    );
+    assert!(run.server.stored().is_empty(), "{:?}", run.server.stored());
+    assert!(!dist.join(format!("{WHEEL}.publish.attestation")).exists());
+    assert!(
+        r.summary.contains("### Attestations (PEP 740)"),
+        "{}",
+        r.summary
+    );
+    no_id_tokens(&run.github, &r.all_output());
 }
