@@ -2,6 +2,10 @@
 //! (hash-aware skip, retries, a few at a time), wheels before the sdist (discovery already
 //! orders them so; PyPI takes the release's metadata from the first file). One log line per
 //! file: size, speed, result.
+//!
+//! In two calls, so `pipeline` can put the attest stage between them: [`connect`] (who we are
+//! to the index, trusted publishing's first token, what the index has) and [`run`] (the
+//! uploads, each file with its attestation when it has one).
 
 use std::collections::HashMap;
 use std::sync::Arc;
