@@ -66,6 +66,17 @@ pub struct FileEntry {
     /// Why a skip was not a byte-for-byte match (a rebuilt file with the published contents).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Its PEP 740 attestation, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<FileAttestation>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileAttestation {
+    /// Where it was saved (`<file>.publish.attestation`).
+    pub path: String,
+    /// Rekor's log index of its entry.
+    pub rekor_log_index: u64,
 }
 
 /// The steps of a run, in order: where it is, and where it stopped.
@@ -80,6 +91,10 @@ pub enum Phase {
     Build,
     Check,
     Preflight,
+    /// Authentication to the index (trusted publishing's token exchange).
+    Connect,
+    /// PEP 740 attestations (made and logged, nothing uploaded yet).
+    Attest,
     Upload,
     Verify,
     Release,
@@ -95,6 +110,8 @@ impl Phase {
             Phase::Build => "build",
             Phase::Check => "check",
             Phase::Preflight => "preflight",
+            Phase::Connect => "connect",
+            Phase::Attest => "attest",
             Phase::Upload => "upload",
             Phase::Verify => "verify",
             Phase::Release => "release",
@@ -110,6 +127,8 @@ impl Phase {
             Phase::Build => "the build",
             Phase::Check => "the distribution check",
             Phase::Preflight => "the pre-flight",
+            Phase::Connect => "the connection to the index",
+            Phase::Attest => "the attestations",
             Phase::Upload => "the upload",
             Phase::Verify => "verification",
             Phase::Release => "the GitHub Release",
@@ -120,6 +139,9 @@ impl Phase {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub plan: Option<Plan>,
+    /// PEP 740 attestations were asked for (each file's is in `files`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attesting: bool,
     pub name: Option<String>,
     pub version: Option<String>,
     pub index_url: Option<String>,
@@ -249,6 +271,7 @@ impl Report {
                 result: FileResult::NotAttempted,
                 url: None,
                 note: None,
+                attestation: None,
             })
             .collect();
         self.ignored.clone_from(&v.ignored);
@@ -275,6 +298,19 @@ impl Report {
     pub(crate) fn record_preflight(&mut self, p: crate::stages::preflight::Preflighted) {
         self.preflight = Some(p.report);
         self.preflight_problem = p.problem;
+    }
+
+    /// The attest stage's outcome: attestations were asked for, and each file's that was made.
+    pub(crate) fn record_attestations(&mut self, a: &crate::stages::attest::Attestations) {
+        self.attesting = true;
+        for made in &a.made {
+            if let Some(f) = self.files.iter_mut().find(|f| f.filename == made.filename) {
+                f.attestation = Some(FileAttestation {
+                    path: made.saved.display().to_string(),
+                    rekor_log_index: made.log_index,
+                });
+            }
+        }
     }
 
     /// The verify stage's outcome.
@@ -481,6 +517,34 @@ impl Report {
                     self.file_verdict(&f.filename),
                     result,
                     url
+                ));
+            }
+            md.push('\n');
+        }
+        if self.attesting || self.files.iter().any(|f| f.attestation.is_some()) {
+            md.push_str("### Attestations (PEP 740)\n\n| File | Rekor log index | Saved as | With the upload |\n|---|---:|---|---|\n");
+            for f in &self.files {
+                let (index, path) = match &f.attestation {
+                    Some(a) => (
+                        format!(
+                            "[{n}](https://search.sigstore.dev/?logIndex={n})",
+                            n = a.rekor_log_index
+                        ),
+                        code(&a.path),
+                    ),
+                    None => ("-".to_string(), "-".to_string()),
+                };
+                let sent = match f.result {
+                    FileResult::Uploaded => "sent",
+                    FileResult::IdenticalSkipped => {
+                        "not added: the file was already on the index (attestations go only with its first upload)"
+                    }
+                    FileResult::WouldUpload => "would be sent (dry run)",
+                    _ => "not sent",
+                };
+                md.push_str(&format!(
+                    "| {} | {index} | {path} | {sent} |\n",
+                    code(&f.filename)
                 ));
             }
             md.push('\n');
@@ -835,6 +899,10 @@ mod tests {
                     result: FileResult::Uploaded,
                     url: Some("https://files.example/improved_sdd-1.0.0-py3-none-any.whl".into()),
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation".into(),
+                        rekor_log_index: 70_000_123,
+                    }),
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0.tar.gz".into(),
@@ -843,6 +911,7 @@ mod tests {
                     result: FileResult::Failed("400 bad | thing".into()),
                     url: None,
                     note: None,
+                    attestation: None,
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0-cp312-none-any.whl".into(),
@@ -851,6 +920,11 @@ mod tests {
                     result: FileResult::IdenticalSkipped,
                     url: None,
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation"
+                            .into(),
+                        rekor_log_index: 70_000_124,
+                    }),
                 },
             ],
             error: Some("upload failed".into()),
@@ -975,6 +1049,19 @@ mod tests {
         let json = report().to_json();
         assert!(json.contains("\"result\": \"identical-skipped\""), "{json}");
         assert!(json.contains("\"url\": \"https://files.example/"), "{json}");
+        assert!(json.contains("\"rekor_log_index\": 70000123"), "{json}");
+    }
+
+    #[test]
+    fn summary_lists_each_attestation_and_whether_it_went_out() {
+        let md = report().summary_markdown();
+        assert!(md.contains("### Attestations (PEP 740)"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | [70000123](https://search.sigstore.dev/?logIndex=70000123) | `dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation` | sent |"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-cp312-none-any.whl` | [70000124](https://search.sigstore.dev/?logIndex=70000124) | `dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation` | not added: the file was already on the index"), "{md}");
+        // No attestations, no section.
+        let mut r = report();
+        r.files.iter_mut().for_each(|f| f.attestation = None);
+        assert!(!r.summary_markdown().contains("Attestations"));
     }
 
     #[test]

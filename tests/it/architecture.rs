@@ -62,6 +62,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
         "operations",
         &[
             (
+                "attest",
+                "PEP 740 attestations: signed with Sigstore, verified, saved beside the file",
+            ),
+            (
                 "auth",
                 "who we are to the index: token or trusted publishing",
             ),
@@ -110,6 +114,7 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
                 "stages::preflight",
                 "the pre-flight: the local files installed and run before any upload",
             ),
+            ("stages::attest", "the PEP 740 attestation stage"),
             ("stages::publish", "the upload stage"),
             ("stages::verify", "the verify stage"),
             ("stages::github_release", "the GitHub Release stage"),
