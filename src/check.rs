@@ -79,7 +79,7 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
         })
         .collect();
     if !files.is_empty() {
-        found.push(Ok(dist::discover_files(&files)));
+        found.push(dist::discover_files(&files).map_err(|e| e.to_string()));
     }
     for d in found {
         let mut d = match d {
