@@ -136,8 +136,3 @@ pub fn sdist(listing: &Listing, meta: &CoreMetadata, sink: &mut Sink) {
         ),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}
