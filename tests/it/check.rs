@@ -574,7 +574,7 @@ fn no_python_is_one_clear_error_naming_sdd_publish_python() {
     std::fs::create_dir(&empty).unwrap();
     let rst = c.root.join("description-rst-invalid");
     let path = ("PATH", empty.display().to_string());
-    let (code, json) = check_env(std::slice::from_ref(&rst), &[path.clone()]);
+    let (code, json) = check_env(std::slice::from_ref(&rst), std::slice::from_ref(&path));
     assert_eq!(code, 1, "{json}");
     let fatal = strings(json.get("fatal"));
     assert_eq!(fatal.len(), 1, "{json}");
@@ -598,7 +598,10 @@ fn no_python_is_one_clear_error_naming_sdd_publish_python() {
         "{json}"
     );
     // Markdown only: nothing to render, no Python needed.
-    let (code, json) = check_env(&[c.root.join("ok/pass-release")], &[path.clone()]);
+    let (code, json) = check_env(
+        &[c.root.join("ok/pass-release")],
+        std::slice::from_ref(&path),
+    );
     assert_eq!((code, json["errors"].as_u64()), (0, Some(0)), "{json}");
 
     for (var, value, expected) in [
@@ -671,7 +674,7 @@ fn each_distinct_description_is_rendered_once_in_long_lived_processes() {
     let dist = tmp.path().join("dist");
     std::fs::create_dir(&dist).unwrap();
     let shared = "Shared\n======\n\nThe same README in every wheel.\n";
-    let mut write = |tag: &str, body: &str| {
+    let write = |tag: &str, body: &str| {
         let name = format!("pkg-1.0-{tag}.whl");
         let meta = format!(
             "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\nSummary: s\nDescription-Content-Type: text/x-rst\n\n{body}"
