@@ -155,6 +155,9 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Result<Discovery, D
                 let (dist, problems, rst) = inspect(path.clone(), filename, kind, size);
                 out.problems.extend(problems);
                 out.dists.extend(dist);
+                if rst.is_some() && rst_jobs.is_empty() {
+                    rules::description::start_renderer_early();
+                }
                 rst_jobs.extend(rst.map(|text| (path, text)));
             }
         }

@@ -167,6 +167,36 @@ struct Session {
 
 static SESSION: std::sync::Mutex<Option<Session>> = std::sync::Mutex::new(None);
 
+type Started = Result<(Worker, PathBuf), RenderError>;
+
+/// A renderer being started ahead of need, for the `SDD_PUBLISH_PYTHON` it was started for.
+static EARLY: std::sync::Mutex<Option<(Option<PathBuf>, std::thread::JoinHandle<Started>)>> =
+    std::sync::Mutex::new(None);
+
+/// Start the renderer (finding, and if need be installing, it) in the background while the
+/// caller goes on reading archives: called once the first rst description is seen, so
+/// Python's start overlaps the rest of the run instead of following it. [`render`] picks it
+/// up; any error surfaces there.
+pub fn start_early(s: &Settings) {
+    if s.skip {
+        return;
+    }
+    let ready = SESSION
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|x| x.key == s.python);
+    let mut early = EARLY.lock().unwrap_or_else(|e| e.into_inner());
+    if ready || early.is_some() {
+        return;
+    }
+    let settings = s.clone();
+    *early = Some((
+        s.python.clone(),
+        std::thread::spawn(move || reference_worker(&settings)),
+    ));
+}
+
 /// Render every text; identical texts (by content hash) once. The verdicts come back in
 /// the order of `texts`.
 pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderError> {
@@ -191,7 +221,16 @@ pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderErr
     let mut sess = match session.take() {
         Some(x) if x.key == s.python => x,
         _ => {
-            let (first, python) = reference_worker(s)?;
+            let early = EARLY
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .filter(|(key, _)| *key == s.python)
+                .and_then(|(_, h)| h.join().ok());
+            let (first, python) = match early {
+                Some(started) => started?,
+                None => reference_worker(s)?,
+            };
             Session {
                 key: s.python.clone(),
                 python,

@@ -74,6 +74,14 @@ pub fn dedent_legacy(text: &str) -> String {
     s
 }
 
+/// Start the reference renderer in the background (see [`render::start_early`]); bad
+/// settings are reported by [`check_rst`].
+pub fn start_renderer_early() {
+    if let Ok(settings) = render::Settings::from_env() {
+        render::start_early(&settings);
+    }
+}
+
 /// Render the rst descriptions of many files at once (each distinct text once); push one
 /// problem per description that does not render. With rendering turned off
 /// (`SDD_PUBLISH_RENDERER=skip`) each gets a "could not check" warning instead. `Err` when no
