@@ -28,16 +28,18 @@ mapfile -t real < <(find "$cache" -type f \( -name '*.whl' -o -name '*.tar.gz' \
 mib() { echo $(( $(du -cb "$@" | tail -1 | cut -f1) / 1024 / 1024 )); }
 echo "release: ${#release[@]} wheels; real: ${#real[@]} files ($(mib "${real[@]}") MiB); runs: $runs; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 export SDD_PUBLISH_PYTHON="$py"
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc; }
-echo "| workload | run | \`sdd-publish check --strict\` | rst off | \`twine check --strict\` | ratio |"
+# Wall and CPU seconds (user + system, the renderer processes included: `check` reaps them).
+t() { /usr/bin/time -q -f '%e %U %S' -o "$tmp/time" "$@" >/dev/null 2>&1 || true; awk '{printf "%.2f %.2f", $1, $2 + $3}' "$tmp/time"; }
+echo "| workload | run | \`sdd-publish check --strict\` wall (CPU) | rst off | \`twine check --strict\` wall (CPU) | ratio wall (CPU) |"
 echo "|---|---|---|---|---|---|"
 for i in $(seq "$runs"); do
   for w in release real; do
     if [ "$w" = release ]; then files=("${release[@]}"); target=("$tmp/release"); else files=("${real[@]}"); target=("${real[@]}"); fi
-    a=$(t "$bin" check --strict "${target[@]}")
-    r=$(SDD_PUBLISH_RENDERER=skip t "$bin" check --strict "${target[@]}")
-    b=$(t "$tools/venv/bin/twine" check --strict "${files[@]}")
-    printf '| %s (%d files) | %d | %.2f s | %.2f s | %.2f s | %.1f× |\n' \
-      "$w" "${#files[@]}" "$i" "$a" "$r" "$b" "$(echo "$b / $a" | bc -l)"
+    read -r aw ac <<<"$(t "$bin" check --strict "${target[@]}")"
+    read -r rw _ <<<"$(SDD_PUBLISH_RENDERER=skip t "$bin" check --strict "${target[@]}")"
+    read -r bw bc_ <<<"$(t "$tools/venv/bin/twine" check --strict "${files[@]}")"
+    printf '| %s (%d files) | %d | %.2f s (%.2f s) | %.2f s | %.2f s (%.2f s) | %.1f× (%.1f×) |\n' \
+      "$w" "${#files[@]}" "$i" "$aw" "$ac" "$rw" "$bw" "$bc_" \
+      "$(echo "$bw / $aw" | bc -l)" "$(echo "$bc_ / $ac" | bc -l)"
   done
 done

@@ -112,6 +112,7 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
         }
         out.ignored.extend(d.ignored);
     }
+    dist::render::shutdown();
     for (_, mut v) in by_path {
         v.problems.sort_by_key(|p| p.severity);
         v.errors = v.problems.iter().filter(|p| p.is_error()).count();

@@ -197,6 +197,15 @@ pub fn start_early(s: &Settings) {
     ));
 }
 
+/// Stop this process's renderers (they would end with the process anyway): `check` calls it
+/// when done, so each worker is reaped and its CPU time is accounted to the run.
+pub fn shutdown() {
+    SESSION.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some((_, h)) = EARLY.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = h.join();
+    }
+}
+
 /// Render every text; identical texts (by content hash) once. The verdicts come back in
 /// the order of `texts`.
 pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderError> {
