@@ -7,7 +7,6 @@
 //! (decoded, never printed) with the fix for each error code the index returns.
 
 use std::fmt::Write as _;
-use std::str::FromStr;
 
 use url::Url;
 
@@ -34,16 +33,13 @@ pub enum TrustedPublishing {
     Never,
 }
 
-impl FromStr for TrustedPublishing {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "auto" => Ok(TrustedPublishing::Auto),
-            "always" => Ok(TrustedPublishing::Always),
-            "never" => Ok(TrustedPublishing::Never),
-            _ => Err(()),
-        }
-    }
+impl TrustedPublishing {
+    /// Each setting by the name the `trusted-publishing` input takes.
+    pub const NAMES: [(&'static str, TrustedPublishing); 3] = [
+        ("auto", TrustedPublishing::Auto),
+        ("always", TrustedPublishing::Always),
+        ("never", TrustedPublishing::Never),
+    ];
 }
 
 /// The index being published to, as the messages name it.

@@ -1,10 +1,14 @@
 //! The run's result, and every way it is shown: step outputs, the Markdown step summary,
-//! terminal text and JSON. Stages fill a [`Report`]; only this module decides how it reads.
+//! terminal text and JSON. `pipeline` folds the stages' outcomes into a [`Report`] (the
+//! `record_*` methods); only this module decides how it reads.
 
 use serde::Serialize;
 
 use crate::dist::Problem;
 use crate::plan::{Plan, Target};
+pub use crate::stages::gate::ChecksReport;
+pub use crate::stages::validate::Validation;
+use crate::units::human_size;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]
@@ -136,20 +140,9 @@ impl RunFacts {
     }
 }
 
-/// The check stage's verdict.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Validation {
-    pub files: usize,
-    pub rules: usize,
-    pub errors: usize,
-    pub warnings: usize,
-    /// twine's `--strict` rules were errors (the PyPI target).
-    pub strict: bool,
-}
-
 /// One line for the release stage's outcome.
-pub fn release_detail(o: &crate::release::ReleaseOutcome) -> String {
-    use crate::release::AssetAction as A;
+pub(crate) fn release_detail(o: &crate::github_release::ReleaseOutcome) -> String {
+    use crate::github_release::AssetAction as A;
     let verb = match (o.url.is_some(), o.created) {
         (false, _) => "would be created (dry run)",
         (true, true) => "created",
@@ -180,15 +173,63 @@ pub fn release_detail(o: &crate::release::ReleaseOutcome) -> String {
     format!("{verb}; assets: {assets}")
 }
 
-/// What the checks gate saw and decided.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ChecksReport {
-    pub passed: bool,
-    pub elapsed_secs: f64,
-    pub checks: Vec<crate::checks::CheckResult>,
-}
-
 impl Report {
+    /// The validate stage's findings: every file (not attempted yet), what was ignored, every
+    /// problem, the verdict, and the release the files make.
+    pub(crate) fn record_validation(&mut self, v: &crate::stages::validate::Validated) {
+        self.files = v
+            .dists
+            .iter()
+            .map(|d| FileEntry {
+                filename: d.filename.clone(),
+                size: d.size,
+                sha256: None,
+                result: FileResult::NotAttempted,
+                url: None,
+                note: None,
+            })
+            .collect();
+        self.ignored.clone_from(&v.ignored);
+        self.problems.clone_from(&v.problems);
+        self.validation.clone_from(&v.validation);
+        if let Some((name, version)) = &v.release {
+            self.name = Some(name.clone());
+            self.version = Some(version.clone());
+        }
+    }
+
+    /// The publish stage's outcome for each file, in the files' order.
+    pub(crate) fn record_uploads(&mut self, outcomes: Vec<crate::index::FileOutcome>) {
+        for (entry, o) in self.files.iter_mut().zip(outcomes) {
+            entry.result = FileResult::from(&o.status);
+            entry.sha256 = o.sha256;
+            entry.url = o.url;
+            entry.size = o.size;
+            entry.note = o.note;
+        }
+    }
+
+    /// The verify stage's outcome.
+    pub(crate) fn record_verification(&mut self, v: crate::stages::verify::Verified) {
+        self.verified = Some(v.verified);
+        self.verify_steps = v.steps;
+        self.verify_error = v.error;
+    }
+
+    /// The GitHub Release stage's outcome.
+    pub(crate) fn record_release(&mut self, o: crate::github_release::ReleaseOutcome) {
+        self.release_detail = Some(release_detail(&o));
+        self.release_url = o.url;
+    }
+
+    /// (filename, size, sha256) of each file, as the upload left them.
+    pub(crate) fn file_digests(&self) -> Vec<(String, u64, Option<String>)> {
+        self.files
+            .iter()
+            .map(|f| (f.filename.clone(), f.size, f.sha256.clone()))
+            .collect()
+    }
+
     /// Record a stage's wall time.
     pub fn stage(&mut self, name: &str, started: std::time::Instant) {
         self.stages
@@ -200,17 +241,17 @@ impl Report {
     }
 
     pub fn uploaded(&self) -> Vec<&str> {
-        self.files
-            .iter()
-            .filter(|f| f.result == FileResult::Uploaded)
-            .map(|f| f.filename.as_str())
-            .collect()
+        self.files_that(FileResult::Uploaded)
     }
 
     pub fn skipped(&self) -> Vec<&str> {
+        self.files_that(FileResult::IdenticalSkipped)
+    }
+
+    fn files_that(&self, result: FileResult) -> Vec<&str> {
         self.files
             .iter()
-            .filter(|f| f.result == FileResult::IdenticalSkipped)
+            .filter(|f| f.result == result)
             .map(|f| f.filename.as_str())
             .collect()
     }
@@ -562,24 +603,6 @@ impl Report {
     }
 }
 
-/// A problem as an annotation on its file: GitHub shows it in the run's UI and on the file.
-pub fn annotate(rt: &crate::gha::Runtime, p: &Problem) {
-    let level = if p.is_error() {
-        crate::gha::Level::Error
-    } else {
-        crate::gha::Level::Warning
-    };
-    rt.annotate(
-        level,
-        &format!("{} Fix: {}", p.message, p.fix),
-        &crate::gha::Annotation {
-            title: Some(p.rule.to_string()),
-            file: Some(p.path.display().to_string()),
-            line: None,
-        },
-    );
-}
-
 /// Stage times: hundredths under ten seconds (most stages take less than one).
 fn seconds(s: f64) -> String {
     if s < 10.0 {
@@ -614,21 +637,6 @@ fn code(s: &str) -> String {
         ""
     };
     format!("{fence}{pad}{s}{pad}{fence}")
-}
-
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]
@@ -728,7 +736,7 @@ mod tests {
         r.checks = Some(ChecksReport {
             passed: false,
             elapsed_secs: 3.0,
-            checks: vec![crate::checks::CheckResult {
+            checks: vec![crate::gate::CheckResult {
                 name: "Test | Suite".into(),
                 conclusion: "failure".into(),
                 url: "https://github.com/o/r/runs/5".into(),
@@ -750,7 +758,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .checks
-            .push(crate::checks::CheckResult {
+            .push(crate::gate::CheckResult {
                 name: "Lint".into(),
                 conclusion: "in_progress".into(),
                 url: String::new(),
@@ -794,7 +802,7 @@ mod tests {
         r.checks = Some(ChecksReport {
             passed: false,
             elapsed_secs: 1.0,
-            checks: vec![crate::checks::CheckResult {
+            checks: vec![crate::gate::CheckResult {
                 name: hostile.into(),
                 conclusion: hostile.into(),
                 url: format!("https://x/{hostile})"),
@@ -824,11 +832,5 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains('\r') && !md.contains("c\nd"), "{md}");
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(9_961_472), "9.5 MiB");
     }
 }

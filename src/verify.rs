@@ -214,7 +214,7 @@ pub struct ServeCheck {
     pub interval: Duration,
 }
 
-pub const MAX_INTERVAL: Duration = Duration::from_secs(15);
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Poll the index (caches bypassed) until every file is listed with its sha256: no fixed
 /// sleep, so the stage ends as soon as the index has the release. A listed file whose hash
@@ -283,7 +283,7 @@ pub async fn wait_until_served(
 
 /// Make the environment, install exactly `name==version`, run the smoke command.
 /// A fresh directory under `base` for the install check's environment (removed on drop).
-pub fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
+pub(crate) fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
     tempfile::Builder::new()
         .prefix("sdd-publish-verify")
         .tempdir_in(base)

@@ -721,7 +721,11 @@ mod tests {
         let missing = tmp.path().join("dist");
         let err = discover(&missing).unwrap_err();
         assert!(matches!(err, DistError::DirMissing(_)));
-        assert!(err.to_string().contains("packages-dir"), "{err}");
+        // The path, not an input name: the caller (action or command) adds the fix.
+        assert_eq!(
+            err.to_string(),
+            format!("`{}` does not exist", missing.display())
+        );
 
         let file = write(tmp.path(), "file", b"");
         assert!(matches!(discover(&file), Err(DistError::NotADirectory(_))));

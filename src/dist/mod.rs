@@ -174,9 +174,9 @@ impl Discovery {
 /// Directory-level failures only; per-file issues are [`Problem`]s.
 #[derive(Debug, thiserror::Error)]
 pub enum DistError {
-    #[error("packages-dir `{}` does not exist; build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are", .0.display())]
+    #[error("`{}` does not exist", .0.display())]
     DirMissing(PathBuf),
-    #[error("packages-dir `{}` is a file, not a directory; set the `packages-dir` input to the folder that holds your wheels and sdists (e.g. `dist/`)", .0.display())]
+    #[error("`{}` is a file, not a directory", .0.display())]
     NotADirectory(PathBuf),
     /// No reference renderer for the reStructuredText descriptions (one error for the run).
     #[error(transparent)]

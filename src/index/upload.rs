@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use blake2::{digest::consts::U32, Blake2b, Digest};
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, ACCEPT, LOCATION};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use sha2::Sha256;
@@ -20,6 +20,7 @@ use url::{Host, Url};
 
 use super::form;
 use crate::dist::Distribution;
+use crate::retry::retry_after;
 use crate::secret::Secret;
 
 const BUF_SIZE: usize = 64 * 1024;
@@ -553,19 +554,6 @@ pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) ->
     }
     body.truncate(max);
     body
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }
 
 /// The error and its causes on one line, without the URL (the caller names it once).
@@ -1198,31 +1186,6 @@ mod tests {
         .unwrap();
         assert_eq!(up.url().as_str(), "https://example.org/");
         assert!(!format!("{up:?}").contains(TOKEN));
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
-            retry_after(&m)
-        };
-        assert_eq!(h("7"), Some(Duration::from_secs(7)));
-        assert_eq!(h(" 0 "), Some(Duration::ZERO));
-        assert_eq!(
-            h("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO),
-            "past"
-        );
-        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
-        let d = h(&later).unwrap();
-        assert!(
-            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
-            "{d:?}"
-        );
-        assert_eq!(h("soon"), None);
-        assert_eq!(h("-3"), None);
-        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

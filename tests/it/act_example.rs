@@ -547,7 +547,7 @@ fn assert_audit_record(w: &World, o: &Outcome) {
             .unwrap_or_else(|_| panic!("{file} not in the server's directory"));
         let row = format!(
             "| `{file}` | {} | `{sha}` | passed | uploaded | <http://127.0.0.1:{}/packages/{file}#sha256={sha}> |",
-            sdd_publish::report::human_size(size),
+            sdd_publish::units::human_size(size),
             w.pypi.port
         );
         assert!(md.contains(&row), "the summary lacks {row:?}:\n{md}");

@@ -7,6 +7,7 @@ pub mod support;
 mod act;
 mod act_checks;
 mod act_example;
+mod architecture;
 mod bad_inputs;
 mod check;
 mod checks;

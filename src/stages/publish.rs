@@ -1,0 +1,260 @@
+//! Stage: upload the distributions to the target index through the index engine
+//! (hash-aware skip, retries, a few at a time), wheels before the sdist (discovery already
+//! orders them so; PyPI takes the release's metadata from the first file). One log line per
+//! file: size, speed, result.
+
+use std::sync::Arc;
+
+use super::{RunError, StageError};
+use crate::auth::{self, Session};
+use crate::config::{IndexTarget, Settings};
+use crate::dist::Distribution;
+use crate::gha::{Context, Runtime};
+use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
+
+/// How the run will authenticate to the target, chosen before any file is read: a missing
+/// token is known without reading a byte.
+pub(crate) struct Endpoint<'s> {
+    pub target: &'s IndexTarget,
+    pub method: auth::Method,
+}
+
+impl Endpoint<'_> {
+    /// How the upload authenticates, for the summary (never the credential itself).
+    pub(crate) fn auth_description(&self) -> String {
+        match &self.method {
+            auth::Method::Token(_) => {
+                format!("API token (`{}` input)", self.target.names.token_input)
+            }
+            auth::Method::TrustedPublishing(_) => {
+                "trusted publishing (a short-lived token minted by OIDC for this run)".into()
+            }
+        }
+    }
+}
+
+/// The token input, else trusted publishing when the job can mint an ID token (see
+/// [`auth::choose`]).
+pub(crate) fn endpoint<'s>(
+    ctx: &Context,
+    settings: &Settings,
+    target: &'s IndexTarget,
+    rt: &Runtime,
+) -> Result<Endpoint<'s>, RunError> {
+    if let Some(var) = target.url_from_env {
+        rt.info(&format!(
+            "upload URL {} (from {var}; the `{}` input is empty)",
+            target.upload_url, target.names.url_input
+        ));
+    }
+    match auth::choose(
+        settings.trusted_publishing,
+        target.token.as_ref(),
+        ctx.id_token.as_ref(),
+        target.auth_names(),
+        fork_pull_request(ctx),
+    )? {
+        Some(method) => Ok(Endpoint { target, method }),
+        None => Err(StageError::MissingToken {
+            label: target.names.label,
+            input: target.names.token_input,
+            secret: target.names.secret,
+        }
+        .into()),
+    }
+}
+
+/// A pull request whose head lives in another repository: GitHub gives it no ID token.
+fn fork_pull_request(ctx: &Context) -> bool {
+    ctx.event_name.starts_with("pull_request")
+        && ctx
+            .event
+            .pointer("/pull_request/head/repo/full_name")
+            .and_then(|v| v.as_str())
+            .is_some_and(|head| !head.eq_ignore_ascii_case(&ctx.repository))
+}
+
+/// Upload every file; the outcomes (one per file, in order) are there even when it fails.
+pub(crate) async fn run(
+    dists: &[Distribution],
+    endpoint: Endpoint<'_>,
+    project: Option<String>,
+    settings: &Settings,
+    rt: &Runtime,
+) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
+    debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
+    let target = endpoint.target;
+    let session = match Session::new(
+        rt,
+        endpoint.method,
+        &target.upload_url,
+        target.auth_names(),
+        project,
+    ) {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Err(e.into())),
+    };
+    match upload(dists, target, session, settings, rt).await {
+        Ok((outcomes, result)) => (
+            outcomes,
+            result.map_err(|e| StageError::Publish(Box::new(e)).into()),
+        ),
+        Err(e) => (Vec::new(), Err(e)),
+    }
+}
+
+type Uploaded = (Vec<idx::FileOutcome>, Result<(), idx::PublishError>);
+
+async fn upload(
+    dists: &[Distribution],
+    target: &IndexTarget,
+    mut session: Session<'_>,
+    settings: &Settings,
+    rt: &Runtime,
+) -> Result<Uploaded, RunError> {
+    let trusted = session.is_trusted_publishing();
+    // A dry run contacts no OIDC endpoint: it asks the index anonymously.
+    let credentials = if settings.dry_run && trusted {
+        rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
+        None
+    } else {
+        Some(session.credentials().await?.0)
+    };
+    let url = &target.upload_url;
+    let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
+    let uploader = Uploader::with_timeouts(
+        url.clone(),
+        credentials.clone().unwrap_or(placeholder),
+        settings.tuning.timeouts,
+    )
+    .map_err(|source| StageError::Upload {
+        filename: dists
+            .first()
+            .map(|d| d.filename.clone())
+            .unwrap_or_default(),
+        source,
+    })?;
+    // The upload origin's credentials also read a private simple index on that origin.
+    let mut query = IndexQuery::new(target.index_url.clone(), settings.tuning.timeouts.stall)?;
+    if let Some(c) = credentials {
+        query = query.with_upload_credentials(url, c);
+    }
+    // Trusted publishing: before each upload attempt, a token near its expiry is re-minted
+    // and handed to the uploader (uploads run in parallel, so the session is shared).
+    let session = tokio::sync::Mutex::new(session);
+    let refresh = || -> idx::RefreshFuture<'_> {
+        Box::pin(async {
+            let mut s = session.lock().await;
+            s.credentials()
+                .await
+                .map(|(c, fresh)| fresh.then_some(c))
+                .map_err(|e| e.to_string())
+        })
+    };
+    let refresh: Option<&idx::Refresh<'_>> = (trusted && !settings.dry_run).then_some(&refresh);
+    let opts = idx::PublishOptions {
+        skip_existing: settings.skip_existing,
+        max_parallel: settings.max_parallel,
+        dry_run: settings.dry_run,
+        retry: settings.tuning.retry,
+    };
+    let bars = crate::progress::Bars::new(!rt.is_actions());
+    let on = |e: idx::Event<'_>| {
+        match &e {
+            idx::Event::Starting {
+                filename,
+                size,
+                progress,
+            } => bars.start(filename, *size, Arc::clone(progress)),
+            idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
+            _ => {}
+        }
+        bars.suspend(|| log_event(rt, url, &e));
+    };
+    Ok(idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await)
+}
+
+/// A file's result in a few words, as the terminal and the progress bars show it.
+pub(crate) fn status_word(s: &idx::Status) -> &'static str {
+    match s {
+        idx::Status::Uploaded => "uploaded",
+        idx::Status::IdenticalSkipped => "identical, skipped",
+        idx::Status::WouldUpload => "would upload",
+        idx::Status::Failed(_) => "FAILED",
+        idx::Status::NotAttempted => "not attempted",
+    }
+}
+
+fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
+    use crate::units::human_size;
+    match e {
+        idx::Event::Checked {
+            dialect,
+            url: page,
+            found,
+        } => rt.info(&format!(
+            "asked the index what it has ({page}, {}): {found} of these files already there",
+            serde_json::to_value(dialect)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )),
+        idx::Event::QueryRetrying { delay, reason } => rt.warning(&format!(
+            "asking the index again in {:.1}s: {reason}",
+            delay.as_secs_f32()
+        )),
+        idx::Event::Starting { .. } => {}
+        idx::Event::Retrying {
+            filename,
+            attempt,
+            attempts,
+            delay,
+            reason,
+            retry_after,
+        } => rt.warning(&format!(
+            "retrying {filename} in {:.1}s{} (attempt {attempt} of {attempts} failed): {reason}",
+            delay.as_secs_f32(),
+            if *retry_after {
+                ", as the index's Retry-After asks"
+            } else {
+                ""
+            }
+        )),
+        idx::Event::Landed { filename, after } => rt.info(&format!(
+            "{filename}: the index has it now with our sha256 (an earlier attempt landed); the failed attempt said: {after}"
+        )),
+        idx::Event::Done(o) => {
+            let sha = o.sha256.as_deref().unwrap_or("-");
+            let line = match &o.status {
+                idx::Status::Uploaded => {
+                    let secs = o.elapsed.map_or(0.0, |d| d.as_secs_f64()).max(1e-3);
+                    format!(
+                        "uploaded {} ({} in {secs:.1}s, {}/s, {} attempt(s), sha256 {sha})",
+                        o.filename,
+                        human_size(o.size),
+                        human_size((o.size as f64 / secs) as u64),
+                        o.attempts
+                    )
+                }
+                idx::Status::IdenticalSkipped => match &o.note {
+                    None => format!(
+                        "skipped {} ({}): already on the index, identical (sha256 {sha})",
+                        o.filename,
+                        human_size(o.size)
+                    ),
+                    Some(note) => format!(
+                        "skipped {} ({}): already on the index (sha256 {sha}); {note}",
+                        o.filename,
+                        human_size(o.size)
+                    ),
+                },
+                idx::Status::WouldUpload => {
+                    format!("would upload {} to {url} (sha256 {sha})", o.filename)
+                }
+                idx::Status::Failed(m) => format!("FAILED {}: {m}", o.filename),
+                idx::Status::NotAttempted => format!("not attempted: {}", o.filename),
+            };
+            rt.info(&line);
+        }
+    }
+}
