@@ -46,6 +46,7 @@ const WRONG: &[(&str, &str)] = &[
     ("release-body", "{changelog} {nope}"),
     ("draft", "y"),
     ("release-assets", "no"),
+    ("attestations", "yes"),
     ("verify-install", "nah"),
     ("verify-strict", "strict"),
     ("verify-timeout", "soon"),
@@ -419,6 +420,41 @@ fn env_catalogue() -> Vec<EnvCase> {
             (Set("ftp://index.example/legacy/"), tuning_bad),
             (Set("https://user:secret@index.example/legacy/"), tuning_bad),
         ],
+    );
+    // Which Sigstore attests (read with the inputs, so a bad one stops the run even when
+    // this run, publishing with a token, would not attest).
+    for var in ["SDD_PUBLISH_FULCIO_URL", "SDD_PUBLISH_REKOR_URL"] {
+        cases_for(
+            &mut c,
+            var,
+            RUNS,
+            &[
+                (Set("not a url"), tuning_bad),
+                (Set("http://sigstore.example"), tuning_bad),
+                (Set("https://user:secret@sigstore.example"), tuning_bad),
+            ],
+        );
+    }
+    cases_for(
+        &mut c,
+        "SDD_PUBLISH_TRUSTED_ROOT",
+        RUNS,
+        &[
+            (Make(missing_file), tuning_bad),
+            (Make(a_directory), tuning_bad),
+        ],
+    );
+    cases_for(
+        &mut c,
+        "SDD_PUBLISH_ATTEST_REFRESH_MARGIN_S",
+        RUNS,
+        &[(Set("soon"), tuning_bad), (Set("-5"), tuning_bad)],
+    );
+    cases_for(
+        &mut c,
+        "SDD_PUBLISH_ATTEST_ATTEMPTS",
+        RUNS,
+        &[(Set("many"), tuning_bad), (Set("0"), RUNS)],
     );
     // The Python with readme_renderer, asked only for reStructuredText descriptions (the
     // fixture's is Markdown); a wrong one makes `check` say "could not check".
