@@ -472,6 +472,16 @@ fn env_catalogue() -> Vec<EnvCase> {
         RUNS,
         &[(Set("/no/such/python"), RUNS)],
     );
+    // The renderer's settings, likewise read only for rst descriptions (tests/it/check.rs
+    // covers their bad values); the tool cache is where a missing renderer would go.
+    for var in [
+        "SDD_PUBLISH_RENDERER",
+        "SDD_PUBLISH_RENDER_TIMEOUT",
+        "SDD_PUBLISH_RENDERER_INDEX_URL",
+        "RUNNER_TOOL_CACHE",
+    ] {
+        cases_for(&mut c, var, RUNS, &[(Set("☃ not a setting"), RUNS)]);
+    }
     c
 }
 
