@@ -30,7 +30,6 @@ pub(crate) struct Candidate<'a> {
     pub dists: &'a [Distribution],
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     candidate: &Candidate<'_>,
     preflight: &PreflightSettings,

@@ -352,7 +352,7 @@ fn master_push_publishes_a_dev_version_to_testpypi() {
     let uploaded = o.log.find("uploaded improved_sdd-").unwrap();
     assert!(preflight < passed && passed < uploaded, "{}", o.log);
     assert!(
-        o.log.contains(&format!("$ improved-sdd --version"))
+        o.log.contains("$ improved-sdd --version")
             && o.log.contains(&format!("improved-sdd {version}")),
         "{}",
         o.log

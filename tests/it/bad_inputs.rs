@@ -929,8 +929,14 @@ fn every_unusable_file_is_one_clear_error_and_nothing_is_published() {
         let names = (c.setup)(ws.path(), &mut env);
         let r = env.run(ws.path(), &["run"]);
         assert_one_clear_error(c.what, &r, c.code, &names, c.fix, &server);
-        // `should-publish` is the plan's verdict; what happened is in `uploaded`.
+        // Stopped before the upload: this run did not publish.
         assert_eq!(r.output("uploaded").as_deref(), Some(""), "{}", c.what);
+        assert_eq!(
+            r.output("should-publish").as_deref(),
+            Some("false"),
+            "{}",
+            c.what
+        );
     }
     // Controls: the same environments, intact, do publish (pypi, then dev-version to
     // TestPyPI on a fresh index), so the "nothing uploaded" assertions could have failed.

@@ -109,6 +109,8 @@ fn wrong_token_is_a_clear_error_and_never_printed() {
         "only the mask line"
     );
     assert!(server.stored().is_empty(), "nothing reached the index");
+    // The run reached the upload, where files can land before one fails: it stays a
+    // publishing run, and `uploaded` says what went up (here nothing).
     assert_eq!(r.output("should-publish").as_deref(), Some("true"));
     assert_eq!(r.output("uploaded").as_deref(), Some(""));
 }
