@@ -167,7 +167,8 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
     }
 
     let label = plan.target.label();
-    timed(
+    // The upload's index query serves verification too: one connection pool, one dialect.
+    let query = timed(
         rt,
         report,
         "upload",
@@ -185,7 +186,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), Pipeline
             report,
             "verify",
             &format!("Verify on {label}"),
-            async |report| verify(plan.target, simple_url, inputs, ctx, rt, report).await,
+            async |report| verify(plan.target, simple_url, &query, inputs, ctx, rt, report).await,
         )
         .await?;
     }
@@ -222,6 +223,7 @@ async fn timed<T>(
 async fn verify(
     target: Target,
     simple_url: &url::Url,
+    query: &IndexQuery,
     inputs: &Inputs,
     ctx: &Context,
     rt: &Runtime,
@@ -237,7 +239,7 @@ async fn verify(
         .iter()
         .filter_map(|f| Some((f.filename.clone(), f.sha256.clone()?)))
         .collect();
-    let query = crate::index::IndexQuery::new(simple_url.clone(), Duration::from_secs(60))?;
+    let query = query.with_timeout(Duration::from_secs(60));
     let interval = inputs.tuning.verify_interval;
     let check = v::ServeCheck {
         project: name.clone(),
@@ -258,10 +260,17 @@ async fn verify(
         }
     };
     match v::wait_until_served(&query, &check, &|l| rt.info(l)).await {
-        Ok(after) => report.verify_steps.push(format!(
-            "the index serves every file with our sha256 (after {:.1}s)",
-            after.as_secs_f64()
-        )),
+        Ok(served) => {
+            for f in report.files.iter_mut() {
+                if let Some(u) = served.urls.get(&f.filename) {
+                    f.url = Some(u.clone());
+                }
+            }
+            report.verify_steps.push(format!(
+                "the index serves every file with our sha256 (after {:.1}s)",
+                served.after.as_secs_f64()
+            ))
+        }
         Err(e @ VerifyError::HashMismatch { .. }) => {
             report.verify_error = Some(e.to_string());
             return Err(e.into());
@@ -703,7 +712,7 @@ async fn upload(
     inputs: &Inputs,
     rt: &Runtime,
     report: &mut Report,
-) -> Result<(), PipelineError> {
+) -> Result<IndexQuery, PipelineError> {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
     let trusted = session.is_trusted_publishing();
     let mut session = session;
@@ -752,8 +761,12 @@ async fn upload(
         retry: inputs.tuning.retry,
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
+    let parallelism = std::sync::Mutex::new(None);
     let on = |e: idx::Event<'_>| {
         match &e {
+            idx::Event::Parallelism(s) => {
+                *parallelism.lock().unwrap_or_else(|e| e.into_inner()) = Some(s.to_string())
+            }
             idx::Event::Starting {
                 filename,
                 size,
@@ -772,7 +785,9 @@ async fn upload(
         entry.note = o.note;
         entry.result = FileResult::from(&o.status);
     }
-    result.map_err(|e| PipelineError::Publish(Box::new(e)))
+    report.parallelism = parallelism.into_inner().unwrap_or_else(|e| e.into_inner());
+    result.map_err(|e| PipelineError::Publish(Box::new(e)))?;
+    Ok(query)
 }
 
 fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
@@ -794,6 +809,8 @@ fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
             delay.as_secs_f32()
         )),
         idx::Event::Starting { .. } => {}
+        idx::Event::Concurrency(d) => rt.info(&format!("parallel uploads {d}")),
+        idx::Event::Parallelism(s) => rt.info(&format!("parallel uploads: {s}")),
         idx::Event::Retrying {
             filename,
             attempt,

@@ -98,6 +98,9 @@ pub struct Report {
     pub verify_steps: Vec<String>,
     /// What the release stage did (created/updated, assets).
     pub release_detail: Option<String>,
+    /// How many files uploaded at once, and why (the upload engine measures it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<String>,
     /// Wall time of each stage that ran, in order.
     pub stages: Vec<(String, f64)>,
     pub total_secs: f64,
@@ -466,7 +469,11 @@ impl Report {
             if not > 0 {
                 parts.push(format!("{not} not attempted"));
             }
-            rows.push(("Upload", parts.join(", ")));
+            let mut cell = parts.join(", ");
+            if let Some(p) = &self.parallelism {
+                cell.push_str(&format!("; {}", md_escape(p)));
+            }
+            rows.push(("Upload", cell));
         }
         match (self.verified, &self.verify_error) {
             (Some(true), _) => rows.push(("Verified", md_escape(&self.verify_steps.join("; ")))),

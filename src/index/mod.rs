@@ -3,6 +3,7 @@
 //!
 //! This is the only module that speaks HTTP to an index.
 
+pub mod concurrency;
 pub mod form;
 pub(crate) mod html;
 pub mod oidc;
