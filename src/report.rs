@@ -730,6 +730,25 @@ mod tests {
     }
 
     #[test]
+    fn the_upload_row_says_how_many_went_at_once_and_why() {
+        let mut r = report();
+        r.validation = Some(Validation {
+            files: 2,
+            ..Validation::default()
+        });
+        r.parallelism =
+            Some("4 at a time (tried 8), max-parallel 8: 8 streams carried | more".into());
+        let md = r.summary_markdown();
+        assert!(
+            md.contains(
+                "**1 failed**; 4 at a time (tried 8), max-parallel 8: 8 streams carried \\| more |"
+            ),
+            "{md}"
+        );
+        assert!(r.to_json().contains("\"parallelism\": \"4 at a time"));
+    }
+
+    #[test]
     fn a_failed_gate_says_do_not_publish() {
         let mut r = report();
         r.checks = Some(ChecksReport {

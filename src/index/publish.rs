@@ -1221,6 +1221,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_run_that_stops_early_still_reports_every_sha256() {
+        // The index refuses the first upload for good: nothing else starts, yet every file's
+        // sha256 is in the outcomes, as when all were hashed before anything went out.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    while let Some(req) = read_request(&mut sock).await {
+                        let reply: &[u8] = if req.head.starts_with("GET ") {
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+                        } else {
+                            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 6\r\n\r\nbroken"
+                        };
+                        if sock.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let dists: Vec<Distribution> = (0..4)
+            .map(|i| {
+                dist(
+                    dir.path(),
+                    &format!("p-1.0-cp3{i}-none-any.whl"),
+                    DistKind::Wheel,
+                )
+            })
+            .collect();
+        let up = Uploader::new(
+            base.clone(),
+            super::super::Credentials::token(Secret::new("pypi-STOPTEST")),
+        )
+        .unwrap();
+        let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+        let opts = PublishOptions {
+            skip_existing: true,
+            max_parallel: 8,
+            dry_run: false,
+            retry: RetryPolicy::default(),
+        };
+        let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
+        assert!(result.unwrap_err().to_string().contains("broken"));
+        assert!(matches!(outcomes[0].status, Status::Failed(_)));
+        for (d, o) in dists.iter().zip(&outcomes) {
+            let want = super::super::digest_file(&d.path).await.unwrap().sha256;
+            assert_eq!(o.sha256.as_deref(), Some(want.as_str()), "{}", o.filename);
+        }
+        assert!(outcomes[1..]
+            .iter()
+            .all(|o| o.status == Status::NotAttempted));
+    }
+
+    #[tokio::test]
     async fn a_failed_comparison_says_why_and_leaves_no_download_behind() {
         let dir = tempfile::tempdir().unwrap();
         let d = dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist);

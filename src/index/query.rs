@@ -841,6 +841,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_index_without_the_json_api_is_asked_for_it_once_and_clones_remember() {
+        let count = |seen: &Arc<Mutex<Vec<Request>>>, path: &str| {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.path() == path)
+                .count()
+        };
+        // Before the upload the page lists only an older version: a 404 for 1.0 may just
+        // mean 1.0 is not there yet, so the API is asked again next time.
+        let old = format!("<a href=\"/p/x-0.9.tar.gz#sha256={SHA}\">x-0.9.tar.gz</a>");
+        let (base, seen) = serve(vec![("/simple/x/", "200 OK", "text/html", old)]).await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        q.files("x", "1.0").await.unwrap();
+        q.files("x", "1.0").await.unwrap();
+        assert_eq!(count(&seen, "/pypi/x/1.0/json"), 2);
+
+        // Once the page lists 1.0 and the API still knows nothing, it has none (pypiserver):
+        // later questions, from this query or a clone (verification), go to the page only.
+        let html = format!("<a href=\"/p/x-1.0.tar.gz#sha256={SHA}\">x-1.0.tar.gz</a>");
+        let (base, seen) = serve(vec![("/simple/x/", "200 OK", "text/html", html)]).await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        q.files("x", "1.0").await.unwrap();
+        let verify = q.with_timeout(Duration::from_secs(7));
+        for _ in 0..3 {
+            let l = verify.files("x", "1.0").await.unwrap();
+            assert_eq!(l.dialect, Dialect::Pep503Html);
+            assert_eq!(l.files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+        }
+        assert_eq!(count(&seen, "/pypi/x/1.0/json"), 1);
+        assert_eq!(count(&seen, "/simple/x/"), 4);
+
+        // An answer that is not the API (an HTML page for every path) is as good as none.
+        let page = format!("<a href=\"/p/x-0.9.tar.gz#sha256={SHA}\">x-0.9.tar.gz</a>");
+        let (base, seen) = serve(vec![
+            ("/simple/x/", "200 OK", "text/html", page.clone()),
+            ("/pypi/x/1.0/json", "200 OK", "text/html", page),
+        ])
+        .await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        q.files("x", "1.0").await.unwrap();
+        q.files("x", "1.0").await.unwrap();
+        assert_eq!(count(&seen, "/pypi/x/1.0/json"), 1);
+    }
+
+    #[tokio::test]
+    async fn each_request_is_bounded_by_the_query_timeout() {
+        // Accepts, reads, never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/simple/",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let _ = read_request(&mut sock).await;
+                held.push(sock);
+            }
+        });
+        let q = IndexQuery::new(base, Duration::from_secs(60)).unwrap();
+        let started = std::time::Instant::now();
+        let err = q
+            .with_timeout(Duration::from_millis(300))
+            .files("x", "1")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
     async fn unknown_project_is_empty_and_overload_is_retryable() {
         let (base, _) = serve(vec![(
             "/simple/busy/",
