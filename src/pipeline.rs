@@ -797,12 +797,14 @@ fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
             dialect,
             url: page,
             found,
+            took,
         } => rt.info(&format!(
-            "asked the index what it has ({page}, {}): {found} of these files already there",
+            "asked the index what it has ({page}, {}, {:.3} s): {found} of these files already there",
             serde_json::to_value(dialect)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            took.as_secs_f64()
         )),
         idx::Event::QueryRetrying { delay, reason } => rt.warning(&format!(
             "asking the index again in {:.1}s: {reason}",

@@ -263,7 +263,7 @@ pub async fn wait_until_served(
         if missing.is_empty() {
             let took = started.elapsed();
             log(&format!(
-                "the index serves all {} file(s) with the uploaded sha256 ({:.1} s)",
+                "the index serves all {} file(s) with the uploaded sha256 ({:.3} s)",
                 check.files.len(),
                 took.as_secs_f64()
             ));

@@ -177,11 +177,12 @@ pub struct FileOutcome {
 /// What the engine tells its caller as it goes (the caller decides how it reads).
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// The index was asked; `found` of our files are there.
+    /// The index was asked (in `took`, retries included); `found` of our files are there.
     Checked {
         dialect: Dialect,
         url: &'a str,
         found: usize,
+        took: Duration,
     },
     Starting {
         filename: &'a str,
@@ -409,6 +410,7 @@ async fn run(
     let (project, version) = (&first.metadata.name, &first.metadata.version);
 
     // 1. Every conflict before the first byte goes out (the files hash meanwhile).
+    let asked = Instant::now();
     let listing = query_with_retries(query, project, version, &opts.retry, on)
         .await
         .map_err(|source| PublishError::Query { source })?;
@@ -420,6 +422,7 @@ async fn run(
         dialect: listing.dialect,
         url: query.project_url(project).as_str(),
         found,
+        took: asked.elapsed(),
     });
     let mut problems = Vec::new();
     let mut to_upload = Vec::new();
