@@ -9,10 +9,13 @@
 //! 1. Start with one stream (the first file goes alone anyway) and measure its throughput.
 //! 2. Slow start: double the streams while each step raises the aggregate throughput by at
 //!    least half of what the added streams would carry if each did as well as the ones before
-//!    (`keep`).
+//!    (`keep`); quadruple after a step that scaled almost linearly (`leap`), since every step
+//!    costs a whole upload cycle at the lower level.
 //! 3. A step that raises it less than that but still clearly (`partial_share` of the ideal
-//!    rise, at least `partial`) is kept and ends the doubling; a step that does not is undone.
-//!    Then hold, and now and then probe one stream more; a probe that does not pay doubles the
+//!    rise, at least `partial`) is kept and ends the doubling; a step that does not is undone,
+//!    down to as many streams as the measured throughput needs at the old per-stream rate
+//!    (a jump from 2 to 8 over a link that carries three streams' worth lands on 3). Then
+//!    hold, and now and then probe one stream more; a probe that does not pay doubles the
 //!    wait before the next.
 //! 4. A failure that will be retried (transport error, stall, 5xx) or a 429 halves the streams
 //!    at once (once per `cut_gap`: a burst of errors from parallel streams is one signal).
@@ -41,6 +44,8 @@ pub struct Params {
     /// A step up is kept and doubling goes on when the throughput rose by at least this
     /// fraction of the rise the added streams would bring at the old per-stream rate.
     pub keep: f64,
+    /// At least this fraction: quadruple instead of doubling.
+    pub leap: f64,
     /// A smaller rise than `keep` is still kept (and doubling ends) when it is at least
     /// `partial_share` of that ideal rise and at least `partial` (a fraction of the old rate).
     pub partial_share: f64,
@@ -57,6 +62,7 @@ impl Default for Params {
     fn default() -> Self {
         Params {
             keep: 0.5,
+            leap: 0.9,
             partial_share: 0.25,
             partial: 0.1,
             probe_wait: Duration::from_secs(4),
@@ -138,6 +144,8 @@ pub enum Why {
     Partial(Measured),
     /// Not worth it: back to `before`.
     Flat(Measured),
+    /// Some of the added streams paid, not all: back to as many as the throughput needs.
+    Overshot(Measured),
     /// Steady for a while: try one stream more.
     Probe { steady: Duration },
     /// The index pushed back: halve.
@@ -221,6 +229,9 @@ pub struct Controller {
     /// The present level, measured from `since` (when it began).
     current: Level,
     since: Duration,
+    /// The present level began with a step up: uploads started in the same burst of
+    /// completions, just before it, run at it too.
+    stepped_up: bool,
     steady_since: Duration,
     next_probe: Option<Duration>,
     probe_wait: Duration,
@@ -243,6 +254,7 @@ impl Controller {
             base: None,
             current: Level::new(1),
             since: Duration::ZERO,
+            stepped_up: false,
             steady_since: Duration::ZERO,
             next_probe: None,
             probe_wait: p.probe_wait,
@@ -270,11 +282,12 @@ impl Controller {
     /// changed, and the engine starts (or stops starting) uploads accordingly.
     pub fn observe(&mut self, s: Sample, finished: Option<Finished>) -> Option<Decision> {
         // Files that began before this level ran (partly) at another one: they say nothing
-        // about this one, nor do files that needed a retry.
-        let tolerance = self
-            .base
-            .and_then(|b| b.per_file())
-            .map_or(Duration::ZERO, |t| (t / 4).min(BATCH));
+        // about this one, nor do files that needed a retry. After a step down that includes
+        // those started in the burst just before: they ran at the higher level.
+        let tolerance = match self.base.and_then(|b| b.per_file()) {
+            Some(t) if self.stepped_up => (t / 4).min(BATCH),
+            _ => Duration::ZERO,
+        };
         if let Some(f) = finished.filter(|f| f.clean && f.started + tolerance >= self.since) {
             self.current.add(&f);
         }
@@ -290,13 +303,20 @@ impl Controller {
         {
             self.why = Some(d.clone());
         }
-        if decision.as_ref().is_some_and(|d| d.to != d.from) {
-            // The engine starts the new level's streams right after this event.
-            self.measure_from(s.at, self.target.min(s.available.max(1)));
-        } else if s.active != self.current.streams {
-            // Streams came or went (the tail, a retry delay, a cut draining): what runs now
-            // is another level.
-            self.measure_from(s.at, s.active);
+        match &decision {
+            Some(d) if d.to != d.from => {
+                // The engine starts a new level's streams right after this event; a lower
+                // level begins once the surplus uploads have finished.
+                self.measure_from(s.at, self.target.min(s.available.max(1)));
+                self.stepped_up = d.to > d.from;
+            }
+            _ if s.active != self.current.streams => {
+                // Streams came or went (the tail, a retry delay, a step down draining): what
+                // runs now is another level.
+                self.measure_from(s.at, s.active);
+                self.stepped_up = false;
+            }
+            _ => {}
         }
         decision
     }
@@ -318,6 +338,7 @@ impl Controller {
         }
         let d = self.set(self.target / 2, at, Why::Pushback(kind));
         self.measure_from(at, self.target);
+        self.stepped_up = false;
         self.why = Some(d.clone());
         Some(d)
     }
@@ -378,7 +399,8 @@ impl Controller {
         if gain >= self.p.keep * ideal {
             self.base = Some(measured);
             if self.slow_start && streams < room {
-                return Some(self.set((streams * 2).min(room), now, Why::Rising(m)));
+                let factor = if gain >= self.p.leap * ideal { 4 } else { 2 };
+                return Some(self.set((streams * factor).min(room), now, Why::Rising(m)));
             }
             self.end_slow_start(now, true);
             let why = if streams >= self.ceiling {
@@ -393,8 +415,19 @@ impl Controller {
             self.end_slow_start(now, true);
             return Some(self.set(streams, now, Why::Partial(m)));
         }
-        // Not worth it: undo the step, and wait longer before the next probe.
+        // Not worth it: undo the step (as far as the throughput allows), and wait longer
+        // before the next probe.
         self.end_slow_start(now, false);
+        let needed = (m.rate / (m.before_rate / m.before as f64)).round();
+        let back = if needed.is_finite() {
+            (needed as usize).clamp(m.before, streams - 1)
+        } else {
+            m.before
+        };
+        if back > m.before {
+            // Judged against `before` again once measured, like a probe.
+            return Some(self.set(back, now, Why::Overshot(m)));
+        }
         Some(self.set(m.before, now, Why::Flat(m)))
     }
 
@@ -457,6 +490,10 @@ impl fmt::Display for Why {
             Why::Flat(m) => write!(
                 f,
                 "{m}: not worth it; the limit is the index (or a link the streams share), not each connection"
+            ),
+            Why::Overshot(m) => write!(
+                f,
+                "{m}: not every added stream paid; as many as that throughput needs"
             ),
             Why::Probe { steady } => write!(
                 f,
@@ -610,24 +647,26 @@ mod tests {
         let run = simulate(link_bound, 20, 20 << 20, 8, &[]);
         assert_eq!(run.ctl.target(), 8, "{:#?}", run.decisions);
         assert_eq!(run.most, 8);
-        // Eight is not judged: the 20 files run out before a full cycle at eight.
+        // Two streams carried twice what one did: straight on to eight, the ceiling.
         assert_eq!(
             steps(&run),
-            [(1, 2), (2, 4), (4, 8)],
+            [(1, 2), (2, 8), (8, 8)],
             "{:#?}",
             run.decisions
         );
-        // One stream: 400 MiB at 12.5 MiB/s is 32 s; here a cycle per doubling, then eight.
-        assert!(run.secs < 10.0, "{}", run.secs);
-        // With files enough, eight is judged too: the ceiling.
-        let run = simulate(link_bound, 40, 20 << 20, 8, &[]);
-        assert_eq!(
-            steps(&run),
-            [(1, 2), (2, 4), (4, 8), (8, 8)],
-            "{:#?}",
-            run.decisions
+        assert!(matches!(run.decisions[2].why, Why::Ceiling(_)));
+        // One stream: 400 MiB at 12.5 MiB/s is 32 s; here a cycle at one, one at two, then
+        // three rounds at eight (the last with one file).
+        assert!(run.secs < 8.1, "{}", run.secs);
+        // A doubling that only just pays is followed by another doubling, not a leap.
+        let run = simulate(
+            |n| n as f64 * 12.5 * MB * if n > 1 { 0.85 } else { 1.0 },
+            40,
+            20 << 20,
+            8,
+            &[],
         );
-        assert!(matches!(run.decisions[3].why, Why::Ceiling(_)));
+        assert_eq!(steps(&run)[..2], [(1, 2), (2, 4)], "{:#?}", run.decisions);
     }
 
     #[test]
@@ -653,23 +692,26 @@ mod tests {
     #[test]
     fn a_shared_bottleneck_stops_the_doubling_where_it_stops_paying() {
         let run = simulate(|n| (n as f64).min(3.2) * 12.5 * MB, 60, 20 << 20, 8, &[]);
-        // 1 -> 2 doubles, 2 -> 4 adds 60% (kept), 4 -> 8 adds nothing: back to 4.
+        // 1 -> 2 doubles, so on to 8, which carries 3.2 streams' worth: back to 3, which
+        // carries half again as much as 2 (kept).
         assert_eq!(
             steps(&run)[..4],
-            [(1, 2), (2, 4), (4, 8), (8, 4)],
+            [(1, 2), (2, 8), (8, 3), (3, 3)],
             "{:#?}",
             run.decisions
         );
+        assert!(matches!(run.decisions[2].why, Why::Overshot(_)));
+        assert!(matches!(run.decisions[3].why, Why::Rising(_)));
         assert_eq!(run.ctl.summary().peak, 8);
         // Probes of one more follow, and each is undone (or the files ran out).
         let later = &run.decisions[4..];
         assert!(!later.is_empty(), "{:#?}", run.decisions);
         for pair in later.chunks(2) {
             assert!(matches!(pair[0].why, Why::Probe { .. }), "{pair:#?}");
-            assert_eq!((pair[0].from, pair[0].to), (4, 5));
+            assert_eq!((pair[0].from, pair[0].to), (3, 4));
             if let Some(undo) = pair.get(1) {
                 assert!(matches!(undo.why, Why::Flat(_)), "{undo:#?}");
-                assert_eq!(undo.to, 4);
+                assert_eq!(undo.to, 3);
             }
         }
     }
