@@ -10,16 +10,22 @@
 //! with `Link: rel="next"`, `x-ratelimit-*` headers spent only by 200s, and it counts
 //! everything. Scenarios script it per poll (the n-th first-page request of a route) and can
 //! queue raw faults (a 502, a secondary-rate-limit 403) in front of a route.
+//!
+//! `scripts/demo` runs this same file as a program (`tests/demo/github-double.rs`), with its
+//! releases kept in a file between runs ([`GitHubDouble::persist_releases`]).
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use base64::Engine;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -112,6 +118,8 @@ struct State {
     /// Every request as `(method, path)`, release routes included.
     calls: Vec<(String, String)>,
     releases: Releases,
+    /// Where the releases world is saved after every write (see `persist_releases`).
+    persist: Option<PathBuf>,
 }
 
 pub struct GitHubDouble {
@@ -223,6 +231,7 @@ impl GitHubDouble {
             paths: Vec::new(),
             calls: Vec::new(),
             releases: Releases::default(),
+            persist: None,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -364,6 +373,26 @@ impl GitHubDouble {
         let mut s = self.state.lock().unwrap();
         s.releases.attach(release, name, bytes);
     }
+
+    /// Keep the releases world (releases, assets and their bytes) in `path`, so a double in
+    /// a later process starts where this one ended: load it now when the file exists, then
+    /// save it after every release write answered with success.
+    pub fn persist_releases(&self, path: &Path) -> Result<(), String> {
+        let mut s = self.state.lock().unwrap();
+        if path.exists() {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let saved: SavedReleases = serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{} is not a saved GitHub double state ({e}); delete it to start over",
+                    path.display()
+                )
+            })?;
+            s.releases.restore(saved, self.port);
+        }
+        s.persist = Some(path.to_owned());
+        Ok(())
+    }
 }
 
 /// The release operations, with their OpenAPI path, method and success status.
@@ -446,7 +475,64 @@ struct Releases {
     write_faults: VecDeque<Fault>,
 }
 
+/// A release's `upload_url` on this double (GitHub's is on uploads.github.com).
+fn upload_url(port: u16, id: u64) -> String {
+    format!("http://127.0.0.1:{port}/uploads/repos/{REPO}/releases/{id}/assets{{?name,label}}")
+}
+
+/// The releases world on disk (see [`GitHubDouble::persist_releases`]).
+#[derive(Serialize, Deserialize)]
+struct SavedReleases {
+    next_id: u64,
+    releases: Vec<Value>,
+    assets: Vec<SavedAsset>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedAsset {
+    release: u64,
+    json: Value,
+    bytes_base64: String,
+}
+
 impl Releases {
+    fn saved(&self) -> SavedReleases {
+        SavedReleases {
+            next_id: self.next_id,
+            releases: self.releases.clone(),
+            assets: self
+                .assets
+                .iter()
+                .map(|a| SavedAsset {
+                    release: a.release,
+                    json: a.json.clone(),
+                    bytes_base64: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+                })
+                .collect(),
+        }
+    }
+
+    /// Take over a saved world; `upload_url`s name this double's port, not the saver's.
+    fn restore(&mut self, saved: SavedReleases, port: u16) {
+        self.next_id = saved.next_id;
+        self.releases = saved.releases;
+        for r in &mut self.releases {
+            let id = r["id"].as_u64().unwrap_or(0);
+            r["upload_url"] = json!(upload_url(port, id));
+        }
+        self.assets = saved
+            .assets
+            .into_iter()
+            .map(|a| StoredAsset {
+                release: a.release,
+                json: a.json,
+                bytes: base64::engine::general_purpose::STANDARD
+                    .decode(a.bytes_base64)
+                    .unwrap_or_default(),
+            })
+            .collect();
+    }
+
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -471,9 +557,7 @@ impl Releases {
         r["assets_url"] = json!(format!(
             "https://api.github.com/repos/{REPO}/releases/{id}/assets"
         ));
-        r["upload_url"] = json!(format!(
-            "http://127.0.0.1:{port}/uploads/repos/{REPO}/releases/{id}/assets{{?name,label}}"
-        ));
+        r["upload_url"] = json!(upload_url(port, id));
         r["tarball_url"] = json!(format!("https://api.github.com/repos/{REPO}/tarball/{tag}"));
         r["zipball_url"] = json!(format!("https://api.github.com/repos/{REPO}/zipball/{tag}"));
         r["tag_name"] = json!(tag);
@@ -783,7 +867,12 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) {
         .push((method.clone(), path.to_owned()));
     let (status, extra, body) =
         match release_answer(state, port, &method, path, &q, &headers, &request_body) {
-            Some(a) => a,
+            Some(a) => {
+                if method != "GET" && (200..300).contains(&a.0) {
+                    save_releases(state);
+                }
+                a
+            }
             None => answer(state, port, path, &q, &headers),
         };
     let mut out = conn;
@@ -799,6 +888,23 @@ fn serve(conn: TcpStream, port: u16, state: &Mutex<State>) {
     let _ = out.write_all(head.as_bytes());
     let _ = out.write_all(body_text.as_bytes());
     let _ = out.flush();
+}
+
+/// Write the releases world where `persist_releases` said, before the answer goes out (so
+/// a client that saw the answer finds it saved). Atomic: a temp file renamed over the old.
+fn save_releases(state: &Mutex<State>) {
+    let s = state.lock().unwrap();
+    let Some(path) = s.persist.clone() else {
+        return;
+    };
+    let text = serde_json::to_string_pretty(&s.releases.saved()).unwrap();
+    let tmp = path.with_extension("tmp");
+    if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path)) {
+        eprintln!(
+            "github double: cannot save its state to {}: {e}",
+            path.display()
+        );
+    }
 }
 
 fn paginate(items: &[Value], q: &BTreeMap<&str, &str>) -> (Vec<Value>, Option<u32>, u32) {

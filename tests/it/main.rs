@@ -11,6 +11,7 @@ mod bad_inputs;
 mod check;
 mod checks;
 mod cli;
+mod demo;
 mod devversion;
 mod docs;
 mod faults;
