@@ -32,6 +32,12 @@
 //! starts its new streams together, so the first cycle at a level measures it whole. Files
 //! that needed a retry, or that straddled a change, are not counted.
 //!
+//! One known flattery: on an index that serves uploads strictly one after another, first come
+//! first served, the first of two streams started together finishes at full speed, so the
+//! first cycle rates two streams a third above one and they are kept. They cost nothing there
+//! (such an index is busy either way). An index that shares its time among uploads (threads,
+//! a link) is measured as it is.
+//!
 //! The controller is pure: events in, a target out. It never reads the clock, so its tests
 //! are exact.
 
