@@ -7,7 +7,6 @@
 //! (decoded, never printed) with the fix for each error code the index returns.
 
 use std::fmt::Write as _;
-use std::str::FromStr;
 
 use url::Url;
 
@@ -34,16 +33,13 @@ pub enum TrustedPublishing {
     Never,
 }
 
-impl FromStr for TrustedPublishing {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "auto" => Ok(TrustedPublishing::Auto),
-            "always" => Ok(TrustedPublishing::Always),
-            "never" => Ok(TrustedPublishing::Never),
-            _ => Err(()),
-        }
-    }
+impl TrustedPublishing {
+    /// Each setting by the name the `trusted-publishing` input takes.
+    pub const NAMES: [(&'static str, TrustedPublishing); 3] = [
+        ("auto", TrustedPublishing::Auto),
+        ("always", TrustedPublishing::Always),
+        ("never", TrustedPublishing::Never),
+    ];
 }
 
 /// The index being published to, as the messages name it.
@@ -172,6 +168,15 @@ impl<'a> Session<'a> {
 
     pub fn is_trusted_publishing(&self) -> bool {
         matches!(self.state, State::Trusted { .. })
+    }
+
+    /// The job's ID-token endpoint, when publishing by trusted publishing (attestations
+    /// need ID tokens of their own, for Sigstore).
+    pub fn id_token_request(&self) -> Option<&IdTokenRequest> {
+        match &self.state {
+            State::Trusted { request, .. } => Some(request),
+            State::Token { .. } => None,
+        }
     }
 
     /// Credentials good for at least [`REMINT_MARGIN_SECS`], and whether they differ from

@@ -163,6 +163,10 @@ async fn last_release(dir: &Path, tag_pattern: &str) -> Version {
 mod tests {
     use super::*;
 
+    fn read(dir: &Path, file: &str) -> String {
+        std::fs::read_to_string(dir.join(file)).unwrap()
+    }
+
     fn project(dir: &Path, pyproject: &str) {
         std::fs::write(dir.join("pyproject.toml"), pyproject).unwrap();
     }
@@ -190,13 +194,10 @@ mod tests {
         let built = build(&c, &|_| {}).await.unwrap();
         assert_eq!(built.stamped.unwrap().to_string(), "1.2.4.dev4202");
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("seen.txt")).unwrap(),
+            read(dir.path(), "seen.txt"),
             "version = '1.2.4.dev4202'  # here\n"
         );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("pyproject.toml")).unwrap(),
-            PYPROJECT
-        );
+        assert_eq!(read(dir.path(), "pyproject.toml"), PYPROJECT);
     }
 
     #[tokio::test]
@@ -207,10 +208,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("`exit 3` failed"), "{err}");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("pyproject.toml")).unwrap(),
-            PYPROJECT
-        );
+        assert_eq!(read(dir.path(), "pyproject.toml"), PYPROJECT);
     }
 
     #[tokio::test]
@@ -229,10 +227,7 @@ mod tests {
             msg.contains("could not restore") && msg.contains("pyproject.toml"),
             "{msg}"
         );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("x/__init__.py")).unwrap(),
-            init
-        );
+        assert_eq!(read(dir.path(), "x/__init__.py"), init);
     }
 
     #[tokio::test]
@@ -247,14 +242,8 @@ mod tests {
         let built = build(&c, &|_| {}).await.unwrap();
         // No git repository, so the last release is 0.0.0.
         assert_eq!(built.stamped.unwrap().to_string(), "0.0.1.dev4202");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("seen.txt")).unwrap(),
-            "0.0.1.dev4202"
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("pyproject.toml")).unwrap(),
-            text
-        );
+        assert_eq!(read(dir.path(), "seen.txt"), "0.0.1.dev4202");
+        assert_eq!(read(dir.path(), "pyproject.toml"), text);
     }
 
     #[tokio::test]

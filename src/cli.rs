@@ -7,13 +7,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::gha::{self, Context, Env, Inputs, ProcessEnv, Runtime};
+use crate::config::Settings;
+use crate::gha::{self, Context, Env, ProcessEnv, Runtime};
 use crate::pipeline::{self, RunContext};
 use crate::plan::{Mode, Pattern, PlanInput};
 
 /// Exit codes: 0 done (including "nothing to publish"), 1 a stage failed, 2 bad input.
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,13 +22,13 @@ pub const EXIT_USAGE: u8 = 2;
     version,
     about = "From green CI to a verified release on PyPI"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the whole pipeline, configured by INPUT_* and GITHUB_* (the GitHub Action entry point).
     Run {
         /// Also print the report as JSON on stdout.
@@ -47,11 +48,11 @@ pub enum Command {
         /// A check name or `*` glob (repeatable); none = every check on the commit.
         #[arg(long = "check")]
         checks: Vec<String>,
-        #[arg(long, default_value = "30m", value_parser = crate::checks::parse_duration)]
+        #[arg(long, default_value = "30m", value_parser = crate::units::parse_duration)]
         timeout: std::time::Duration,
-        #[arg(long, default_value = "10s", value_parser = crate::checks::parse_duration)]
+        #[arg(long, default_value = "10s", value_parser = crate::units::parse_duration)]
         interval: std::time::Duration,
-        #[arg(long, default_value = "5m", value_parser = crate::checks::parse_duration)]
+        #[arg(long, default_value = "5m", value_parser = crate::units::parse_duration)]
         appear_timeout: std::time::Duration,
         /// Conclusions that pass (comma-separated).
         #[arg(long, default_value = "success,neutral,skipped")]
@@ -78,6 +79,18 @@ pub enum Command {
         #[arg(long, default_value = "v*")]
         tag_pattern: String,
     },
+    /// Make a PEP 740 publish attestation for each distribution (Sigstore keyless signing
+    /// with the job's GitHub ID token: needs `permissions: id-token: write`), verify it, and
+    /// save it beside the file as `<file>.publish.attestation`. SDD_PUBLISH_FULCIO_URL,
+    /// SDD_PUBLISH_REKOR_URL and SDD_PUBLISH_TRUSTED_ROOT select a non-public Sigstore.
+    Attest {
+        /// Distribution files (.whl, .tar.gz).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the attestations' summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show, bump, set or check the project's PEP 440 version (format-preserving edits).
     Version {
         #[command(subcommand)]
@@ -86,7 +99,7 @@ pub enum Command {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The ref, e.g. refs/tags/v1.2.0 or refs/heads/main [default: $GITHUB_REF].
     #[arg(long = "ref")]
     git_ref: Option<String>,
@@ -106,8 +119,11 @@ pub struct PlanArgs {
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
-    s.parse()
-        .map_err(|_| format!("`{s}` is not a mode; expected one of auto, testpypi, pypi"))
+    Mode::NAMES
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, m)| *m)
+        .ok_or_else(|| format!("`{s}` is not a mode; expected one of auto, testpypi, pypi"))
 }
 
 pub fn main() -> ExitCode {
@@ -117,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Run { json } => run(&env, json),
         Command::Plan(args) => plan_cmd(&env, args),
         Command::Version { command } => version_cmd(&command),
+        Command::Attest { files, json } => attest_cmd(&env, &files, json),
         Command::Wait {
             repo,
             sha,
@@ -128,7 +145,7 @@ pub fn main() -> ExitCode {
             json,
         } => wait_cmd(
             &env,
-            crate::checks::WaitConfig {
+            crate::gate::WaitConfig {
                 repo: repo
                     .or_else(|| env.get("GITHUB_REPOSITORY"))
                     .unwrap_or_default(),
@@ -137,7 +154,7 @@ pub fn main() -> ExitCode {
                 timeout,
                 interval,
                 appear_timeout,
-                allowed: gha::inputs::parse_list(&allowed.to_ascii_lowercase()),
+                allowed: gha::raw_inputs::parse_list(&allowed.to_ascii_lowercase()),
                 own_run: None,
             },
             json,
@@ -149,7 +166,7 @@ pub fn main() -> ExitCode {
             tag,
             tag_pattern,
         } => check_cmd(
-            crate::check::CheckOptions {
+            crate::validate::CheckOptions {
                 paths,
                 strict,
                 tag,
@@ -174,7 +191,7 @@ fn runtime_async() -> Result<tokio::runtime::Runtime, std::io::Error> {
 /// The action: context and inputs first (a bad input stops everything before any stage),
 /// secrets masked before anything prints, then the pipeline; outputs and the summary are
 /// written whatever happened.
-pub fn run(env: &dyn Env, json: bool) -> ExitCode {
+pub(crate) fn run(env: &dyn Env, json: bool) -> ExitCode {
     let rt = Runtime::from_env(env);
     // Outputs and the summary must be writable before anything happens: a run that
     // published and then could not say so would leave the workflow blind.
@@ -183,7 +200,7 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
         rt.error(&e.to_string());
         return ExitCode::from(EXIT_USAGE);
     }
-    let inputs = match Inputs::from_env(env) {
+    let settings = match Settings::from_env(env) {
         Ok(i) => i,
         Err(e) => {
             // Mask whatever token inputs exist even though parsing failed.
@@ -193,7 +210,7 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    for s in inputs.secrets() {
+    for s in settings.secrets() {
         rt.mask(s);
     }
     let ctx = match Context::from_env(env) {
@@ -219,7 +236,7 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
     };
     let (report, result) = tokio_rt.block_on(pipeline::run(&RunContext {
         ctx: &ctx,
-        inputs: &inputs,
+        settings: &settings,
         rt: &rt,
         cwd: &cwd,
     }));
@@ -242,7 +259,7 @@ pub fn run(env: &dyn Env, json: bool) -> ExitCode {
 }
 
 fn mask_raw_secrets(env: &dyn Env, rt: &Runtime) {
-    for s in gha::inputs::raw_secrets(env) {
+    for s in gha::raw_inputs::raw_secrets(env) {
         rt.mask(&s);
     }
 }
@@ -318,7 +335,7 @@ fn plan_cmd(env: &dyn Env, args: PlanArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn wait_cmd(env: &dyn Env, cfg: crate::checks::WaitConfig, json: bool) -> ExitCode {
+fn wait_cmd(env: &dyn Env, cfg: crate::gate::WaitConfig, json: bool) -> ExitCode {
     let rt = Runtime::from_env(env);
     if cfg.repo.is_empty() || cfg.sha.is_empty() {
         rt.error("give the repository and commit: --repo owner/name --sha COMMIT (or set GITHUB_REPOSITORY and GITHUB_SHA)");
@@ -338,7 +355,9 @@ fn wait_cmd(env: &dyn Env, cfg: crate::checks::WaitConfig, json: bool) -> ExitCo
     let gh = match crate::github::GitHub::new(&api, token) {
         Ok(g) => g,
         Err(e) => {
-            rt.error(&e.to_string());
+            rt.error(&format!(
+                "{e}. Set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3"
+            ));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -351,7 +370,7 @@ fn wait_cmd(env: &dyn Env, cfg: crate::checks::WaitConfig, json: bool) -> ExitCo
     };
     let log = |line: &str| eprintln!("{line}");
     let gh = gh.with_logger(log);
-    let verdict = tokio_rt.block_on(crate::checks::wait(&gh, &cfg, &log));
+    let verdict = tokio_rt.block_on(crate::gate::wait(&gh, &cfg, &log));
     if json {
         println!(
             "{}",
@@ -368,28 +387,52 @@ fn wait_cmd(env: &dyn Env, cfg: crate::checks::WaitConfig, json: bool) -> ExitCo
         s.requests,
         s.full,
         s.not_modified,
-        crate::checks::fmt_duration(verdict.elapsed)
+        crate::units::fmt_duration(verdict.elapsed)
     );
     match verdict.result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            rt.error(&e.to_string());
+            match wait_fix(&e) {
+                Some(fix) => rt.error(&format!("{e}. {fix}")),
+                None => rt.error(&e.to_string()),
+            }
             ExitCode::from(EXIT_FAILED)
         }
     }
 }
 
+/// How to fix a failed `wait`, in the command's words (flags and variables, not inputs).
+fn wait_fix(e: &crate::gate::WaitError) -> Option<&'static str> {
+    use crate::gate::WaitError as W;
+    use crate::github::GitHubError as G;
+    match e {
+        W::TimedOut { .. } => Some("Raise --timeout if the checks are just slow"),
+        W::NeverAppeared { .. } => Some(
+            "Check the --check names against the check names on the commit (--appear-timeout is how long a named check may take to appear)",
+        ),
+        W::BadPattern(..) => Some("Fix the --check pattern"),
+        W::Api(G::Status { status: 401, .. }) => Some("GITHUB_TOKEN was refused: set a valid token"),
+        W::Api(G::Status {
+            status: 403 | 404, ..
+        }) => Some("GITHUB_TOKEN may lack a permission: it needs read access to checks, commit statuses and actions"),
+        W::Api(G::RateLimited { .. }) => {
+            Some("Run it again after the limit resets, or set GITHUB_TOKEN to a token with a limit of its own")
+        }
+        _ => None,
+    }
+}
+
 /// `check`: text grouped by file (or JSON), annotations inside Actions, exit 1 on errors.
-fn check_cmd(mut opts: crate::check::CheckOptions, json: bool) -> ExitCode {
+fn check_cmd(mut opts: crate::validate::CheckOptions, json: bool) -> ExitCode {
     let rt = Runtime::from_env(&ProcessEnv);
     if opts.paths.is_empty() {
         opts.paths.push(PathBuf::from("dist"));
     }
-    let outcome = crate::check::run(&opts);
+    let outcome = crate::validate::run(&opts);
     if rt.is_actions() {
         for f in &outcome.files {
             for p in &f.problems {
-                crate::report::annotate(&rt, p);
+                crate::stages::validate::annotate(&rt, p);
             }
         }
         for e in &outcome.fatal {
@@ -397,14 +440,84 @@ fn check_cmd(mut opts: crate::check::CheckOptions, json: bool) -> ExitCode {
         }
     }
     if json {
-        println!("{}", crate::check::json(&outcome));
+        println!("{}", crate::validate::json(&outcome));
     } else {
-        print!("{}", crate::check::text(&outcome));
+        print!("{}", crate::validate::text(&outcome));
     }
     if outcome.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// `attest FILE…`: one attestation per file, each verified before it is saved; stops at the
+/// first failure (exit 1), a bad setting exits 2.
+fn attest_cmd(env: &dyn Env, files: &[PathBuf], json: bool) -> ExitCode {
+    let rt = Runtime::from_env(env);
+    let config = match crate::attest::Config::from_lookup(&|k| env.get(k)) {
+        Ok(c) => c,
+        Err(e) => {
+            rt.error(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
+    let request = gha::oidc::IdTokenRequest::from_env(env);
+    if let Some(r) = &request {
+        rt.mask(r.request_token());
+    }
+    let tokens: Box<dyn crate::attest::TokenSource> = match request {
+        Some(r) => Box::new(r),
+        None => Box::new(crate::attest::NoTokens),
+    };
+    let result = runtime_async()
+        .map_err(|e| e.to_string())
+        .and_then(|rt_async| {
+            rt_async.block_on(async {
+                let mut attester = crate::attest::Attester::new(config, tokens.as_ref())
+                    .map_err(|e| e.to_string())?;
+                let mut done = Vec::new();
+                for f in files {
+                    let a = attester.attest_file(f).await.map_err(|e| e.to_string())?;
+                    if !json {
+                        println!(
+                            "attested {} (Rekor log index {}) -> {}",
+                            a.filename,
+                            a.log_index,
+                            a.saved.display()
+                        );
+                    }
+                    done.push(a);
+                }
+                Ok((done, attester.certificates()))
+            })
+        });
+    match result {
+        Ok((done, certificates)) => {
+            if json {
+                let files: Vec<_> = done
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "file": a.filename,
+                            "sha256": a.sha256,
+                            "attestation": a.saved,
+                            "rekor_log_index": a.log_index,
+                            "identity": a.identity,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"files": files, "certificates": certificates})
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            rt.error(&e);
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 
@@ -417,7 +530,11 @@ fn version_cmd(command: &crate::version::command::VersionCommand) -> ExitCode {
         Err(e) => {
             drop((out, info));
             Runtime::from_env(&ProcessEnv).error(&e.to_string());
-            ExitCode::from(e.exit_code())
+            ExitCode::from(if e.is_bad_input() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            })
         }
     }
 }

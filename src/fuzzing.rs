@@ -229,8 +229,8 @@ mod index {
             // Parsed, then judged against the retry budget as the publisher does.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             for h in [header_map("retry-after", v.as_bytes()), header_map("retry-after", &raw)] {
-                let asked = crate::index::upload::retry_after(&h);
-                let _ = crate::index::publish::within(deadline, Some(std::time::Duration::ZERO), asked);
+                let asked = crate::retry::retry_after(&h);
+                let _ = crate::retry::within(deadline, Some(std::time::Duration::ZERO), asked);
             }
         }
     }
@@ -238,9 +238,16 @@ mod index {
 
 mod github {
     use super::*;
-    use crate::checks::{own_jobs, results, suite_of, Own};
-    use crate::github::{expand_upload_url, next_link, rate_limit_wait, RetryPolicy};
-    use crate::release::{same_asset, ReleaseFile};
+    use crate::gate::{own_jobs, results, suite_of, Own};
+    use crate::github::models::{Asset, CheckRunsPage, CombinedStatus, JobsPage, WorkflowRun};
+    use crate::github::{expand_upload_url, next_link, rate_limit_wait, SECONDARY_WAIT};
+    use crate::github_release::{same_asset, ReleaseFile};
+
+    /// A fuzzed value as the model it stands for; one that is not that shape is refused by
+    /// the client before any code sees it.
+    fn typed<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+        serde_json::from_value(v.clone()).unwrap_or_default()
+    }
 
     const KEYS: &[&str] = &[
         "check_runs",
@@ -279,9 +286,11 @@ mod github {
             jobs in proptest::collection::btree_set(0u64..100, 0..3),
             named in any::<bool>(),
         ) {
-            let _ = suite_of(&runs.first().cloned().unwrap_or_default());
-            let _ = own_jobs(&runs, "r");
+            let _ = suite_of(&typed::<WorkflowRun>(&runs.first().cloned().unwrap_or_default()));
+            let _ = own_jobs(&runs.iter().map(typed::<JobsPage>).collect::<Vec<_>>(), "r");
             let own = Own { suite, jobs };
+            let runs: Vec<CheckRunsPage> = runs.iter().map(typed).collect();
+            let statuses: Vec<CombinedStatus> = statuses.iter().map(typed).collect();
             let out = results(&runs, &statuses, &own, named);
             // Sorted by name: the gate's status lines rely on it.
             prop_assert!(out.windows(2).all(|w| w[0].name <= w[1].name));
@@ -290,10 +299,10 @@ mod github {
         #[test]
         fn api_bodies_and_assets_never_panic(v in json(KEYS), e in edits(3), size in any::<u64>()) {
             let text = String::from_utf8_lossy(&json_bytes(&v, &e)).into_owned();
-            let _ = crate::github::api_message(&text);
-            let _ = crate::github::with_errors("m", &text);
+            let _ = crate::github::error_message(&text, false);
+            let _ = crate::github::error_message(&text, true);
             let file = ReleaseFile { filename: "x".into(), size, sha256: "00".into() };
-            let _ = same_asset(&v, &file);
+            let _ = same_asset(&typed::<Asset>(&v), &file);
         }
 
         #[test]
@@ -309,7 +318,7 @@ mod github {
             let mut h = header_map("x-ratelimit-remaining", remaining.as_bytes());
             h.extend(header_map("x-ratelimit-reset", reset.as_bytes()));
             h.extend(header_map("retry-after", retry.as_bytes()));
-            let _ = rate_limit_wait(&h, &message, &RetryPolicy::default());
+            let _ = rate_limit_wait(&h, &message, SECONDARY_WAIT);
             let _ = expand_upload_url(&template, &message);
         }
     }
@@ -317,8 +326,9 @@ mod github {
 
 mod gha {
     use super::*;
-    use crate::gha::inputs::{Inputs, RawInputs};
+    use crate::config::Settings;
     use crate::gha::oidc::{workflow_filename, Claims};
+    use crate::gha::raw_inputs::RawInputs;
     use crate::gha::Context;
     use crate::secret::Secret;
     use base64::Engine;
@@ -451,8 +461,8 @@ mod gha {
             let event = Context::parse_event(Path::new("event.json"), &bytes).unwrap_or(event);
             // A context the runner would never give is an error, not a decision.
             if let (Ok(ctx), Ok(raw)) = (Context::with_event(&env, event), RawInputs::from_env(&env)) {
-                if let Ok(inputs) = Inputs::from_raw(raw) {
-                    let _ = crate::pipeline::decide(&ctx, &inputs);
+                if let Ok(inputs) = Settings::from_raw(raw) {
+                    let _ = crate::stages::plan::run(&ctx, &inputs);
                 }
             }
         }
@@ -478,7 +488,9 @@ mod gha {
 
 mod release {
     use super::*;
-    use crate::release::{check_template, extract_section, render, ReleaseFacts, ReleaseFile};
+    use crate::github_release::notes::{
+        check_template, extract_section, render, ReleaseFacts, ReleaseFile,
+    };
     use std::str::FromStr;
 
     proptest! {
@@ -492,7 +504,7 @@ mod release {
         ) {
             let v = pep440_rs::Version::from_str(&version).unwrap();
             let section = extract_section(&changelog, &v);
-            let _ = check_template(&template, "release-body");
+            let _ = check_template(&template);
             let files = [ReleaseFile { filename: "x-1.0.tar.gz".into(), size: 1, sha256: "00".into() }];
             let facts = ReleaseFacts {
                 name: "x",
@@ -502,7 +514,7 @@ mod release {
                 changelog: section.as_deref(),
                 files: &files,
             };
-            let _ = render(&template, "release-body", &facts);
+            let _ = render(&template, &facts);
         }
     }
 }

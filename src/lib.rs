@@ -1,26 +1,45 @@
 //! sdd-publish: take a Python project from green CI to a verified release on PyPI.
 //!
-//! The library holds every stage as a plain function from typed input to typed output;
-//! `pipeline` alone knows their order, `gha` alone knows GitHub Actions' file formats, and
-//! `index` alone speaks HTTP to a package index. See `DESIGN.md` in the shared folder.
+//! Every stage is a plain function from typed input to a typed outcome (`stages`);
+//! `pipeline` alone knows their order and folds the outcomes into a `report::Report`; `gha`
+//! alone knows GitHub Actions' file formats; `index` alone speaks HTTP to a package index and
+//! `github` to GitHub's API. `docs/architecture.md` is the map, and `tests/it/architecture.rs`
+//! holds the layer table that keeps imports pointing down.
+//!
+//! Modules are `pub(crate)` unless the integration tests in `tests/it` reach into them.
 
-pub mod auth;
-pub mod build;
-pub mod check;
-pub mod checks;
-pub mod cli;
-pub mod dist;
-pub mod gha;
+// Foundations: no domain knowledge.
+pub(crate) mod http;
+pub mod retry;
+pub mod secret;
+pub mod units;
+
+// The outside world, each behind one module.
+pub(crate) mod gha;
 pub mod github;
 pub mod index;
-pub mod pipeline;
-pub mod plan;
-pub mod progress;
-pub mod release;
-pub mod report;
-pub mod secret;
+
+// The domain.
+pub mod dist;
+pub(crate) mod plan;
+pub(crate) mod version;
+
+// What a run does, each one job.
+pub(crate) mod attest;
+pub(crate) mod auth;
+pub(crate) mod build;
+pub mod gate;
+pub mod github_release;
+pub(crate) mod progress;
+pub(crate) mod validate;
 pub mod verify;
-pub mod version;
+
+// Putting it together.
+pub mod cli;
+pub(crate) mod config;
+pub(crate) mod pipeline;
+pub mod report;
+pub(crate) mod stages;
 
 #[cfg(test)]
 mod fuzzing;

@@ -5,7 +5,6 @@
 //! pull requests, forks, other branches, other events — publishes nothing and says why.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -17,16 +16,13 @@ pub enum Mode {
     Pypi,
 }
 
-impl FromStr for Mode {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "auto" => Ok(Mode::Auto),
-            "testpypi" => Ok(Mode::Testpypi),
-            "pypi" => Ok(Mode::Pypi),
-            _ => Err(()),
-        }
-    }
+impl Mode {
+    /// Each mode by the name the `mode` input and `--mode` take.
+    pub const NAMES: [(&'static str, Mode); 3] = [
+        ("auto", Mode::Auto),
+        ("testpypi", Mode::Testpypi),
+        ("pypi", Mode::Pypi),
+    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -319,9 +315,10 @@ mod tests {
 
     #[test]
     fn modes_parse_exactly() {
-        assert_eq!("auto".parse::<Mode>(), Ok(Mode::Auto));
-        assert_eq!("pypi".parse::<Mode>(), Ok(Mode::Pypi));
-        assert!("PyPI".parse::<Mode>().is_err());
-        assert!("".parse::<Mode>().is_err());
+        let parse = |s: &str| Mode::NAMES.iter().find(|(n, _)| *n == s).map(|(_, m)| *m);
+        assert_eq!(parse("auto"), Some(Mode::Auto));
+        assert_eq!(parse("pypi"), Some(Mode::Pypi));
+        assert!(parse("PyPI").is_none());
+        assert!(parse("").is_none());
     }
 }

@@ -1,10 +1,14 @@
 //! The run's result, and every way it is shown: step outputs, the Markdown step summary,
-//! terminal text and JSON. Stages fill a [`Report`]; only this module decides how it reads.
+//! terminal text and JSON. `pipeline` folds the stages' outcomes into a [`Report`] (the
+//! `record_*` methods); only this module decides how it reads.
 
 use serde::Serialize;
 
 use crate::dist::Problem;
 use crate::plan::{Plan, Target};
+pub use crate::stages::gate::ChecksReport;
+pub use crate::stages::validate::Validation;
+use crate::units::human_size;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]
@@ -58,11 +62,25 @@ pub struct FileEntry {
     /// Why a skip was not a byte-for-byte match (a rebuilt file with the published contents).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Its PEP 740 attestation, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<FileAttestation>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileAttestation {
+    /// Where it was saved (`<file>.publish.attestation`).
+    pub path: String,
+    /// Rekor's log index of its entry.
+    pub rekor_log_index: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub plan: Option<Plan>,
+    /// PEP 740 attestations were asked for (each file's is in `files`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attesting: bool,
     pub name: Option<String>,
     pub version: Option<String>,
     pub index_url: Option<String>,
@@ -139,20 +157,9 @@ impl RunFacts {
     }
 }
 
-/// The check stage's verdict.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Validation {
-    pub files: usize,
-    pub rules: usize,
-    pub errors: usize,
-    pub warnings: usize,
-    /// twine's `--strict` rules were errors (the PyPI target).
-    pub strict: bool,
-}
-
 /// One line for the release stage's outcome.
-pub fn release_detail(o: &crate::release::ReleaseOutcome) -> String {
-    use crate::release::AssetAction as A;
+pub(crate) fn release_detail(o: &crate::github_release::ReleaseOutcome) -> String {
+    use crate::github_release::AssetAction as A;
     let verb = match (o.url.is_some(), o.created) {
         (false, _) => "would be created (dry run)",
         (true, true) => "created",
@@ -183,15 +190,88 @@ pub fn release_detail(o: &crate::release::ReleaseOutcome) -> String {
     format!("{verb}; assets: {assets}")
 }
 
-/// What the checks gate saw and decided.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ChecksReport {
-    pub passed: bool,
-    pub elapsed_secs: f64,
-    pub checks: Vec<crate::checks::CheckResult>,
-}
-
 impl Report {
+    /// The validate stage's findings: every file (not attempted yet), what was ignored, every
+    /// problem, the verdict, and the release the files make.
+    pub(crate) fn record_validation(&mut self, v: &crate::stages::validate::Validated) {
+        self.files = v
+            .dists
+            .iter()
+            .map(|d| FileEntry {
+                filename: d.filename.clone(),
+                size: d.size,
+                sha256: None,
+                result: FileResult::NotAttempted,
+                url: None,
+                note: None,
+                attestation: None,
+            })
+            .collect();
+        self.ignored.clone_from(&v.ignored);
+        self.problems.clone_from(&v.problems);
+        self.validation.clone_from(&v.validation);
+        if let Some((name, version)) = &v.release {
+            self.name = Some(name.clone());
+            self.version = Some(version.clone());
+        }
+    }
+
+    /// The publish stage's outcome for each file, in the files' order.
+    pub(crate) fn record_uploads(
+        &mut self,
+        outcomes: Vec<crate::index::FileOutcome>,
+        parallelism: Option<String>,
+    ) {
+        self.parallelism = parallelism;
+        for (entry, o) in self.files.iter_mut().zip(outcomes) {
+            entry.result = FileResult::from(&o.status);
+            entry.sha256 = o.sha256;
+            entry.url = o.url;
+            entry.size = o.size;
+            entry.note = o.note;
+        }
+    }
+
+    /// The attest stage's outcome: attestations were asked for, and each file's that was made.
+    pub(crate) fn record_attestations(&mut self, a: &crate::stages::attest::Attestations) {
+        self.attesting = true;
+        for made in &a.made {
+            if let Some(f) = self.files.iter_mut().find(|f| f.filename == made.filename) {
+                f.attestation = Some(FileAttestation {
+                    path: made.saved.display().to_string(),
+                    rekor_log_index: made.log_index,
+                });
+            }
+        }
+    }
+
+    /// The verify stage's outcome.
+    pub(crate) fn record_verification(&mut self, v: crate::stages::verify::Verified) {
+        // Where the index serves each file, from the listing that proved it.
+        for f in self.files.iter_mut() {
+            if let Some(url) = v.urls.get(&f.filename) {
+                f.url = Some(url.clone());
+            }
+        }
+        self.verified = Some(v.verified);
+        self.verify_steps = v.steps;
+        self.verify_error = v.error;
+    }
+
+    /// The GitHub Release stage's outcome.
+    pub(crate) fn record_release(&mut self, o: crate::github_release::ReleaseOutcome) {
+        self.release_detail = Some(release_detail(&o));
+        self.release_url = o.url;
+    }
+
+    /// (filename, size, sha256) of each file, as the upload left them.
+    pub(crate) fn file_digests(&self) -> Vec<(String, u64, Option<String>)> {
+        self.files
+            .iter()
+            .map(|f| (f.filename.clone(), f.size, f.sha256.clone()))
+            .collect()
+    }
+
     /// Record a stage's wall time.
     pub fn stage(&mut self, name: &str, started: std::time::Instant) {
         self.stages
@@ -203,17 +283,17 @@ impl Report {
     }
 
     pub fn uploaded(&self) -> Vec<&str> {
-        self.files
-            .iter()
-            .filter(|f| f.result == FileResult::Uploaded)
-            .map(|f| f.filename.as_str())
-            .collect()
+        self.files_that(FileResult::Uploaded)
     }
 
     pub fn skipped(&self) -> Vec<&str> {
+        self.files_that(FileResult::IdenticalSkipped)
+    }
+
+    fn files_that(&self, result: FileResult) -> Vec<&str> {
         self.files
             .iter()
-            .filter(|f| f.result == FileResult::IdenticalSkipped)
+            .filter(|f| f.result == result)
             .map(|f| f.filename.as_str())
             .collect()
     }
@@ -319,6 +399,34 @@ impl Report {
                     self.file_verdict(&f.filename),
                     result,
                     url
+                ));
+            }
+            md.push('\n');
+        }
+        if self.attesting || self.files.iter().any(|f| f.attestation.is_some()) {
+            md.push_str("### Attestations (PEP 740)\n\n| File | Rekor log index | Saved as | With the upload |\n|---|---:|---|---|\n");
+            for f in &self.files {
+                let (index, path) = match &f.attestation {
+                    Some(a) => (
+                        format!(
+                            "[{n}](https://search.sigstore.dev/?logIndex={n})",
+                            n = a.rekor_log_index
+                        ),
+                        code(&a.path),
+                    ),
+                    None => ("-".to_string(), "-".to_string()),
+                };
+                let sent = match f.result {
+                    FileResult::Uploaded => "sent",
+                    FileResult::IdenticalSkipped => {
+                        "not added: the file was already on the index (attestations go only with its first upload)"
+                    }
+                    FileResult::WouldUpload => "would be sent (dry run)",
+                    _ => "not sent",
+                };
+                md.push_str(&format!(
+                    "| {} | {index} | {path} | {sent} |\n",
+                    code(&f.filename)
                 ));
             }
             md.push('\n');
@@ -569,24 +677,6 @@ impl Report {
     }
 }
 
-/// A problem as an annotation on its file: GitHub shows it in the run's UI and on the file.
-pub fn annotate(rt: &crate::gha::Runtime, p: &Problem) {
-    let level = if p.is_error() {
-        crate::gha::Level::Error
-    } else {
-        crate::gha::Level::Warning
-    };
-    rt.annotate(
-        level,
-        &format!("{} Fix: {}", p.message, p.fix),
-        &crate::gha::Annotation {
-            title: Some(p.rule.to_string()),
-            file: Some(p.path.display().to_string()),
-            line: None,
-        },
-    );
-}
-
 /// Stage times: hundredths under ten seconds (most stages take less than one).
 fn seconds(s: f64) -> String {
     if s < 10.0 {
@@ -623,21 +713,6 @@ fn code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,6 +734,10 @@ mod tests {
                     result: FileResult::Uploaded,
                     url: Some("https://files.example/improved_sdd-1.0.0-py3-none-any.whl".into()),
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation".into(),
+                        rekor_log_index: 70_000_123,
+                    }),
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0.tar.gz".into(),
@@ -667,6 +746,7 @@ mod tests {
                     result: FileResult::Failed("400 bad | thing".into()),
                     url: None,
                     note: None,
+                    attestation: None,
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0-cp312-none-any.whl".into(),
@@ -675,6 +755,11 @@ mod tests {
                     result: FileResult::IdenticalSkipped,
                     url: None,
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation"
+                            .into(),
+                        rekor_log_index: 70_000_124,
+                    }),
                 },
             ],
             error: Some("upload failed".into()),
@@ -727,6 +812,19 @@ mod tests {
         let json = report().to_json();
         assert!(json.contains("\"result\": \"identical-skipped\""), "{json}");
         assert!(json.contains("\"url\": \"https://files.example/"), "{json}");
+        assert!(json.contains("\"rekor_log_index\": 70000123"), "{json}");
+    }
+
+    #[test]
+    fn summary_lists_each_attestation_and_whether_it_went_out() {
+        let md = report().summary_markdown();
+        assert!(md.contains("### Attestations (PEP 740)"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | [70000123](https://search.sigstore.dev/?logIndex=70000123) | `dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation` | sent |"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-cp312-none-any.whl` | [70000124](https://search.sigstore.dev/?logIndex=70000124) | `dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation` | not added: the file was already on the index"), "{md}");
+        // No attestations, no section.
+        let mut r = report();
+        r.files.iter_mut().for_each(|f| f.attestation = None);
+        assert!(!r.summary_markdown().contains("Attestations"));
     }
 
     #[test]
@@ -754,7 +852,7 @@ mod tests {
         r.checks = Some(ChecksReport {
             passed: false,
             elapsed_secs: 3.0,
-            checks: vec![crate::checks::CheckResult {
+            checks: vec![crate::gate::CheckResult {
                 name: "Test | Suite".into(),
                 conclusion: "failure".into(),
                 url: "https://github.com/o/r/runs/5".into(),
@@ -776,7 +874,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .checks
-            .push(crate::checks::CheckResult {
+            .push(crate::gate::CheckResult {
                 name: "Lint".into(),
                 conclusion: "in_progress".into(),
                 url: String::new(),
@@ -820,7 +918,7 @@ mod tests {
         r.checks = Some(ChecksReport {
             passed: false,
             elapsed_secs: 1.0,
-            checks: vec![crate::checks::CheckResult {
+            checks: vec![crate::gate::CheckResult {
                 name: hostile.into(),
                 conclusion: hostile.into(),
                 url: format!("https://x/{hostile})"),
@@ -850,11 +948,5 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains('\r') && !md.contains("c\nd"), "{md}");
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(9_961_472), "9.5 MiB");
     }
 }

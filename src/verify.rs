@@ -214,7 +214,7 @@ pub struct ServeCheck {
     pub interval: Duration,
 }
 
-pub const MAX_INTERVAL: Duration = Duration::from_secs(15);
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(15);
 
 /// The index serves every file: after how long, and where (when it says).
 #[derive(Debug, Clone)]
@@ -299,7 +299,7 @@ pub async fn wait_until_served(
 
 /// Make the environment, install exactly `name==version`, run the smoke command.
 /// A fresh directory under `base` for the install check's environment (removed on drop).
-pub fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
+pub(crate) fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
     tempfile::Builder::new()
         .prefix("sdd-publish-verify")
         .tempdir_in(base)

@@ -7,6 +7,7 @@
 pub mod discover;
 pub mod filename;
 pub mod metadata;
+pub mod render;
 pub mod rules;
 pub mod same;
 
@@ -173,10 +174,13 @@ impl Discovery {
 /// Directory-level failures only; per-file issues are [`Problem`]s.
 #[derive(Debug, thiserror::Error)]
 pub enum DistError {
-    #[error("packages-dir `{}` does not exist; build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are", .0.display())]
+    #[error("`{}` does not exist", .0.display())]
     DirMissing(PathBuf),
-    #[error("packages-dir `{}` is a file, not a directory; set the `packages-dir` input to the folder that holds your wheels and sdists (e.g. `dist/`)", .0.display())]
+    #[error("`{}` is a file, not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// No reference renderer for the reStructuredText descriptions (one error for the run).
+    #[error(transparent)]
+    Renderer(#[from] render::RenderError),
     #[error("cannot read `{}`: {source}; check that the path exists and that the runner's user may read it", path.display())]
     Io {
         path: PathBuf,

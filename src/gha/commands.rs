@@ -135,6 +135,7 @@ impl Runtime {
         }
     }
 
+    #[cfg(test)]
     /// A runtime writing into the given sinks, for tests.
     pub fn with_writers(
         actions: bool,

@@ -2,7 +2,7 @@
 //! commands lives here, written to `@actions/core` semantics.
 //!
 //! - [`context`]: `GITHUB_*` / `RUNNER_*` and the event payload.
-//! - [`inputs`]: the action's inputs from `INPUT_*`.
+//! - [`raw_inputs`]: the action's inputs from `INPUT_*`, as raw strings.
 //! - [`commands`]: annotations, masking, groups, outputs and the step summary.
 //! - [`oidc`]: the job's OpenID Connect ID token (trusted publishing) and its claims.
 //!
@@ -11,12 +11,11 @@
 
 pub mod commands;
 pub mod context;
-pub mod inputs;
 pub mod oidc;
+pub mod raw_inputs;
 
 pub use commands::{Annotation, Level, Runtime};
 pub use context::Context;
-pub use inputs::Inputs;
 
 /// An environment lookup. Production code passes [`std::env::var`]; tests pass a map, so the
 /// runtime never depends on the test process's own environment.
@@ -47,4 +46,13 @@ impl Env for std::collections::BTreeMap<String, String> {
     fn vars(&self) -> Vec<(String, String)> {
         self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
+}
+
+/// An environment from pairs, for tests.
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }

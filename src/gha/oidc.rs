@@ -75,16 +75,13 @@ impl IdTokenRequest {
             return Err(IdTokenError::InsecureUrl { host });
         }
         url.query_pairs_mut().append_pair("audience", audience);
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| IdTokenError::Transport {
-                host: host.clone(),
-                detail: e.to_string(),
-            })?;
+        let client =
+            crate::http::credential_client(Duration::from_secs(30), Duration::from_secs(60))
+                .build()
+                .map_err(|e| IdTokenError::Transport {
+                    host: host.clone(),
+                    detail: e.to_string(),
+                })?;
         let transport = |e: reqwest::Error| IdTokenError::Transport {
             host: host.clone(),
             detail: e.without_url().to_string(),

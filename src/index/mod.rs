@@ -3,29 +3,31 @@
 //!
 //! This is the only module that speaks HTTP to an index.
 
+// `pub`: the engine's public `Event` carries the controller's decisions.
 pub mod concurrency;
-pub mod form;
+pub(crate) mod form;
 pub(crate) mod html;
-pub mod oidc;
+pub(crate) mod oidc;
+// `pub` rather than `pub(crate)`: the upload engine keeps a public API of its own (a plain
+// `publish`, `Uploader::new`) that the run does not call; trimming it is the engine's call.
 pub mod publish;
-pub mod query;
+pub(crate) mod query;
 #[cfg(test)]
 mod testserver;
 pub mod upload;
 
-pub use publish::{
-    publish, publish_with, Event, FileOutcome, PublishError, PublishOptions, Refresh,
-    RefreshFuture, Status, Tuning, TuningError,
+pub(crate) use publish::{
+    publish_with, Event, FileOutcome, PublishError, PublishOptions, Refresh, RefreshFuture, Status,
+    Tuning, TuningError,
 };
-pub use query::{IndexFile, IndexQuery, QueryError};
-pub use upload::{
-    digest_file, Credentials, FileDigests, Progress, Timeouts, UploadError, Uploaded, Uploader,
-};
+pub(crate) use query::IndexFile;
+pub use query::{IndexQuery, QueryError};
+pub(crate) use upload::{digest_file, Credentials, Progress, UploadError, Uploader};
 
 /// The version's page for people: `pypi.org/project/<name>/<version>/` on PyPI and TestPyPI
 /// (their simple indexes are recognised by URL), else the project's page under the simple
 /// index (`<index>/<normalized name>/`), which is all a private index is known to serve.
-pub fn project_url(simple_index: &url::Url, name: &str, version: &str) -> String {
+pub(crate) fn project_url(simple_index: &url::Url, name: &str, version: &str) -> String {
     let normalized = crate::dist::filename::normalize_name(name);
     match simple_index.as_str().trim_end_matches('/') {
         "https://pypi.org/simple" => format!("https://pypi.org/project/{normalized}/{version}/"),

@@ -89,14 +89,11 @@ impl Exchange {
                 .join(path)
                 .map_err(|e| ExchangeError::Client(e.to_string()))
         };
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(60))
-            // Never follow: the token must not travel to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ExchangeError::Client(e.to_string()))?;
+        // Never follows a redirect: the token must not travel to another host.
+        let client =
+            crate::http::credential_client(Duration::from_secs(30), Duration::from_secs(60))
+                .build()
+                .map_err(|e| ExchangeError::Client(e.to_string()))?;
         Ok(Exchange {
             client,
             host: origin.host_str().unwrap_or_default().to_owned(),
@@ -112,15 +109,7 @@ impl Exchange {
     /// The audience the index expects in the ID token.
     pub async fn audience(&self) -> Result<String, ExchangeError> {
         let url = &self.audience_url;
-        let response = self
-            .client
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| self.transport(url, e))?;
-        let status = response.status().as_u16();
-        let body = read_capped(response).await;
+        let (status, body) = self.send(url, self.client.get(url.clone())).await?;
         #[derive(serde::Deserialize)]
         struct Audience {
             audience: String,
@@ -145,16 +134,11 @@ impl Exchange {
     /// cut out, so an error can be printed as is.
     pub async fn mint(&self, id_token: &Secret) -> Result<Minted, ExchangeError> {
         let url = &self.mint_url;
-        let response = self
+        let request = self
             .client
             .post(url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&serde_json::json!({ "token": id_token.expose() }))
-            .send()
-            .await
-            .map_err(|e| self.transport(url, e))?;
-        let status = response.status().as_u16();
-        let body = read_capped(response).await;
+            .json(&serde_json::json!({ "token": id_token.expose() }));
+        let (status, body) = self.send(url, request).await?;
 
         #[derive(serde::Deserialize)]
         struct Answer {
@@ -199,6 +183,21 @@ impl Exchange {
             }
             _ => Err(self.unexpected(url, status, id_token.redact(&short(&body)))),
         }
+    }
+
+    /// Send a JSON request; the status and the first bytes of the answer.
+    async fn send(
+        &self,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, String), ExchangeError> {
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.transport(url, e))?;
+        let status = response.status().as_u16();
+        Ok((status, read_capped(response).await))
     }
 
     fn transport(&self, url: &Url, e: reqwest::Error) -> ExchangeError {

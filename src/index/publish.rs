@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use tokio::sync::oneshot;
@@ -35,28 +35,7 @@ use super::concurrency::{Controller, Decision, Finished, Pushback, Sample, Summa
 use super::query::{Dialect, IndexQuery, Listing, QueryError};
 use super::upload::{digest_path, FileDigests, Progress, Timeouts, UploadError, Uploader};
 use crate::dist::Distribution;
-
-/// How hard to try before giving up on one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub attempts: usize,
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-    /// No retry starts later than this after the first attempt.
-    pub total: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 5,
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            total: Duration::from_secs(10 * 60),
-        }
-    }
-}
+use crate::retry::{within, RetryPolicy};
 
 /// Retry and timeout settings. Not inputs: the defaults suit real indexes; hidden
 /// `SDD_PUBLISH_*` variables shorten them so fault-injection tests run in seconds.
@@ -713,29 +692,6 @@ fn merge(into: &mut FileOutcome, from: FileOutcome) {
     };
 }
 
-fn backoff(policy: &RetryPolicy) -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(policy.min_delay)
-        .with_max_delay(policy.max_delay)
-        .with_max_times(policy.attempts.saturating_sub(1))
-        .with_jitter()
-}
-
-/// A retry may start only if it (after `Retry-After`, when given) still fits the budget.
-pub(crate) fn within(
-    deadline: Instant,
-    delay: Option<Duration>,
-    asked: Option<Duration>,
-) -> Option<Duration> {
-    let delay = delay?;
-    let wait = asked.unwrap_or(delay);
-    // `Retry-After` comes from the server: a huge value must not overflow `Instant`.
-    Instant::now()
-        .checked_add(wait)
-        .is_some_and(|t| t <= deadline)
-        .then_some(wait)
-}
-
 async fn query_with_retries(
     query: &IndexQuery,
     project: &str,
@@ -745,7 +701,7 @@ async fn query_with_retries(
 ) -> Result<Listing, QueryError> {
     let deadline = Instant::now() + policy.total;
     (|| query.files(project, version))
-        .retry(backoff(policy))
+        .retry(policy.backoff())
         .when(QueryError::is_retryable)
         .adjust(|e, d| within(deadline, d, e.retry_after()))
         .notify(|e, delay| {
@@ -808,7 +764,7 @@ impl Ctx<'_, '_> {
                     Err(e) => Err(AttemptError::Upload(e)),
                 }
             })
-            .retry(backoff(self.policy))
+            .retry(self.policy.backoff())
             .when(AttemptError::retryable)
             .adjust(|e, delay| {
                 let asked = match e {
@@ -1404,18 +1360,6 @@ mod tests {
             assert_eq!(e.var, var);
             assert!(e.to_string().contains(bad), "{e}");
         }
-    }
-
-    #[test]
-    fn retry_after_is_honoured_within_the_budget() {
-        let far = Instant::now() + Duration::from_secs(60);
-        let s = Duration::from_secs;
-        assert_eq!(within(far, Some(s(1)), None), Some(s(1)));
-        assert_eq!(within(far, Some(s(1)), Some(s(7))), Some(s(7)));
-        assert_eq!(within(far, None, Some(s(1))), None, "attempts exhausted");
-        assert_eq!(within(far, Some(s(1)), Some(s(600))), None, "over budget");
-        // `Retry-After: 18446744073709551615` from an index: over budget, not a panic.
-        assert_eq!(within(far, Some(s(1)), Some(s(u64::MAX))), None);
     }
 
     #[test]

@@ -338,7 +338,7 @@ impl IndexQuery {
             return Err(QueryError::Status {
                 url: url.to_string(),
                 status: status.as_u16(),
-                retry_after: super::upload::retry_after(resp.headers()),
+                retry_after: crate::retry::retry_after(resp.headers()),
             });
         }
         let ct = resp

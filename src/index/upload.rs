@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use blake2::{digest::consts::U32, Blake2b, Digest};
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, ACCEPT, LOCATION};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use sha2::Sha256;
@@ -19,6 +19,7 @@ use url::{Host, Url};
 
 use super::form;
 use crate::dist::Distribution;
+use crate::retry::retry_after;
 use crate::secret::Secret;
 
 const BUF_SIZE: usize = 64 * 1024;
@@ -282,6 +283,8 @@ pub struct Uploader {
     /// Behind a lock so trusted publishing can swap in a re-minted token between attempts.
     credentials: std::sync::RwLock<Credentials>,
     timeouts: Timeouts,
+    /// File name -> the `attestations` form value sent with that file.
+    attestations: std::collections::HashMap<String, String>,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -357,7 +360,17 @@ impl Uploader {
             url,
             credentials: std::sync::RwLock::new(credentials),
             timeouts,
+            attestations: Default::default(),
         })
+    }
+
+    /// Send these attestations (file name -> JSON list) with their files' uploads.
+    pub fn with_attestations(
+        mut self,
+        attestations: std::collections::HashMap<String, String>,
+    ) -> Self {
+        self.attestations = attestations;
+        self
     }
 
     /// Who we are to the index (the query sends them to the same origin only).
@@ -397,7 +410,12 @@ impl Uploader {
         digests: &FileDigests,
         progress: &Arc<Progress>,
     ) -> Result<Uploaded, UploadError> {
-        let fields = form::upload_fields(dist, &digests.sha256, &digests.blake2_256);
+        let fields = form::upload_fields(
+            dist,
+            &digests.sha256,
+            &digests.blake2_256,
+            self.attestations.get(&dist.filename).map(String::as_str),
+        );
 
         let mut url = self.url.clone();
         let mut hops = 0;
@@ -573,19 +591,6 @@ pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) ->
     }
     body.truncate(max);
     body
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }
 
 /// The error and its causes on one line, without the URL (the caller names it once).
@@ -919,6 +924,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn attestations_go_with_their_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = make_wheel(dir.path());
+        let (url, seen) = serve(vec![
+            response("200 OK", "text/plain", "OK", ""),
+            response("200 OK", "text/plain", "OK", ""),
+        ])
+        .await;
+        let json = r#"[{"version":1,"envelope":{}}]"#;
+        let up = Uploader::new(url.clone(), creds())
+            .unwrap()
+            .with_attestations([(dist.filename.clone(), json.to_string())].into());
+        up.upload(&dist).await.unwrap();
+        let other = Uploader::new(url, creds())
+            .unwrap()
+            .with_attestations([("other-1.0.tar.gz".to_string(), json.to_string())].into());
+        other.upload(&dist).await.unwrap();
+
+        let reqs = seen.lock().unwrap().clone();
+        assert_eq!(
+            text_values(&parse_multipart(&reqs[0]), "attestations"),
+            [json]
+        );
+        assert!(text_values(&parse_multipart(&reqs[1]), "attestations").is_empty());
+    }
+
+    #[tokio::test]
     async fn forbidden_with_json_message_is_an_auth_error_without_the_token() {
         let dir = tempfile::tempdir().unwrap();
         let dist = make_wheel(dir.path());
@@ -1218,31 +1250,6 @@ mod tests {
         .unwrap();
         assert_eq!(up.url().as_str(), "https://example.org/");
         assert!(!format!("{up:?}").contains(TOKEN));
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
-            retry_after(&m)
-        };
-        assert_eq!(h("7"), Some(Duration::from_secs(7)));
-        assert_eq!(h(" 0 "), Some(Duration::ZERO));
-        assert_eq!(
-            h("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO),
-            "past"
-        );
-        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
-        let d = h(&later).unwrap();
-        assert!(
-            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
-            "{d:?}"
-        );
-        assert_eq!(h("soon"), None);
-        assert_eq!(h("-3"), None);
-        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

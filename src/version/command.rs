@@ -12,7 +12,6 @@ use clap::{Args, Subcommand};
 
 use super::project::{self, Edit, Project, ProjectError};
 use super::{bump, BumpError, Part, PreKind, Version, VersionError};
-use crate::cli::{EXIT_FAILED, EXIT_USAGE};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum VersionCommand {
@@ -93,16 +92,18 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    /// A mismatch or a write that failed is a failure (1); anything the user can fix in the
-    /// command or the project files is bad input (2).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CommandError::Mismatch { .. } | CommandError::Git { .. } => EXIT_FAILED,
-            CommandError::Project(ProjectError::Io {
-                action: "write", ..
-            }) => EXIT_FAILED,
-            _ => EXIT_USAGE,
-        }
+    /// Anything the user can fix in the command or the project files is bad input; a
+    /// mismatch or a write that failed is a failure. (`cli` maps these to exit codes.)
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            CommandError::Mismatch { .. }
+                | CommandError::Git { .. }
+                | CommandError::Project(ProjectError::Io {
+                    action: "write",
+                    ..
+                })
+        )
     }
 }
 
@@ -386,7 +387,7 @@ mod tests {
         let d = project("1.2.3");
         let (r, ..) = run_args(d.path(), &["bump", "pre"]);
         let e = r.unwrap_err();
-        assert_eq!(e.exit_code(), EXIT_USAGE);
+        assert!(e.is_bad_input());
         assert!(e.to_string().contains("bump minor --pre rc"), "{e}");
 
         let (r, out, _) = run_args(d.path(), &["check", "--tag", "v1.2.3"]);
@@ -394,16 +395,16 @@ mod tests {
         assert!(out.starts_with("ok:"), "{out}");
         let (r, ..) = run_args(d.path(), &["check", "--tag", "v1.2.4"]);
         let e = r.unwrap_err();
-        assert_eq!(e.exit_code(), EXIT_FAILED);
+        assert!(!e.is_bad_input());
         assert!(
             e.to_string().contains("1.2.4") && e.to_string().contains("1.2.3"),
             "{e}"
         );
         let (r, ..) = run_args(d.path(), &["check", "--tag", "nightly"]);
-        assert_eq!(r.unwrap_err().exit_code(), EXIT_USAGE);
+        assert!(r.unwrap_err().is_bad_input());
 
         let (r, ..) = run_args(d.path(), &["set", "1.0-banana"]);
-        assert_eq!(r.unwrap_err().exit_code(), EXIT_USAGE);
+        assert!(r.unwrap_err().is_bad_input());
     }
 
     #[test]

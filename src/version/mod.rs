@@ -10,7 +10,7 @@ pub mod command;
 pub mod project;
 
 pub use bump::{bump, dev_version, BumpError, Part, PreKind};
-pub use project::{Current, Edit, Project, ProjectError, Source};
+pub use project::{Project, ProjectError, Source};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum VersionError {

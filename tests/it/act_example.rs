@@ -527,7 +527,7 @@ fn assert_audit_record(w: &World, o: &Outcome) {
         "| **Checks:** | passed after".into(),
         "Security Scan `success`, Test Suite `success`".into(),
         "| **Build:** | `python -m build` |".into(),
-        "| **Validation:** | 2 file(s) against 48 rules (PyPI's upload checks + twine check --strict): no errors, no warnings |".into(),
+        "| **Validation:** | 2 file(s) against 49 rules (PyPI's upload checks + twine check --strict): no errors, no warnings |".into(),
         // Two files: the wheel alone, then the sdist, nothing beside either.
         "| **Upload:** | 2 uploaded, 0 already there (identical, skipped); 1 at a time, max-parallel 8: too few files to measure more |".into(),
         "the index serves every file with our sha256".into(),
@@ -548,7 +548,7 @@ fn assert_audit_record(w: &World, o: &Outcome) {
             .unwrap_or_else(|_| panic!("{file} not in the server's directory"));
         let row = format!(
             "| `{file}` | {} | `{sha}` | passed | uploaded | <http://127.0.0.1:{}/packages/{file}#sha256={sha}> |",
-            sdd_publish::report::human_size(size),
+            sdd_publish::units::human_size(size),
             w.pypi.port
         );
         assert!(md.contains(&row), "the summary lacks {row:?}:\n{md}");

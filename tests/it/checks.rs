@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use sdd_publish::checks::{self, OwnRun, Verdict, WaitConfig, WaitError};
+use sdd_publish::gate::{self, OwnRun, Verdict, WaitConfig, WaitError};
 use sdd_publish::github::{GitHub, RetryPolicy, Stats};
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ fn cfg(names: &[&str]) -> WaitConfig {
         timeout: Duration::from_secs(20),
         interval: INTERVAL,
         appear_timeout: Duration::from_secs(5),
-        allowed: checks::DEFAULT_ALLOWED
+        allowed: gate::DEFAULT_ALLOWED
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -48,17 +48,19 @@ fn gate(double: &GitHubDouble, cfg: &WaitConfig) -> Run {
     )
     .unwrap()
     .with_policy(RetryPolicy {
-        max_attempts: 4,
-        backoff: Duration::from_millis(50),
-        secondary_wait: Duration::from_secs(1),
-    });
+        attempts: 4,
+        min_delay: Duration::from_millis(50),
+        max_delay: Duration::from_secs(1),
+        total: Duration::from_secs(60),
+    })
+    .with_secondary_wait(Duration::from_secs(1));
     let lines = Arc::new(Mutex::new(Vec::new()));
     let l = lines.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let verdict = rt.block_on(checks::wait(&gh, cfg, &move |s: &str| {
+    let verdict = rt.block_on(gate::wait(&gh, cfg, &move |s: &str| {
         l.lock().unwrap().push(s.to_owned())
     }));
     let returned = Instant::now();
@@ -372,20 +374,21 @@ fn a_spent_primary_limit_is_waited_out_and_a_permission_error_is_not() {
     r.verdict.result.as_ref().unwrap();
     assert_eq!(r.stats.rate_limit_waits, 1);
 
-    // A 403 that is not a rate limit is the token's permissions: fail with the fix.
-    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
-    d.fault(
-        Route::CheckRuns,
-        [Fault {
-            status: 403,
-            headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
-            body: serde_json::json!({"message": "Resource not accessible by integration"}),
-        }],
-    );
+    // A 403 that is not a rate limit is the token's permissions: fail at once. The gate says
+    // what GitHub answered; the fix (`checks: read`) is the caller's: the action names the
+    // job's permissions, `sdd-publish wait` the token (see
+    // `a_permission_error_names_the_fix_in_the_callers_words` and
+    // `stages::tests::github_answers_get_the_fix_for_their_purpose`).
+    let d = refusing_check_runs();
     let r = gate(&d, &cfg(&["Test Suite"]));
-    let e = r.verdict.result.unwrap_err().to_string();
+    let e = r.verdict.result.unwrap_err();
     assert!(
-        e.contains("Resource not accessible by integration") && e.contains("checks: read"),
+        matches!(&e, WaitError::Api(g) if g.status() == Some(403)),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("answered 403: Resource not accessible by integration"),
         "{e}"
     );
     assert_eq!(d.counts(Route::CheckRuns).requests, 1, "no retry loop");
@@ -642,6 +645,70 @@ fn the_wait_command_runs_the_gate_locally() {
     );
     assert_eq!(bad.code, 1, "{}", bad.all_output());
     assert!(bad.stderr.contains("`Nope`"), "{}", bad.all_output());
+    // The fix names the command's flags, not the action's inputs.
+    assert!(
+        bad.stderr.contains("Check the --check names") && !bad.stderr.contains("wait-for"),
+        "{}",
+        bad.all_output()
+    );
+}
+
+/// A double whose check-runs answer a 403 that is no rate limit: the token's permissions.
+fn refusing_check_runs() -> GitHubDouble {
+    let d = GitHubDouble::fixed(vec![done(1, "Test Suite", "success")], vec![]);
+    d.fault(
+        Route::CheckRuns,
+        [Fault {
+            status: 403,
+            headers: vec![("x-ratelimit-remaining".into(), "4999".into())],
+            body: serde_json::json!({"message": "Resource not accessible by integration"}),
+        }],
+    );
+    d
+}
+
+/// A 403 that is no rate limit: the action's error names the job's permissions, the
+/// command's names the token; both quote GitHub's answer.
+#[test]
+fn a_permission_error_names_the_fix_in_the_callers_words() {
+    let d = refusing_check_runs();
+    let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "master");
+    env.set("GITHUB_API_URL", d.api_url())
+        .set("INPUT_PYPI_TOKEN", "pypi-unused")
+        .set("INPUT_WAIT_FOR", "Test Suite")
+        .set("INPUT_WAIT_INTERVAL", "200ms");
+    let ws = tempfile::tempdir().unwrap();
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let err = r.first_error();
+    assert!(
+        err.contains("answered 403: Resource not accessible by integration. The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`"),
+        "{err}"
+    );
+
+    let d = refusing_check_runs();
+    let mut env = ActionEnv::new("push", "refs/heads/master", "master");
+    env.remove("GITHUB_ACTIONS")
+        .set("GITHUB_API_URL", d.api_url());
+    let r = env.run(
+        ws.path(),
+        &[
+            "wait",
+            "--repo",
+            REPO,
+            "--sha",
+            SHA,
+            "--check",
+            "Test Suite",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("answered 403: Resource not accessible by integration. GITHUB_TOKEN may lack a permission")
+            && !r.stderr.contains("permissions:"),
+        "{}",
+        r.all_output()
+    );
 }
 
 #[test]

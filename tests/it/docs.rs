@@ -81,7 +81,7 @@ fn every_input_and_output_is_described() {
 /// `SDD_BLESS=1` rewrites it between the `<!-- release-body:start/end -->` markers.
 #[test]
 fn readme_release_example_is_the_rendered_default_body() {
-    use sdd_publish::release::{render, ReleaseFacts, ReleaseFile, DEFAULT_BODY_TEMPLATE};
+    use sdd_publish::github_release::{render, ReleaseFacts, ReleaseFile, DEFAULT_BODY_TEMPLATE};
     use sha2::{Digest, Sha256};
     // Illustrative hashes (of the names), stable so the README does not churn.
     let file = |name: &str, size: u64| ReleaseFile {
@@ -96,7 +96,6 @@ fn readme_release_example_is_the_rendered_default_body() {
     let changelog = "### Added\n\n- `improved-sdd check` validates a spec folder before it is published.\n\n### Fixed\n\n- Templates with Windows line endings render again.";
     let body = render(
         DEFAULT_BODY_TEMPLATE,
-        "release-body",
         &ReleaseFacts {
             name: "improved-sdd",
             version: "1.2.0",

@@ -7,6 +7,8 @@ pub mod support;
 mod act;
 mod act_checks;
 mod act_example;
+mod architecture;
+mod attest;
 mod bad_inputs;
 mod check;
 mod checks;

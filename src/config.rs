@@ -1,23 +1,19 @@
-//! The action's inputs, read from `INPUT_*` with `@actions/core` semantics.
+//! The action's settings: every input validated into a typed value, with an error that
+//! names the input, before any stage runs.
 //!
-//! The runner exports `with:` values as `INPUT_<NAME>` with the name upper-cased and dashes
-//! kept (`INPUT_PACKAGES-DIR`); a composite action maps them by hand and usually writes
-//! `INPUT_PACKAGES_DIR`, since dashes are not valid shell names. Both spellings are accepted.
-//! An empty value means "not set" (Actions passes every declared input, empty when omitted),
-//! and booleans take exactly the YAML 1.2 core spellings, as `getBooleanInput` does.
-//!
-//! Reading is two layers: `envy` turns the variables into raw optional strings, then
-//! [`Inputs::from_raw`] validates each into a typed value with an error that names the input.
+//! `gha::raw_inputs` reads what the workflow wrote (`INPUT_*`, raw strings); this module says
+//! what it means. Each package index the run can publish to is one [`IndexTarget`] (upload URL,
+//! simple index, credentials, and the names messages use), chosen by [`Settings::target`]
+//! instead of `pypi_*`/`testpypi_*` pairs matched in several places.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
 use url::Url;
 
-use super::Env;
-use crate::auth::TrustedPublishing;
+use crate::auth::{IndexNames, TrustedPublishing};
+use crate::gha::raw_inputs::{parse_bool, parse_list, InputError, RawInputs};
+use crate::gha::Env;
 use crate::plan::{Mode, Target};
 use crate::secret::Secret;
 
@@ -29,109 +25,108 @@ pub const DEFAULT_TESTPYPI_INDEX_URL: &str = "https://test.pypi.org/simple/";
 pub const MAX_PARALLEL_LIMIT: usize = 32;
 /// The ceiling for the upload engine's own choice of how many files go at once.
 pub const DEFAULT_MAX_PARALLEL: usize = 8;
-/// Upload URLs from the environment when the inputs are empty, as `TWINE_REPOSITORY_URL` and
-/// `UV_PUBLISH_URL` do for those tools: a runner-wide mirror, or a local index in tests,
-/// without editing the workflow. The run log names the variable whenever one is used.
-pub const URL_ENV: [(&str, &str); 2] = [
-    ("pypi-url", "SDD_PUBLISH_PYPI_URL"),
-    ("testpypi-url", "SDD_PUBLISH_TESTPYPI_URL"),
-];
 
-/// Every input as the workflow wrote it; `None` when absent or empty. No `Debug`: the token
-/// fields are plain strings here, and a `{:?}` would print them.
-#[derive(Default, Deserialize)]
-pub struct RawInputs {
-    pub mode: Option<String>,
-    pub tag_pattern: Option<String>,
-    pub branches: Option<String>,
-    pub packages_dir: Option<String>,
-    pub pypi_token: Option<String>,
-    pub testpypi_token: Option<String>,
-    pub pypi_url: Option<String>,
-    pub testpypi_url: Option<String>,
-    pub dry_run: Option<String>,
-    pub plan_only: Option<String>,
-    pub build: Option<String>,
-    pub dev_version: Option<String>,
-    pub version_files: Option<String>,
-    pub trusted_publishing: Option<String>,
-    pub wait: Option<String>,
-    pub wait_for: Option<String>,
-    pub wait_timeout: Option<String>,
-    pub wait_interval: Option<String>,
-    pub appear_timeout: Option<String>,
-    pub allowed_conclusions: Option<String>,
-    pub github_token: Option<String>,
-    pub verify_install: Option<String>,
-    pub verify_command: Option<String>,
-    pub verify_strict: Option<String>,
-    pub verify_timeout: Option<String>,
-    pub pypi_index_url: Option<String>,
-    pub testpypi_index_url: Option<String>,
-    pub skip_existing: Option<String>,
-    pub max_parallel: Option<String>,
-    pub release: Option<String>,
-    pub release_name: Option<String>,
-    pub release_body: Option<String>,
-    pub release_notes_file: Option<String>,
-    pub draft: Option<String>,
-    pub release_assets: Option<String>,
+/// How messages and the environment name one index and its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetNames {
+    /// `PyPI`, `TestPyPI`.
+    pub label: &'static str,
+    /// The index's web site, for the link that pre-fills the publisher form.
+    pub web: &'static str,
+    pub url_input: &'static str,
+    pub index_url_input: &'static str,
+    pub token_input: &'static str,
+    /// The repository secret the docs suggest for the token input.
+    pub secret: &'static str,
+    /// The variable that stands in for an empty `url_input`, as `TWINE_REPOSITORY_URL` and
+    /// `UV_PUBLISH_URL` do for those tools: a runner-wide mirror, or a local index in tests,
+    /// without editing the workflow. The run log names it whenever it is used.
+    pub url_env: &'static str,
+    pub default_url: &'static str,
+    pub default_index_url: &'static str,
 }
 
-/// Input names whose values are secrets: masked first, never echoed in an error.
-pub const SECRET_INPUTS: &[&str] = &["pypi-token", "testpypi-token", "github-token"];
+pub const PYPI: TargetNames = TargetNames {
+    label: "PyPI",
+    web: "pypi.org",
+    url_input: "pypi-url",
+    index_url_input: "pypi-index-url",
+    token_input: "pypi-token",
+    secret: "PYPI_API_TOKEN",
+    url_env: "SDD_PUBLISH_PYPI_URL",
+    default_url: DEFAULT_PYPI_URL,
+    default_index_url: DEFAULT_PYPI_INDEX_URL,
+};
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum InputError {
-    #[error("input `{input}`: got `{value}`, expected {expected}. Fix the `{input}:` value under `with:` in your workflow")]
-    Invalid {
-        input: String,
-        value: String,
-        expected: String,
-    },
-    #[error("input `{input}` is given twice, as INPUT_{dashed} and INPUT_{underscored}, with different values; set it once")]
-    Conflict {
-        input: String,
-        dashed: String,
-        underscored: String,
-    },
-    #[error("reading the INPUT_* variables failed: {0}")]
-    Env(String),
-    #[error("environment variable {var}: got `{value}`, expected {expected}. It stands in for the empty `{input}` input: fix it or unset it")]
-    EnvVar {
-        var: String,
-        input: String,
-        value: String,
-        expected: String,
-    },
+pub const TESTPYPI: TargetNames = TargetNames {
+    label: "TestPyPI",
+    web: "test.pypi.org",
+    url_input: "testpypi-url",
+    index_url_input: "testpypi-index-url",
+    token_input: "testpypi-token",
+    secret: "TEST_PYPI_API_TOKEN",
+    url_env: "SDD_PUBLISH_TESTPYPI_URL",
+    default_url: DEFAULT_TESTPYPI_URL,
+    default_index_url: DEFAULT_TESTPYPI_INDEX_URL,
+};
+
+/// One package index the run can publish to: where, and as whom. (A per-index username for
+/// private indexes belongs here, beside `token`, with its input in [`TargetNames`].)
+#[derive(Debug, Clone)]
+pub struct IndexTarget {
+    /// The legacy upload endpoint.
+    pub upload_url: Url,
+    /// The simple index, asked what it already has before uploading and polled by verify.
+    pub index_url: Url,
+    /// The API token input; `None` means trusted publishing or nothing.
+    pub token: Option<Secret>,
+    /// The [`TargetNames::url_env`] variable, when it supplied `upload_url`.
+    pub url_from_env: Option<&'static str>,
+    pub names: TargetNames,
+}
+
+impl IndexTarget {
+    /// The names `auth` puts in its messages.
+    pub fn auth_names(&self) -> IndexNames {
+        IndexNames {
+            label: self.names.label,
+            input: self.names.token_input,
+            web: self.names.web,
+        }
+    }
+}
+
+/// A setting that could not be read: an input, or a hidden tuning variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error(transparent)]
     Tuning(#[from] crate::index::TuningError),
+    /// A Sigstore variable (`SDD_PUBLISH_FULCIO_URL` & co.).
+    #[error("{0}; fix it or unset it")]
+    Sigstore(#[source] crate::attest::ConfigError),
 }
 
 #[derive(Debug, Clone)]
-pub struct Inputs {
+pub struct Settings {
     pub mode: Mode,
     pub tag_pattern: String,
     /// Publish branches (globs); empty = the repository's default branch.
     pub branches: Vec<String>,
     pub packages_dir: PathBuf,
-    pub pypi_token: Option<Secret>,
-    pub testpypi_token: Option<Secret>,
-    pub pypi_url: Url,
-    pub testpypi_url: Url,
+    pub pypi: IndexTarget,
+    pub testpypi: IndexTarget,
     pub dry_run: bool,
     /// Decide and write the outputs, nothing else: for a gate job that runs before the build.
     pub plan_only: bool,
-    /// Simple index of each target, asked what it already has before uploading.
-    pub pypi_index_url: Url,
-    pub testpypi_index_url: Url,
     /// An identical file already on the index is skipped (true) or an error (false).
     pub skip_existing: bool,
     pub max_parallel: usize,
     /// Retry/timeout settings: not inputs, hidden `SDD_PUBLISH_*` variables (for tests).
     pub tuning: crate::index::Tuning,
-    /// The [`URL_ENV`] variables that supplied an upload URL, for the log.
-    pub url_env: Vec<&'static str>,
+    /// `attestations` and which Sigstore signs them.
+    pub attest: AttestSettings,
     /// Build command run before checking the distributions (empty: build nothing).
     pub build: Option<String>,
     /// Stamp `X.Y.Z.devN` before building for TestPyPI.
@@ -141,7 +136,7 @@ pub struct Inputs {
     /// `auto | always | never`: mint a token by OIDC when no token input is given.
     pub trusted_publishing: TrustedPublishing,
     /// The wait-for-checks gate; `None` when it is off.
-    pub wait: Option<WaitInputs>,
+    pub wait: Option<GateSettings>,
     /// For GitHub's API (the checks gate); `github-token`, default `${{ github.token }}`.
     pub github_token: Option<Secret>,
     /// After the upload: install `name==version` into a fresh environment.
@@ -152,7 +147,7 @@ pub struct Inputs {
     pub verify_strict: bool,
     pub verify_timeout: Duration,
     /// The GitHub Release after the upload.
-    pub release: ReleaseInputs,
+    pub release: ReleaseSettings,
 }
 
 /// `release: auto | true | false`.
@@ -167,7 +162,7 @@ pub enum ReleaseWhen {
 
 /// The release stage's settings; templates are checked here, before any upload.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReleaseInputs {
+pub struct ReleaseSettings {
     pub when: ReleaseWhen,
     pub name_template: String,
     pub body_template: String,
@@ -178,7 +173,7 @@ pub struct ReleaseInputs {
     pub assets: bool,
 }
 
-fn release_inputs(raw: &RawInputs) -> Result<ReleaseInputs, InputError> {
+fn release_settings(raw: &RawInputs) -> Result<ReleaseSettings, InputError> {
     let when = match raw.release.as_deref().map(str::trim) {
         None | Some("auto") => ReleaseWhen::Auto,
         Some(v) => match parse_bool("release", v) {
@@ -196,22 +191,22 @@ fn release_inputs(raw: &RawInputs) -> Result<ReleaseInputs, InputError> {
     let name_template = raw
         .release_name
         .clone()
-        .unwrap_or_else(|| crate::release::DEFAULT_NAME_TEMPLATE.into());
+        .unwrap_or_else(|| crate::github_release::DEFAULT_NAME_TEMPLATE.into());
     let body_template = raw
         .release_body
         .clone()
-        .unwrap_or_else(|| crate::release::DEFAULT_BODY_TEMPLATE.into());
+        .unwrap_or_else(|| crate::github_release::DEFAULT_BODY_TEMPLATE.into());
     for (input, template) in [
         ("release-name", &name_template),
         ("release-body", &body_template),
     ] {
-        crate::release::check_template(template, input).map_err(|e| InputError::Invalid {
+        crate::github_release::check_template(template).map_err(|e| InputError::Invalid {
             input: input.into(),
             value: template.clone(),
             expected: e.to_string(),
         })?;
     }
-    Ok(ReleaseInputs {
+    Ok(ReleaseSettings {
         when,
         name_template,
         body_template,
@@ -224,80 +219,43 @@ fn release_inputs(raw: &RawInputs) -> Result<ReleaseInputs, InputError> {
     })
 }
 
+/// `attestations: auto | true | false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttestWhen {
+    /// When publishing by trusted publishing (PyPI takes attestations from a Trusted
+    /// Publisher's upload only).
+    Auto,
+    /// Attest or fail.
+    Always,
+    Never,
+}
+
+impl AttestWhen {
+    /// Each setting by the name the `attestations` input takes.
+    pub const NAMES: [(&'static str, AttestWhen); 3] = [
+        ("auto", AttestWhen::Auto),
+        ("true", AttestWhen::Always),
+        ("false", AttestWhen::Never),
+    ];
+}
+
+/// The attest stage's settings: whether to attest, and which Sigstore signs (the public-good
+/// instance unless `SDD_PUBLISH_FULCIO_URL` & co. name another).
+#[derive(Debug, Clone)]
+pub struct AttestSettings {
+    pub when: AttestWhen,
+    pub sigstore: crate::attest::Config,
+}
+
 /// The gate's settings. `wait` defaults to off, and to on when `wait-for` names checks.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WaitInputs {
+pub struct GateSettings {
     /// Names or globs; empty = every check on the commit outside this workflow run.
     pub checks: Vec<String>,
     pub timeout: Duration,
     pub interval: Duration,
     pub appear_timeout: Duration,
     pub allowed_conclusions: Vec<String>,
-}
-
-impl RawInputs {
-    /// Collect `INPUT_*`: normalise `-` to `_` (so both spellings land on one field), drop
-    /// empty values, and refuse two spellings of one input with different values.
-    pub fn from_env(env: &dyn Env) -> Result<RawInputs, InputError> {
-        let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for (key, value) in env.vars() {
-            let Some(name) = key.strip_prefix("INPUT_") else {
-                continue;
-            };
-            if value.is_empty() {
-                continue;
-            }
-            let norm = name.replace('-', "_");
-            if let Some((other_key, other_value)) = seen.get(&norm) {
-                if *other_value != value {
-                    let (dashed, underscored) = if other_key.contains('-') {
-                        (other_key.clone(), name.to_string())
-                    } else {
-                        (name.to_string(), other_key.clone())
-                    };
-                    return Err(InputError::Conflict {
-                        input: norm.to_lowercase().replace('_', "-"),
-                        dashed,
-                        underscored,
-                    });
-                }
-                continue;
-            }
-            seen.insert(norm, (name.to_string(), value));
-        }
-        envy::prefixed("INPUT_")
-            .from_iter(
-                seen.into_iter()
-                    .map(|(norm, (_, value))| (format!("INPUT_{norm}"), value)),
-            )
-            .map_err(|e| InputError::Env(e.to_string()))
-    }
-}
-
-/// The secret inputs' values straight from `INPUT_*` (either spelling), for masking when the
-/// inputs as a whole could not be read.
-pub fn raw_secrets(env: &dyn Env) -> Vec<Secret> {
-    env.vars()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let name = k.strip_prefix("INPUT_")?.to_lowercase().replace('_', "-");
-            (SECRET_INPUTS.contains(&name.as_str()) && !v.trim().is_empty())
-                .then(|| Secret::new(v.trim()))
-        })
-        .collect()
-}
-
-/// `getBooleanInput`'s accepted spellings.
-pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
-    match value.trim() {
-        "true" | "True" | "TRUE" => Ok(true),
-        "false" | "False" | "FALSE" => Ok(false),
-        other => Err(InputError::Invalid {
-            input: input.into(),
-            value: other.into(),
-            expected: "a YAML 1.2 boolean: true | True | TRUE | false | False | FALSE".into(),
-        }),
-    }
 }
 
 /// A boolean input, `default` when not set.
@@ -315,16 +273,6 @@ fn glob(input: &str, value: &str, what: &str) -> Result<(), InputError> {
             expected: format!("{what} ({e})"),
         }),
     }
-}
-
-/// A list input: one item per line or comma-separated, blanks dropped.
-pub fn parse_list(value: &str) -> Vec<String> {
-    value
-        .split(['\n', ','])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
@@ -377,6 +325,30 @@ fn index_url(
     }
 }
 
+/// A choice input: one of `names`, `default` when not set.
+fn one_of<T: Copy>(
+    input: &str,
+    value: Option<&str>,
+    names: &[(&str, T)],
+    default: T,
+) -> Result<T, InputError> {
+    let Some(v) = value.map(str::trim) else {
+        return Ok(default);
+    };
+    names
+        .iter()
+        .find(|(n, _)| *n == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| InputError::Invalid {
+            input: input.into(),
+            value: v.into(),
+            expected: format!(
+                "one of {}",
+                names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        })
+}
+
 fn secret(value: Option<String>) -> Option<Secret> {
     value
         .map(|v| v.trim().to_owned())
@@ -384,11 +356,12 @@ fn secret(value: Option<String>) -> Option<Secret> {
         .map(Secret::new)
 }
 
-impl Inputs {
-    pub fn from_env(env: &dyn Env) -> Result<Inputs, InputError> {
+impl Settings {
+    pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
         let mut raw = RawInputs::from_env(env)?;
         let mut url_env = Vec::new();
-        for (input, var) in URL_ENV {
+        for names in [PYPI, TESTPYPI] {
+            let (input, var) = (names.url_input, names.url_env);
             let slot = match input {
                 "pypi-url" => &mut raw.pypi_url,
                 _ => &mut raw.testpypi_url,
@@ -410,23 +383,20 @@ impl Inputs {
                 url_env.push(var);
             }
         }
-        let mut inputs = Inputs::from_raw(raw)?;
-        inputs.url_env = url_env;
-        inputs.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k))?;
-        Ok(inputs)
+        let mut settings = Settings::from_raw(raw)?;
+        for t in [&mut settings.pypi, &mut settings.testpypi] {
+            t.url_from_env = url_env.iter().copied().find(|v| *v == t.names.url_env);
+        }
+        settings.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k))?;
+        settings.attest.sigstore =
+            crate::attest::Config::from_lookup(&|k| env.get(k)).map_err(ConfigError::Sigstore)?;
+        Ok(settings)
     }
 
-    pub fn from_raw(raw: RawInputs) -> Result<Inputs, InputError> {
-        let wait = wait_inputs(&raw)?;
-        let release = release_inputs(&raw)?;
-        let mode = match raw.mode.as_deref().map(str::trim) {
-            None => Mode::Auto,
-            Some(m) => m.parse::<Mode>().map_err(|_| InputError::Invalid {
-                input: "mode".into(),
-                value: m.into(),
-                expected: "one of auto, testpypi, pypi".into(),
-            })?,
-        };
+    pub fn from_raw(raw: RawInputs) -> Result<Settings, InputError> {
+        let wait = gate_settings(&raw)?;
+        let release = release_settings(&raw)?;
+        let mode = one_of("mode", raw.mode.as_deref(), &Mode::NAMES, Mode::Auto)?;
         let tag_pattern = raw
             .tag_pattern
             .map(|t| t.trim().to_owned())
@@ -462,13 +432,20 @@ impl Inputs {
                 expected: "a `build` command too: the dev version is stamped before building (e.g. `build: python -m build`)".into(),
             });
         }
-        let trusted_publishing = match raw.trusted_publishing.as_deref().map(str::trim) {
-            None => TrustedPublishing::Auto,
-            Some(v) => v.parse().map_err(|_| InputError::Invalid {
-                input: "trusted-publishing".into(),
-                value: v.into(),
-                expected: "one of auto, always, never".into(),
-            })?,
+        let trusted_publishing = one_of(
+            "trusted-publishing",
+            raw.trusted_publishing.as_deref(),
+            &TrustedPublishing::NAMES,
+            TrustedPublishing::Auto,
+        )?;
+        let attest = AttestSettings {
+            when: one_of(
+                "attestations",
+                raw.attestations.as_deref(),
+                &AttestWhen::NAMES,
+                AttestWhen::Auto,
+            )?,
+            sigstore: crate::attest::Config::public_good(),
         };
         let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
         let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
@@ -483,28 +460,18 @@ impl Inputs {
                     expected: format!("a whole number from 1 to {MAX_PARALLEL_LIMIT}"),
                 })?,
         };
-        let pypi_url = parse_url(
-            "pypi-url",
-            raw.pypi_url.as_deref().unwrap_or(DEFAULT_PYPI_URL),
-        )?;
-        let testpypi_url = parse_url(
-            "testpypi-url",
-            raw.testpypi_url.as_deref().unwrap_or(DEFAULT_TESTPYPI_URL),
-        )?;
-        // Only a non-default upload URL moves the index: upload.pypi.org serves no /simple/.
-        let pypi_index_url = index_url(
-            "pypi-index-url",
-            raw.pypi_index_url.as_deref(),
-            (pypi_url.as_str() != DEFAULT_PYPI_URL).then_some(&pypi_url),
-            DEFAULT_PYPI_INDEX_URL,
-        )?;
-        let testpypi_index_url = index_url(
-            "testpypi-index-url",
-            raw.testpypi_index_url.as_deref(),
-            (testpypi_url.as_str() != DEFAULT_TESTPYPI_URL).then_some(&testpypi_url),
-            DEFAULT_TESTPYPI_INDEX_URL,
-        )?;
-        Ok(Inputs {
+        let [pypi, testpypi] = [
+            (PYPI, &raw.pypi_url, &raw.pypi_index_url, &raw.pypi_token),
+            (
+                TESTPYPI,
+                &raw.testpypi_url,
+                &raw.testpypi_index_url,
+                &raw.testpypi_token,
+            ),
+        ]
+        .map(|(names, url, index, token)| index_target(names, url, index, token));
+        let (pypi, testpypi) = (pypi?, testpypi?);
+        Ok(Settings {
             wait,
             release,
             github_token: secret(raw.github_token),
@@ -516,10 +483,8 @@ impl Inputs {
                     .map(|p| p.trim().to_owned())
                     .unwrap_or_else(|| "dist".into()),
             ),
-            pypi_token: secret(raw.pypi_token),
-            testpypi_token: secret(raw.testpypi_token),
-            pypi_url,
-            testpypi_url,
+            pypi,
+            testpypi,
             dry_run,
             plan_only,
             build,
@@ -537,42 +502,61 @@ impl Inputs {
             verify_command,
             verify_strict,
             verify_timeout,
-            pypi_index_url,
-            testpypi_index_url,
             skip_existing,
             max_parallel,
             tuning: crate::index::Tuning::default(),
-            url_env: Vec::new(),
+            attest,
         })
     }
 
-    /// For `target`'s upload URL: its input and the [`URL_ENV`] variable that stood in for
-    /// it, when the input was empty and the variable was used.
-    pub fn upload_url_env(&self, target: Target) -> Option<(&'static str, &'static str)> {
-        let input = match target {
-            Target::Pypi => "pypi-url",
-            Target::Testpypi => "testpypi-url",
-            Target::None => return None,
-        };
-        URL_ENV
-            .into_iter()
-            .find(|(i, var)| *i == input && self.url_env.contains(var))
+    /// The index `target` publishes to; `None` for no target.
+    pub fn target(&self, target: Target) -> Option<&IndexTarget> {
+        match target {
+            Target::Pypi => Some(&self.pypi),
+            Target::Testpypi => Some(&self.testpypi),
+            Target::None => None,
+        }
     }
 
     /// The secrets among the inputs, for masking before anything prints.
     pub fn secrets(&self) -> Vec<&Secret> {
-        self.pypi_token
+        self.pypi
+            .token
             .iter()
-            .chain(self.testpypi_token.iter())
+            .chain(self.testpypi.token.iter())
             .chain(self.github_token.iter())
             .collect()
     }
 }
 
+/// One index's settings. Only a non-default upload URL moves the simple index:
+/// upload.pypi.org serves no /simple/.
+fn index_target(
+    names: TargetNames,
+    url: &Option<String>,
+    index: &Option<String>,
+    token: &Option<String>,
+) -> Result<IndexTarget, InputError> {
+    let upload_url = parse_url(names.url_input, url.as_deref().unwrap_or(names.default_url))?;
+    let index_url = index_url(
+        names.index_url_input,
+        index.as_deref(),
+        (upload_url.as_str() != names.default_url).then_some(&upload_url),
+        names.default_index_url,
+    )?;
+    Ok(IndexTarget {
+        upload_url,
+        index_url,
+        token: secret(token.clone()),
+        url_from_env: None,
+        names,
+    })
+}
+
 fn duration(input: &str, value: Option<&str>, default: Duration) -> Result<Duration, InputError> {
     match value {
         None => Ok(default),
-        Some(v) => crate::checks::parse_duration(v).map_err(|e| InputError::Invalid {
+        Some(v) => crate::units::parse_duration(v).map_err(|e| InputError::Invalid {
             input: input.into(),
             value: v.into(),
             expected: format!("a duration such as `90s`, `30m`, `1h` or plain seconds ({e})"),
@@ -580,7 +564,7 @@ fn duration(input: &str, value: Option<&str>, default: Duration) -> Result<Durat
     }
 }
 
-fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
+fn gate_settings(raw: &RawInputs) -> Result<Option<GateSettings>, InputError> {
     let checks = raw.wait_for.as_deref().map(parse_list).unwrap_or_default();
     for c in &checks {
         glob(
@@ -590,7 +574,7 @@ fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
         )?;
     }
     let on = flag("wait", raw.wait.as_deref(), !checks.is_empty())?;
-    let settings = WaitInputs {
+    let settings = GateSettings {
         timeout: duration(
             "wait-timeout",
             raw.wait_timeout.as_deref(),
@@ -607,7 +591,7 @@ fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
             Duration::from_secs(5 * 60),
         )?,
         allowed_conclusions: match raw.allowed_conclusions.as_deref() {
-            None => crate::checks::DEFAULT_ALLOWED
+            None => crate::gate::DEFAULT_ALLOWED
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
@@ -628,30 +612,27 @@ fn wait_inputs(raw: &RawInputs) -> Result<Option<WaitInputs>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gha::raw_inputs::raw_secrets;
 
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::gha::test_env as env;
 
     #[test]
     fn defaults_when_nothing_or_empty_is_given() {
-        let i = Inputs::from_env(&env(&[("INPUT_MODE", ""), ("INPUT_PACKAGES-DIR", "")])).unwrap();
+        let i =
+            Settings::from_env(&env(&[("INPUT_MODE", ""), ("INPUT_PACKAGES-DIR", "")])).unwrap();
         assert_eq!(i.mode, Mode::Auto);
         assert_eq!(i.tag_pattern, "v*");
         assert_eq!(i.packages_dir, PathBuf::from("dist"));
-        assert_eq!(i.pypi_url.as_str(), DEFAULT_PYPI_URL);
-        assert_eq!(i.testpypi_url.as_str(), DEFAULT_TESTPYPI_URL);
-        assert!(i.pypi_token.is_none() && !i.dry_run && i.branches.is_empty());
+        assert_eq!(i.pypi.upload_url.as_str(), DEFAULT_PYPI_URL);
+        assert_eq!(i.testpypi.upload_url.as_str(), DEFAULT_TESTPYPI_URL);
+        assert!(i.pypi.token.is_none() && !i.dry_run && i.branches.is_empty());
     }
 
     #[test]
     fn dashed_and_underscored_names_both_work() {
-        let a = Inputs::from_env(&env(&[("INPUT_PACKAGES-DIR", "out")])).unwrap();
-        let b = Inputs::from_env(&env(&[("INPUT_PACKAGES_DIR", "out")])).unwrap();
-        let c = Inputs::from_env(&env(&[
+        let a = Settings::from_env(&env(&[("INPUT_PACKAGES-DIR", "out")])).unwrap();
+        let b = Settings::from_env(&env(&[("INPUT_PACKAGES_DIR", "out")])).unwrap();
+        let c = Settings::from_env(&env(&[
             ("INPUT_PACKAGES_DIR", "out"),
             ("INPUT_PACKAGES-DIR", "out"),
         ]))
@@ -659,7 +640,7 @@ mod tests {
         for i in [a, b, c] {
             assert_eq!(i.packages_dir, PathBuf::from("out"));
         }
-        let err = Inputs::from_env(&env(&[
+        let err = Settings::from_env(&env(&[
             ("INPUT_PACKAGES_DIR", "a"),
             ("INPUT_PACKAGES-DIR", "b"),
         ]))
@@ -677,11 +658,11 @@ mod tests {
             ("False", false),
             ("FALSE", false),
         ] {
-            let i = Inputs::from_env(&env(&[("INPUT_DRY-RUN", v)])).unwrap();
+            let i = Settings::from_env(&env(&[("INPUT_DRY-RUN", v)])).unwrap();
             assert_eq!(i.dry_run, want, "{v}");
         }
         for v in ["yes", "1", "on", "tRUE"] {
-            let err = Inputs::from_env(&env(&[("INPUT_DRY_RUN", v)])).unwrap_err();
+            let err = Settings::from_env(&env(&[("INPUT_DRY_RUN", v)])).unwrap_err();
             let msg = err.to_string();
             assert!(
                 msg.contains("`dry-run`") && msg.contains("YAML 1.2"),
@@ -692,7 +673,7 @@ mod tests {
 
     #[test]
     fn unknown_mode_names_the_input_and_the_choices() {
-        let err = Inputs::from_env(&env(&[("INPUT_MODE", "production")])).unwrap_err();
+        let err = Settings::from_env(&env(&[("INPUT_MODE", "production")])).unwrap_err();
         assert_eq!(
             err.to_string(),
             "input `mode`: got `production`, expected one of auto, testpypi, pypi. \
@@ -702,11 +683,12 @@ mod tests {
 
     #[test]
     fn urls_are_validated_and_credentials_never_echoed() {
-        let err = Inputs::from_env(&env(&[("INPUT_PYPI-URL", "not a url")])).unwrap_err();
+        let err = Settings::from_env(&env(&[("INPUT_PYPI-URL", "not a url")])).unwrap_err();
         assert!(err.to_string().contains("`pypi-url`"));
-        let err = Inputs::from_env(&env(&[("INPUT_TESTPYPI_URL", "ftp://x/legacy/")])).unwrap_err();
+        let err =
+            Settings::from_env(&env(&[("INPUT_TESTPYPI_URL", "ftp://x/legacy/")])).unwrap_err();
         assert!(err.to_string().contains("`testpypi-url`"));
-        let err = Inputs::from_env(&env(&[(
+        let err = Settings::from_env(&env(&[(
             "INPUT_PYPI_URL",
             "https://__token__:pypi-SECRET@upload.example/legacy/",
         )]))
@@ -716,13 +698,13 @@ mod tests {
 
     #[test]
     fn lists_and_tokens() {
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("INPUT_BRANCHES", "main\nrelease/*, next\n\n"),
             ("INPUT_PYPI_TOKEN", "  pypi-abc \n"),
         ]))
         .unwrap();
         assert_eq!(i.branches, vec!["main", "release/*", "next"]);
-        assert_eq!(i.pypi_token.as_ref().map(|s| s.expose()), Some("pypi-abc"));
+        assert_eq!(i.pypi.token.as_ref().map(|s| s.expose()), Some("pypi-abc"));
         assert_eq!(i.secrets().len(), 1);
     }
 
@@ -734,7 +716,7 @@ mod tests {
             ("INPUT_TESTPYPI_TOKEN", "  "),
             ("INPUT_MODE", "production"),
         ]);
-        assert!(Inputs::from_env(&e).is_err());
+        assert!(Settings::from_env(&e).is_err());
         let mut found: Vec<_> = raw_secrets(&e)
             .iter()
             .map(|s| s.expose().to_owned())
@@ -744,18 +726,48 @@ mod tests {
     }
 
     #[test]
+    fn attestation_modes_and_sigstore_settings() {
+        let i = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(i.attest.when, AttestWhen::Auto);
+        assert_eq!(
+            i.attest.sigstore.rekor_url.as_str(),
+            "https://rekor.sigstore.dev/"
+        );
+        for (v, want) in [
+            ("auto", AttestWhen::Auto),
+            ("true", AttestWhen::Always),
+            ("false", AttestWhen::Never),
+        ] {
+            let i = Settings::from_env(&env(&[("INPUT_ATTESTATIONS", v)])).unwrap();
+            assert_eq!(i.attest.when, want, "{v}");
+        }
+        let err = Settings::from_env(&env(&[("INPUT_ATTESTATIONS", "yes")])).unwrap_err();
+        assert!(
+            err.to_string().contains("`attestations`")
+                && err.to_string().contains("one of auto, true, false"),
+            "{err}"
+        );
+        let err = Settings::from_env(&env(&[("SDD_PUBLISH_FULCIO_URL", "::")])).unwrap_err();
+        assert!(err.to_string().contains("SDD_PUBLISH_FULCIO_URL"), "{err}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept"
+        );
+    }
+
+    #[test]
     fn trusted_publishing_modes() {
-        let i = Inputs::from_env(&env(&[])).unwrap();
+        let i = Settings::from_env(&env(&[])).unwrap();
         assert_eq!(i.trusted_publishing, TrustedPublishing::Auto);
         for (v, want) in [
             ("auto", TrustedPublishing::Auto),
             ("always", TrustedPublishing::Always),
             (" never ", TrustedPublishing::Never),
         ] {
-            let i = Inputs::from_env(&env(&[("INPUT_TRUSTED-PUBLISHING", v)])).unwrap();
+            let i = Settings::from_env(&env(&[("INPUT_TRUSTED-PUBLISHING", v)])).unwrap();
             assert_eq!(i.trusted_publishing, want, "{v}");
         }
-        let err = Inputs::from_env(&env(&[("INPUT_TRUSTED_PUBLISHING", "yes")])).unwrap_err();
+        let err = Settings::from_env(&env(&[("INPUT_TRUSTED_PUBLISHING", "yes")])).unwrap_err();
         assert!(
             err.to_string().contains("`trusted-publishing`")
                 && err.to_string().contains("auto, always, never"),
@@ -765,16 +777,16 @@ mod tests {
 
     #[test]
     fn wait_is_off_by_default_and_on_when_checks_are_named() {
-        let i = Inputs::from_env(&env(&[])).unwrap();
+        let i = Settings::from_env(&env(&[])).unwrap();
         assert_eq!(i.wait, None);
-        let i = Inputs::from_env(&env(&[("INPUT_WAIT", "true")])).unwrap();
+        let i = Settings::from_env(&env(&[("INPUT_WAIT", "true")])).unwrap();
         let w = i.wait.unwrap();
         assert!(w.checks.is_empty());
         assert_eq!(w.timeout, Duration::from_secs(1800));
         assert_eq!(w.interval, Duration::from_secs(10));
         assert_eq!(w.appear_timeout, Duration::from_secs(300));
         assert_eq!(w.allowed_conclusions, ["success", "neutral", "skipped"]);
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("INPUT_WAIT_FOR", "Test Suite\nSecurity *, lint"),
             ("INPUT_WAIT_TIMEOUT", "90"),
             ("INPUT_WAIT-INTERVAL", "200ms"),
@@ -791,7 +803,7 @@ mod tests {
         assert_eq!(w.allowed_conclusions, ["success"]);
         assert_eq!(i.secrets().len(), 1);
         let off =
-            Inputs::from_env(&env(&[("INPUT_WAIT_FOR", "x"), ("INPUT_WAIT", "false")])).unwrap();
+            Settings::from_env(&env(&[("INPUT_WAIT_FOR", "x"), ("INPUT_WAIT", "false")])).unwrap();
         assert_eq!(off.wait, None);
     }
 
@@ -803,19 +815,19 @@ mod tests {
             ("INPUT_WAIT", "yes", "`wait`"),
             ("INPUT_WAIT_FOR", "a[", "`wait-for`"),
         ] {
-            let err = Inputs::from_env(&env(&[(k, v)])).unwrap_err();
+            let err = Settings::from_env(&env(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
     }
 
     #[test]
     fn index_urls_default_or_follow_an_overridden_upload_url() {
-        let i = Inputs::from_env(&env(&[])).unwrap();
-        assert_eq!(i.pypi_index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
-        assert_eq!(i.testpypi_index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
+        let i = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(i.pypi.index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
+        assert_eq!(i.testpypi.index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
         assert!(i.skip_existing);
         assert_eq!(i.max_parallel, 8);
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("INPUT_PYPI_URL", "http://127.0.0.1:8080/"),
             ("INPUT_TESTPYPI_URL", "https://idx.example/repo/legacy/"),
             (
@@ -824,57 +836,59 @@ mod tests {
             ),
         ]))
         .unwrap();
-        assert_eq!(i.pypi_index_url.as_str(), "http://127.0.0.1:8080/simple/");
+        assert_eq!(i.pypi.index_url.as_str(), "http://127.0.0.1:8080/simple/");
         assert_eq!(
-            i.testpypi_index_url.as_str(),
+            i.testpypi.index_url.as_str(),
             "https://idx.example/repo/simple/"
         );
-        let err = Inputs::from_env(&env(&[("INPUT_PYPI_INDEX_URL", "nope")])).unwrap_err();
+        let err = Settings::from_env(&env(&[("INPUT_PYPI_INDEX_URL", "nope")])).unwrap_err();
         assert!(err.to_string().contains("`pypi-index-url`"), "{err}");
         // The default upload URL, spelled out, keeps the default index (upload.pypi.org
         // serves no simple index).
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("INPUT_PYPI_URL", DEFAULT_PYPI_URL),
             ("INPUT_TESTPYPI_URL", DEFAULT_TESTPYPI_URL),
         ]))
         .unwrap();
-        assert_eq!(i.pypi_index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
-        assert_eq!(i.testpypi_index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
+        assert_eq!(i.pypi.index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
+        assert_eq!(i.testpypi.index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
     }
 
     #[test]
     fn upload_urls_fall_back_to_the_environment_and_say_so() {
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("SDD_PUBLISH_PYPI_URL", "http://127.0.0.1:8080/"),
             ("SDD_PUBLISH_TESTPYPI_URL", " "),
         ]))
         .unwrap();
-        assert_eq!(i.pypi_url.as_str(), "http://127.0.0.1:8080/");
-        assert_eq!(i.pypi_index_url.as_str(), "http://127.0.0.1:8080/simple/");
-        assert_eq!(i.testpypi_url.as_str(), DEFAULT_TESTPYPI_URL);
-        assert_eq!(i.url_env, vec!["SDD_PUBLISH_PYPI_URL"]);
+        assert_eq!(i.pypi.upload_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(i.pypi.index_url.as_str(), "http://127.0.0.1:8080/simple/");
+        assert_eq!(i.testpypi.upload_url.as_str(), DEFAULT_TESTPYPI_URL);
+        assert_eq!(i.pypi.url_from_env, Some("SDD_PUBLISH_PYPI_URL"));
         assert_eq!(
-            i.upload_url_env(Target::Pypi),
-            Some(("pypi-url", "SDD_PUBLISH_PYPI_URL"))
+            i.target(Target::Pypi)
+                .map(|t| (t.names.url_input, t.url_from_env)),
+            Some(("pypi-url", Some("SDD_PUBLISH_PYPI_URL")))
         );
-        assert_eq!(i.upload_url_env(Target::Testpypi), None);
+        assert_eq!(i.testpypi.url_from_env, None);
         // The input wins over the variable.
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("SDD_PUBLISH_PYPI_URL", "http://127.0.0.1:8080/"),
             ("INPUT_PYPI_URL", "https://idx.example/legacy/"),
         ]))
         .unwrap();
-        assert_eq!(i.pypi_url.as_str(), "https://idx.example/legacy/");
-        assert!(i.url_env.is_empty() && i.upload_url_env(Target::Pypi).is_none());
+        assert_eq!(i.pypi.upload_url.as_str(), "https://idx.example/legacy/");
+        assert!(i.pypi.url_from_env.is_none() && i.testpypi.url_from_env.is_none());
         // A bad variable is named as the variable, not as the input the user never set.
-        let err = Inputs::from_env(&env(&[("SDD_PUBLISH_TESTPYPI_URL", "ftp://x/")])).unwrap_err();
+        let err =
+            Settings::from_env(&env(&[("SDD_PUBLISH_TESTPYPI_URL", "ftp://x/")])).unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.starts_with("environment variable SDD_PUBLISH_TESTPYPI_URL: got `ftp://x/`")
                 && msg.contains("unset it"),
             "{msg}"
         );
-        let err = Inputs::from_env(&env(&[("SDD_PUBLISH_PYPI_URL", "https://u:p@x/")]))
+        let err = Settings::from_env(&env(&[("SDD_PUBLISH_PYPI_URL", "https://u:p@x/")]))
             .unwrap_err()
             .to_string();
         assert!(!err.contains("u:p"), "{err}");
@@ -882,7 +896,7 @@ mod tests {
 
     #[test]
     fn skip_existing_and_max_parallel_are_validated() {
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("INPUT_SKIP_EXISTING", "false"),
             ("INPUT_MAX_PARALLEL", " 8 "),
         ]))
@@ -890,29 +904,29 @@ mod tests {
         assert!(!i.skip_existing);
         assert_eq!(i.max_parallel, 8);
         for bad in ["0", "-1", "many", "33"] {
-            let err = Inputs::from_env(&env(&[("INPUT_MAX-PARALLEL", bad)])).unwrap_err();
+            let err = Settings::from_env(&env(&[("INPUT_MAX-PARALLEL", bad)])).unwrap_err();
             assert!(
                 err.to_string().contains("`max-parallel`") && err.to_string().contains("1 to 32"),
                 "{err}"
             );
         }
-        let err = Inputs::from_env(&env(&[("INPUT_SKIP_EXISTING", "maybe")])).unwrap_err();
+        let err = Settings::from_env(&env(&[("INPUT_SKIP_EXISTING", "maybe")])).unwrap_err();
         assert!(err.to_string().contains("`skip-existing`"), "{err}");
     }
 
     #[test]
     fn a_bad_glob_is_an_input_error() {
-        let err = Inputs::from_env(&env(&[("INPUT_TAG_PATTERN", "v[")])).unwrap_err();
+        let err = Settings::from_env(&env(&[("INPUT_TAG_PATTERN", "v[")])).unwrap_err();
         assert!(err.to_string().contains("`tag-pattern`"), "{err}");
     }
 
     #[test]
     fn release_inputs_default_and_validate() {
-        let i = Inputs::from_env(&env(&[])).unwrap();
+        let i = Settings::from_env(&env(&[])).unwrap();
         assert_eq!(i.release.when, ReleaseWhen::Auto);
         assert_eq!(i.release.name_template, "v{version}");
         assert!(i.release.assets && !i.release.draft && i.release.notes_file.is_none());
-        let i = Inputs::from_env(&env(&[
+        let i = Settings::from_env(&env(&[
             ("INPUT_RELEASE", "true"),
             ("INPUT_DRAFT", "true"),
             ("INPUT_RELEASE-ASSETS", "false"),
@@ -922,11 +936,12 @@ mod tests {
         assert_eq!(i.release.when, ReleaseWhen::Always);
         assert!(i.release.draft && !i.release.assets);
         assert_eq!(i.release.notes_file, Some(PathBuf::from("docs/changes.md")));
-        let off = Inputs::from_env(&env(&[("INPUT_RELEASE", "false")])).unwrap();
+        let off = Settings::from_env(&env(&[("INPUT_RELEASE", "false")])).unwrap();
         assert_eq!(off.release.when, ReleaseWhen::Never);
-        let e = Inputs::from_env(&env(&[("INPUT_RELEASE", "sometimes")])).unwrap_err();
+        let e = Settings::from_env(&env(&[("INPUT_RELEASE", "sometimes")])).unwrap_err();
         assert!(e.to_string().contains("auto, true, false"), "{e}");
-        let e = Inputs::from_env(&env(&[("INPUT_RELEASE-NAME", "{nmae} {version}")])).unwrap_err();
+        let e =
+            Settings::from_env(&env(&[("INPUT_RELEASE-NAME", "{nmae} {version}")])).unwrap_err();
         assert!(e.to_string().contains("`{nmae}`"), "{e}");
     }
 }

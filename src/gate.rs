@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::Value;
 
+use crate::github::models::{CheckRunsPage, CombinedStatus, JobsPage, WorkflowRun};
 use crate::github::{GitHub, GitHubError};
 use crate::plan::Pattern;
 
@@ -62,22 +62,24 @@ pub enum WaitError {
         url: String,
         allowed: String,
     },
-    #[error("timed out after {}: still pending: {}; never appeared: {}. Raise `wait-timeout` if the checks are just slow", fmt_duration(*after), list(pending), list(missing))]
+    #[error("timed out after {}: still pending: {}; never appeared: {}", crate::units::fmt_duration(*after), list(pending), list(missing))]
     TimedOut {
         after: Duration,
         pending: Vec<String>,
         missing: Vec<String>,
     },
-    #[error("no check matching {} appeared within {} (appear-timeout). Check the names in `wait-for` against the check names on the commit (seen: {})", list(missing), fmt_duration(*after), list(seen))]
+    #[error("no check matching {} appeared within {} (seen on the commit: {})", list(missing), crate::units::fmt_duration(*after), list(seen))]
     NeverAppeared {
         after: Duration,
         missing: Vec<String>,
         seen: Vec<String>,
     },
-    #[error("`wait-for` entry `{0}` is not a valid glob: {1}")]
+    #[error("check name `{0}` is not a valid glob: {1}")]
     BadPattern(String, String),
-    #[error("could not find this run's own check suite ({0}); without it the gate could wait on itself. Give the job `permissions: actions: read`, or name the checks in `wait-for`")]
-    OwnRun(GitHubError),
+    #[error(
+        "could not find this run's own check suite ({0}); without it the gate could wait on itself"
+    )]
+    OwnRun(#[source] GitHubError),
     #[error(transparent)]
     Api(#[from] GitHubError),
 }
@@ -100,24 +102,6 @@ fn list(v: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-pub fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 10.0 && d.subsec_millis() != 0 {
-        format!("{s:.1}s")
-    } else {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-    }
-}
-
-/// Parse `90s`, `30m`, `1h`, `1h30m`, `200ms`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(t).map_err(|e| e.to_string())
 }
 
 /// Which of our own run's check runs to leave out.
@@ -214,7 +198,10 @@ async fn run(
 
         let line = status_line(done, &pending, &missing);
         if line != last_line {
-            log(&format!("[{}] {line}", fmt_duration(start.elapsed())));
+            log(&format!(
+                "[{}] {line}",
+                crate::units::fmt_duration(start.elapsed())
+            ));
             last_line = line;
         }
 
@@ -290,7 +277,7 @@ fn timed_out(start: Instant, seen: &[CheckResult], patterns: &[Pattern]) -> Wait
 /// on this runner).
 async fn own_checks(gh: &GitHub, cfg: &WaitConfig, run: &OwnRun) -> Result<Own, GitHubError> {
     let url = gh.url(&format!("repos/{}/actions/runs/{}", cfg.repo, run.run_id))?;
-    let record = gh.get(&url).await?.body;
+    let record: WorkflowRun = gh.get(&url).await?.body;
     let suite = suite_of(&record);
     let mut jobs = BTreeSet::new();
     if let Some(runner) = run.runner_name.as_deref().filter(|r| !r.is_empty()) {
@@ -298,8 +285,8 @@ async fn own_checks(gh: &GitHub, cfg: &WaitConfig, run: &OwnRun) -> Result<Own, 
             "repos/{}/actions/runs/{}/jobs?per_page=100",
             cfg.repo, run.run_id
         ))?;
-        let pages = gh.get_all(&url).await?;
-        jobs = own_jobs(pages.iter().map(|p| &p.body), runner);
+        let pages: Vec<JobsPage> = gh.get_all(&url).await?;
+        jobs = own_jobs(&pages, runner);
     }
     Ok(Own { suite, jobs })
 }
@@ -320,103 +307,77 @@ async fn snapshot(
         "repos/{}/commits/{}/status?per_page=100",
         cfg.repo, cfg.sha
     ))?;
-    let (runs, statuses) = tokio::join!(gh.get_all(&runs_url), gh.get_all(&status_url));
-    let (runs, statuses) = (runs?, statuses?);
-    Ok(results(
-        runs.iter().map(|p| &p.body),
-        statuses.iter().map(|p| &p.body),
-        own,
-        named,
-    ))
+    let (runs, statuses) = tokio::join!(
+        gh.get_all::<CheckRunsPage>(&runs_url),
+        gh.get_all::<CombinedStatus>(&status_url)
+    );
+    Ok(results(&runs?, &statuses?, own, named))
 }
 
 /// The check suite of a workflow run record (`check_suite_id`, else the end of
 /// `check_suite_url`).
-pub(crate) fn suite_of(record: &Value) -> Option<u64> {
-    record
-        .get("check_suite_id")
-        .and_then(Value::as_u64)
-        .or_else(|| {
-            record
-                .get("check_suite_url")
-                .and_then(Value::as_str)
-                .and_then(|u| u.rsplit('/').next())
-                .and_then(|id| id.parse().ok())
-        })
+pub(crate) fn suite_of(record: &WorkflowRun) -> Option<u64> {
+    record.check_suite_id.or_else(|| {
+        record
+            .check_suite_url
+            .as_deref()
+            .and_then(|u| u.rsplit('/').next())
+            .and_then(|id| id.parse().ok())
+    })
 }
 
 /// The ids of the jobs pages' unfinished jobs on `runner`: our own job.
-pub(crate) fn own_jobs<'a>(
-    pages: impl IntoIterator<Item = &'a Value>,
-    runner: &str,
-) -> BTreeSet<u64> {
-    let mut jobs = BTreeSet::new();
-    for page in pages {
-        for job in items(page, "jobs") {
-            let ours = job.get("runner_name").and_then(Value::as_str) == Some(runner)
-                && job.get("status").and_then(Value::as_str) != Some("completed");
-            if let (true, Some(id)) = (ours, job.get("id").and_then(Value::as_u64)) {
-                jobs.insert(id);
-            }
-        }
-    }
-    jobs
+pub(crate) fn own_jobs(pages: &[JobsPage], runner: &str) -> BTreeSet<u64> {
+    pages
+        .iter()
+        .flat_map(|p| &p.jobs)
+        .filter(|j| j.runner_name.as_deref() == Some(runner) && j.status != "completed")
+        .map(|j| j.id)
+        .collect()
 }
 
 /// The check-runs and combined-status pages as one sorted list of results, minus our own.
-pub(crate) fn results<'a>(
-    runs: impl IntoIterator<Item = &'a Value>,
-    statuses: impl IntoIterator<Item = &'a Value>,
+pub(crate) fn results(
+    runs: &[CheckRunsPage],
+    statuses: &[CombinedStatus],
     own: &Own,
     named: bool,
 ) -> Vec<CheckResult> {
     // Latest check run per (app, name): a re-run's newer run replaces the failed one.
     let mut latest: BTreeMap<(u64, String), (u64, CheckResult)> = BTreeMap::new();
-    for page in runs {
-        for run in items(page, "check_runs") {
-            let id = run.get("id").and_then(Value::as_u64).unwrap_or(0);
-            let suite = run
-                .get("check_suite")
-                .and_then(|s| s.get("id"))
-                .and_then(Value::as_u64);
-            let in_our_suite = own.suite.is_some() && suite == own.suite;
-            // Unnamed: none of our run's checks. Named: never our own job.
-            if (!named && in_our_suite) || own.jobs.contains(&id) {
-                continue;
-            }
-            let app = run
-                .get("app")
-                .and_then(|a| a.get("id"))
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            let name = str_field(run, "name");
-            let status = str_field(run, "status");
-            let done = status == "completed";
-            let conclusion = if done {
-                run.get("conclusion")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown")
-                    .to_ascii_lowercase()
-            } else {
-                status
-            };
-            let url = run
-                .get("html_url")
-                .and_then(Value::as_str)
-                .or_else(|| run.get("details_url").and_then(Value::as_str))
-                .unwrap_or_default()
-                .to_owned();
-            let entry = CheckResult {
-                name: name.clone(),
-                conclusion,
-                url,
-                done,
-            };
-            match latest.get(&(app, name.clone())) {
-                Some((old, _)) if *old > id => {}
-                _ => {
-                    latest.insert((app, name), (id, entry));
-                }
+    for run in runs.iter().flat_map(|p| &p.check_runs) {
+        let suite = run.check_suite.map(|s| s.id);
+        let in_our_suite = own.suite.is_some() && suite == own.suite;
+        // Unnamed: none of our run's checks. Named: never our own job.
+        if (!named && in_our_suite) || own.jobs.contains(&run.id) {
+            continue;
+        }
+        let app = run.app.map_or(0, |a| a.id);
+        let done = run.status == "completed";
+        let conclusion = if done {
+            run.conclusion
+                .as_deref()
+                .unwrap_or("unknown")
+                .to_ascii_lowercase()
+        } else {
+            run.status.clone()
+        };
+        let url = run
+            .html_url
+            .as_deref()
+            .or(run.details_url.as_deref())
+            .unwrap_or_default()
+            .to_owned();
+        let entry = CheckResult {
+            name: run.name.clone(),
+            conclusion,
+            url,
+            done,
+        };
+        match latest.get(&(app, run.name.clone())) {
+            Some((old, _)) if *old > run.id => {}
+            _ => {
+                latest.insert((app, run.name.clone()), (run.id, entry));
             }
         }
     }
@@ -424,58 +385,24 @@ pub(crate) fn results<'a>(
 
     // Commit statuses: the combined status already keeps the latest per context.
     let mut contexts = BTreeSet::new();
-    for page in statuses {
-        for s in items(page, "statuses") {
-            let name = str_field(s, "context");
-            if !contexts.insert(name.clone()) {
-                continue;
-            }
-            let state = str_field(s, "state");
-            out.push(CheckResult {
-                name,
-                done: state != "pending",
-                conclusion: state,
-                url: s
-                    .get("target_url")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            });
+    for s in statuses.iter().flat_map(|p| &p.statuses) {
+        if !contexts.insert(s.context.clone()) {
+            continue;
         }
+        out.push(CheckResult {
+            name: s.context.clone(),
+            done: s.state != "pending",
+            conclusion: s.state.clone(),
+            url: s.target_url.clone().unwrap_or_default(),
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.url.cmp(&b.url)));
     out
 }
 
-/// The list under `key` of one page (`{"total_count": n, "<key>": [...]}`); none when absent.
-fn items<'a>(page: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
-    page.get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
-fn str_field(v: &Value, k: &str) -> String {
-    v.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_units_or_plain_seconds() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
-        assert_eq!(parse_duration(" 1h ").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("200ms").unwrap(), Duration::from_millis(200));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-5").is_err());
-    }
 
     #[test]
     fn status_lines_name_what_is_left() {

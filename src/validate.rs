@@ -1,11 +1,29 @@
-//! The standalone `check` command: every rule over every file under the given folders (or
-//! single files), with an optional tag to compare against, and the verdict as text grouped
-//! by file or as JSON.
+//! Distribution validation for the `check` command: every rule over every file under the
+//! given folders (or single files), with an optional tag to compare against, and the verdict
+//! as text grouped by file or as JSON. The run's validate stage applies the same rules
+//! ([`apply_run_rules`]), so both word a fault the same way.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::dist::{self, rules, DistKind, Problem};
+use crate::dist::{self, rules, DistKind, Distribution, Problem};
+use crate::version::Version;
+
+/// The rules that depend on how the check was asked for: the tag's version (every file must
+/// carry it) and twine's `--strict` (its rules become errors).
+pub(crate) fn apply_run_rules(
+    dists: &[Distribution],
+    problems: &mut Vec<Problem>,
+    strict: bool,
+    tag: Option<(&str, &Version)>,
+) {
+    if let Some((tag, v)) = tag {
+        problems.extend(rules::release::tag(dists, tag, v));
+    }
+    if strict {
+        rules::apply_strict(problems);
+    }
+}
 
 /// What to check and how strictly.
 #[derive(Debug, Clone, Default)]
@@ -75,11 +93,17 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
                 "no distributions in `{}`: expected *.whl or *.tar.gz files (searched recursively). Build them first (e.g. `python -m build`) or name the folder that holds them",
                 d.display()
             )),
-            other => other.map_err(|e| e.to_string()),
+            // The fix names the command's argument; the action's names its input.
+            other => other.map_err(|e| match e {
+                dist::DistError::DirMissing(_) | dist::DistError::NotADirectory(_) => format!(
+                    "{e}. Name the folder that holds your wheels and sdists (e.g. `dist/`), or build them first (e.g. `python -m build`)"
+                ),
+                e => e.to_string(),
+            }),
         })
         .collect();
     if !files.is_empty() {
-        found.push(Ok(dist::discover_files(&files)));
+        found.push(dist::discover_files(&files).map_err(|e| e.to_string()));
     }
     for d in found {
         let mut d = match d {
@@ -89,12 +113,12 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
                 continue;
             }
         };
-        if let Some((tag, v)) = &tag_version {
-            d.problems.extend(rules::release::tag(&d.dists, tag, v));
-        }
-        if opts.strict {
-            rules::apply_strict(&mut d.problems);
-        }
+        apply_run_rules(
+            &d.dists,
+            &mut d.problems,
+            opts.strict,
+            tag_version.as_ref().map(|(t, v)| (t.as_str(), v)),
+        );
         for x in &d.dists {
             let e = by_path
                 .entry(x.path.clone())
@@ -112,6 +136,7 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
         }
         out.ignored.extend(d.ignored);
     }
+    dist::render::shutdown();
     for (_, mut v) in by_path {
         v.problems.sort_by_key(|p| p.severity);
         v.errors = v.problems.iter().filter(|p| p.is_error()).count();

@@ -1,0 +1,276 @@
+//! The stages of `sdd-publish run`, one module each: a function from typed input to a typed
+//! outcome, which `pipeline` folds into the report. A stage logs through the Actions runtime
+//! and never touches the report; it knows the action's settings, so it is where an error gets
+//! the fix that names an input.
+//!
+//! | stage            | input                         | outcome                             |
+//! |------------------|-------------------------------|-------------------------------------|
+//! | [`plan`]         | context, settings             | `plan::Plan`                        |
+//! | [`gate`]         | commit, gate settings         | `report::ChecksReport`              |
+//! | [`build`]        | command, dev-version settings | [`build::BuildOutcome`]             |
+//! | [`validate`]     | packages-dir, plan            | [`validate::Validated`]             |
+//! | [`attest`]       | files the index lacks, ID token | [`attest::Attestations`]          |
+//! | [`publish`]      | distributions, index target   | `index::FileOutcome` per file       |
+//! | [`verify`]       | release, index target         | [`verify::Verified`]                |
+//! | [`github_release`] | tag, files, release settings | `github_release::ReleaseOutcome`  |
+
+pub(crate) mod attest;
+pub(crate) mod build;
+pub(crate) mod gate;
+pub(crate) mod github_release;
+pub(crate) mod plan;
+pub(crate) mod publish;
+pub(crate) mod validate;
+pub(crate) mod verify;
+
+use std::path::PathBuf;
+
+use crate::dist::DistError;
+use crate::gate::WaitError;
+use crate::github::GitHubError;
+use crate::github_release::notes::NotesFileError;
+use crate::github_release::ReleaseError;
+
+/// What went wrong in a stage. Each variant says *what*, keeping its cause as the source;
+/// [`StageError::fix`] says how to fix it in the workflow.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("packages-dir {0}")]
+    PackagesDir(#[source] DistError),
+    #[error(transparent)]
+    Dist(DistError),
+    #[error("no distributions in packages-dir `{}`: expected *.whl or *.tar.gz files", .0.display())]
+    NoDistributions(PathBuf),
+    #[error("{count} problem(s) in the distributions; nothing was uploaded (each is listed above with its fix)")]
+    Problems { count: usize },
+    #[error(transparent)]
+    TagVersion(#[from] crate::version::VersionError),
+    #[error("publishing to {label} needs a token")]
+    MissingToken {
+        label: &'static str,
+        input: &'static str,
+        secret: &'static str,
+    },
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
+    #[error("verification: {0}")]
+    Verify(#[source] crate::verify::VerifyError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("waiting for checks: {0}")]
+    Gate(#[source] WaitError),
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    #[error("waiting for checks needs the commit and the repository (GITHUB_SHA, GITHUB_REPOSITORY); they are set by the runner")]
+    NoCommit,
+    #[error("upload of `{filename}` failed: {source}")]
+    Upload {
+        filename: String,
+        source: crate::index::UploadError,
+    },
+    #[error(transparent)]
+    Publish(Box<crate::index::PublishError>),
+    #[error(transparent)]
+    Query(#[from] crate::index::QueryError),
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    #[error("release template: {0}")]
+    Template(#[from] crate::github_release::TemplateError),
+    #[error("release-notes-file {0}")]
+    NotesFile(#[source] NotesFileError),
+    #[error(
+        "the GitHub Release needs the repository (GITHUB_REPOSITORY); it is set by the runner"
+    )]
+    NoRepository,
+    #[error("attestation: {0}")]
+    Attest(#[source] crate::attest::AttestError),
+    #[error("`attestations: true` but this run publishes with an API token: {label} takes attestations only from a trusted-publishing upload")]
+    AttestNeedsTrustedPublishing {
+        label: &'static str,
+        input: &'static str,
+    },
+}
+
+/// What a GitHub answer says to do, by the request's purpose (`need` is the permission line).
+fn github_fix(e: &GitHubError, need: &str) -> Option<String> {
+    match e {
+        GitHubError::Status { status: 401, .. } => Some(
+            "The token was refused: pass a valid `github-token` (default `${{ github.token }}`)"
+                .into(),
+        ),
+        GitHubError::Status {
+            status: 403 | 404, ..
+        } => Some(need.into()),
+        GitHubError::RateLimited { .. } => Some(
+            "Re-run the job after the limit resets, or pass a `github-token` with a limit of its own"
+                .into(),
+        ),
+        GitHubError::BadUrl { .. } => Some(
+            "Set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3".into(),
+        ),
+        _ => None,
+    }
+}
+
+const GATE_PERMISSIONS: &str = "The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`";
+const RELEASE_PERMISSIONS: &str = "Creating the GitHub Release needs `permissions: contents: write` for the job's token (`github-token`), or set `release: false`";
+
+impl StageError {
+    /// How to fix it, in the words of the workflow (inputs, permissions).
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            StageError::PackagesDir(DistError::NotADirectory(_)) => Some(
+                "It must be a folder: set the `packages-dir` input to the folder that holds your wheels and sdists (e.g. `dist/`)".into(),
+            ),
+            StageError::PackagesDir(_) => Some(
+                "Build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are".into(),
+            ),
+            StageError::NoDistributions(_) => Some(
+                "Build them first (e.g. `python -m build`) or point `packages-dir` at them".into(),
+            ),
+            StageError::MissingToken {
+                label,
+                input,
+                secret,
+            } => Some(format!(
+                "Set the `{input}` input (e.g. `{input}: ${{{{ secrets.{secret} }}}}`) from a repository secret holding an API token for {label}, or grant the job `permissions: id-token: write` for trusted publishing (OIDC)"
+            )),
+            StageError::Gate(e) => match e {
+                WaitError::TimedOut { .. } => {
+                    Some("Raise `wait-timeout` if the checks are just slow".into())
+                }
+                WaitError::NeverAppeared { .. } => Some(
+                    "Check the names in `wait-for` against the check names on the commit (`appear-timeout` is how long a named check may take to appear)".into(),
+                ),
+                WaitError::BadPattern(..) => Some("Fix the `wait-for` entry".into()),
+                WaitError::OwnRun(_) => Some(
+                    "Give the job `permissions: actions: read`, or name the checks in `wait-for`"
+                        .into(),
+                ),
+                WaitError::Api(e) => github_fix(e, GATE_PERMISSIONS),
+                WaitError::Failed { .. } => None,
+            },
+            StageError::GitHub(e) => github_fix(e, GATE_PERMISSIONS),
+            StageError::Release(e) => e.github().and_then(|e| github_fix(e, RELEASE_PERMISSIONS)),
+            StageError::NotesFile(_) => Some(
+                "Expected a UTF-8 text changelog; fix the `release-notes-file` input (it is relative to the workspace), or remove it to use CHANGELOG.md when there is one".into(),
+            ),
+            StageError::NoRepository => Some("Run it in a workflow, or set `release: false`".into()),
+            StageError::Attest(_) => Some(
+                "Nothing was uploaded; to publish without PEP 740 attestations, set `attestations: false`".into(),
+            ),
+            StageError::AttestNeedsTrustedPublishing { input, .. } => Some(format!(
+                "Configure a Trusted Publisher for this workflow, grant the job `permissions: id-token: write` and drop the `{input}` input (or set `trusted-publishing: always`), or set `attestations: auto`"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Why a run stopped: what went wrong (its source chain kept) and, apart from it, how to fix
+/// it. Shown as one line, the fix after the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}{}", fix.as_ref().map(|f| format!(". {f}")).unwrap_or_default())]
+pub struct RunError {
+    /// Boxed: a run's error travels up every stage's `Result`.
+    #[source]
+    pub error: Box<StageError>,
+    pub fix: Option<String>,
+}
+
+impl<E: Into<StageError>> From<E> for RunError {
+    fn from(e: E) -> RunError {
+        let error = e.into();
+        RunError {
+            fix: error.fix(),
+            error: Box::new(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16) -> GitHubError {
+        GitHubError::Status {
+            method: "GET",
+            url: "https://api.github.com/repos/o/r/commits/abc/check-runs".into(),
+            status,
+            message: "Resource not accessible by integration".into(),
+            gave_up: false,
+        }
+    }
+
+    /// The GitHub client says what happened; the stage says which permission or input fixes
+    /// it, by what the request was for.
+    #[test]
+    fn github_answers_get_the_fix_for_their_purpose() {
+        let gate: RunError = StageError::Gate(WaitError::Api(status(403))).into();
+        assert_eq!(
+            gate.to_string(),
+            "waiting for checks: GET https://api.github.com/repos/o/r/commits/abc/check-runs answered 403: Resource not accessible by integration. The token may lack a permission: the job needs `permissions: checks: read, statuses: read, actions: read`"
+        );
+        let release: RunError = StageError::Release(ReleaseError::GitHub {
+            tag: "v1.2.0".into(),
+            source: status(404),
+        })
+        .into();
+        assert!(
+            release.to_string().ends_with(
+                "answered 404: Resource not accessible by integration. Creating the GitHub Release needs `permissions: contents: write` for the job's token (`github-token`), or set `release: false`"
+            ),
+            "{release}"
+        );
+        let refused: RunError = StageError::Gate(WaitError::Api(status(401))).into();
+        assert!(
+            refused.to_string().contains("pass a valid `github-token`"),
+            "{refused}"
+        );
+        let limited: RunError = StageError::Gate(WaitError::Api(GitHubError::RateLimited {
+            request: "GET https://api.github.com/x".into(),
+            wait: std::time::Duration::from_secs(86_400),
+            max: std::time::Duration::from_secs(3_660),
+        }))
+        .into();
+        assert!(
+            limited.to_string().ends_with(
+                "on the runner). Re-run the job after the limit resets, or pass a `github-token` with a limit of its own"
+            ),
+            "{limited}"
+        );
+        // A failed check is not the workflow's to fix.
+        let failed = StageError::Gate(WaitError::Failed {
+            name: "Test Suite".into(),
+            conclusion: "failure".into(),
+            url: String::new(),
+            allowed: "success".into(),
+        });
+        assert!(failed.fix().is_none());
+        // The cause is kept as the source, not flattened into the message.
+        use std::error::Error as _;
+        assert!(gate.source().and_then(|s| s.source()).is_some());
+    }
+
+    #[test]
+    fn a_missing_packages_dir_names_the_input_a_missing_token_the_secret() {
+        let e: RunError =
+            StageError::PackagesDir(DistError::DirMissing(PathBuf::from("dist"))).into();
+        assert_eq!(
+            e.to_string(),
+            "packages-dir `dist` does not exist. Build your distributions first (e.g. `python -m build`) or set the `packages-dir` input to where they are"
+        );
+        let e: RunError = StageError::MissingToken {
+            label: "PyPI",
+            input: "pypi-token",
+            secret: "PYPI_API_TOKEN",
+        }
+        .into();
+        assert!(
+            e.to_string().starts_with(
+                "publishing to PyPI needs a token. Set the `pypi-token` input (e.g. `pypi-token: ${{ secrets.PYPI_API_TOKEN }}`)"
+            ),
+            "{e}"
+        );
+    }
+}
