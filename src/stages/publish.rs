@@ -1,5 +1,5 @@
 //! Stage: upload the distributions to the target index through the index engine
-//! (hash-aware skip, retries, a few at a time), wheels before the sdist (discovery already
+//! (hash-aware skip, retries, as many at once as pay), wheels before the sdist (discovery already
 //! orders them so; PyPI takes the release's metadata from the first file). One log line per
 //! file: size, speed, result.
 //!
@@ -201,15 +201,26 @@ pub(crate) async fn connect<'s>(
     })
 }
 
+/// What the upload stage leaves behind.
+pub(crate) struct Uploads {
+    /// One per file, in order, even when the stage failed.
+    pub outcomes: Vec<idx::FileOutcome>,
+    /// How many files went at once, and why (none when fewer than two were uploaded).
+    pub parallelism: Option<String>,
+    /// The index query, for verification: the same connection pool, and what it learnt of
+    /// the index's dialect.
+    pub query: IndexQuery,
+}
+
 /// Upload every file, each with its attestation when `attestations` has one (`None`: this run
-/// does not attest). The outcomes (one per file, in order) are there even when it fails.
+/// does not attest).
 pub(crate) async fn run(
     dists: &[Distribution],
     connection: Connection<'_>,
     attestations: Option<HashMap<String, String>>,
     settings: &Settings,
     rt: &Runtime,
-) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
+) -> (Uploads, Result<(), RunError>) {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
     let Connection {
         target,
@@ -246,8 +257,12 @@ pub(crate) async fn run(
         skip_conflicts: target.names == crate::config::TESTPYPI,
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
+    let parallelism = std::sync::Mutex::new(None);
     let on = |e: idx::Event<'_>| {
         match &e {
+            idx::Event::Parallelism(s) => {
+                *parallelism.lock().unwrap_or_else(|e| e.into_inner()) = Some(s.to_string())
+            }
             idx::Event::Starting {
                 filename,
                 size,
@@ -264,7 +279,12 @@ pub(crate) async fn run(
         });
     };
     let (outcomes, result) = idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await;
-    (outcomes, result.map_err(|e| refused(e, target).into()))
+    let uploads = Uploads {
+        outcomes,
+        parallelism: parallelism.into_inner().unwrap_or_else(|e| e.into_inner()),
+        query,
+    };
+    (uploads, result.map_err(|e| refused(e, target).into()))
 }
 
 /// A private index's refusal of a user's password names that user and both inputs; an API
@@ -326,18 +346,22 @@ fn log_event(rt: &Runtime, target: &IndexTarget, e: &idx::Event<'_>) {
             dialect,
             url: page,
             found,
+            took,
         } => rt.info(&format!(
-            "asked the index what it has ({page}, {}): {found} of these files already there",
+            "asked the index what it has ({page}, {}, {:.3} s): {found} of these files already there",
             serde_json::to_value(dialect)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            took.as_secs_f64()
         )),
         idx::Event::QueryRetrying { delay, reason } => rt.warning(&format!(
             "asking the index again in {:.1}s: {reason}",
             delay.as_secs_f32()
         )),
         idx::Event::Starting { .. } => {}
+        idx::Event::Concurrency(d) => rt.info(&format!("parallel uploads {d}")),
+        idx::Event::Parallelism(s) => rt.info(&format!("parallel uploads: {s}")),
         idx::Event::Retrying {
             filename,
             attempt,
