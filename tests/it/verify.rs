@@ -198,7 +198,12 @@ fn the_pipeline_verifies_with_the_smoke_command() {
 
 #[test]
 fn a_failing_smoke_command_is_a_warning_unless_strict() {
-    let (server, r) = publish_with(&[("INPUT_VERIFY_COMMAND", "improved-sdd --no-such-flag")]);
+    // The pre-flight would stop the run before the upload (tests/it/preflight.rs); this is
+    // about the check after it, from the index.
+    let (server, r) = publish_with(&[
+        ("INPUT_VERIFY_COMMAND", "improved-sdd --no-such-flag"),
+        ("INPUT_PREFLIGHT", "false"),
+    ]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(r.output("verified").as_deref(), Some("false"));
     let warn = r
@@ -215,6 +220,7 @@ fn a_failing_smoke_command_is_a_warning_unless_strict() {
     let (_server, r) = publish_with(&[
         ("INPUT_VERIFY_COMMAND", "improved-sdd --no-such-flag"),
         ("INPUT_VERIFY_STRICT", "true"),
+        ("INPUT_PREFLIGHT", "false"),
     ]);
     assert_eq!(r.code, 1, "{}", r.all_output());
     assert_eq!(r.output("verified").as_deref(), Some("false"));
