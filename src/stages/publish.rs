@@ -120,6 +120,10 @@ async fn upload(
     } else {
         Some(session.credentials().await?.0)
     };
+    if let Some(c) = &credentials {
+        // An index that echoes `Authorization: Basic …` echoes this user with the password.
+        rt.mask_user(&c.username);
+    }
     let url = &target.upload_url;
     let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
     let uploader = Uploader::with_timeouts(
