@@ -58,7 +58,7 @@ pub fn command(name: &str, props: &[(&str, &str)], message: &str) -> String {
 
 /// The characters any reader of a log may end a line at: the runner (.NET `ReadLine`) splits
 /// on CR and LF, editors and browsers on the Unicode separators too.
-fn is_line_break(c: char) -> bool {
+pub fn is_line_break(c: char) -> bool {
     matches!(
         c,
         '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
@@ -98,7 +98,8 @@ fn is_hidden(c: char) -> bool {
         )
 }
 
-fn visible(s: &str) -> String {
+/// `s` with every hidden character shown as `\u{…}` (see [`is_hidden`]).
+pub fn visible(s: &str) -> String {
     if !s.chars().any(is_hidden) {
         return s.to_owned();
     }
