@@ -103,12 +103,15 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
 
     let label = target.names.label;
     let dists = &validated.dists;
+    let scratch = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
     let (uploads, result) = timed(
         rt,
         report,
         "upload",
         &format!("Upload to {label}"),
-        async || stages::publish::run(dists, endpoint, Some(name.clone()), settings, rt).await,
+        async || {
+            stages::publish::run(dists, endpoint, Some(name.clone()), settings, &scratch, rt).await
+        },
     )
     .await;
     report.record_uploads(uploads);

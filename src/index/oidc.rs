@@ -226,7 +226,7 @@ pub fn now() -> u64 {
 }
 
 async fn read_capped(mut response: reqwest::Response) -> String {
-    String::from_utf8_lossy(&super::upload::read_capped(&mut response, MAX_BODY).await).into_owned()
+    String::from_utf8_lossy(&crate::http::read_capped(&mut response, MAX_BODY).await).into_owned()
 }
 
 pub(crate) fn json_message(body: &str) -> Option<String> {

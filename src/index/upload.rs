@@ -529,7 +529,7 @@ impl Uploader {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("json"));
-        let body = read_capped(&mut response, MAX_ERROR_BODY).await;
+        let body = crate::http::read_capped(&mut response, MAX_ERROR_BODY).await;
         let text = String::from_utf8_lossy(&body);
         let message = extract_message(&text, is_json).unwrap_or_else(|| {
             format!(
@@ -540,20 +540,6 @@ impl Uploader {
         });
         self.credentials().password.redact(&message)
     }
-}
-
-/// At most `max` bytes of an answer's body, for its message: a hostile server cannot fill
-/// memory, and a body cut short (or broken off) still says what arrived.
-pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    while body.len() < max {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    body.truncate(max);
-    body
 }
 
 /// The error and its causes on one line, without the URL (the caller names it once).

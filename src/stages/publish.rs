@@ -75,11 +75,13 @@ fn fork_pull_request(ctx: &Context) -> bool {
 }
 
 /// Upload every file; the outcomes (one per file, in order) are there even when it fails.
+/// `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
 pub(crate) async fn run(
     dists: &[Distribution],
     endpoint: Endpoint<'_>,
     project: Option<String>,
     settings: &Settings,
+    scratch: &std::path::Path,
     rt: &Runtime,
 ) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
@@ -94,7 +96,7 @@ pub(crate) async fn run(
         Ok(s) => s,
         Err(e) => return (Vec::new(), Err(e.into())),
     };
-    match upload(dists, target, session, settings, rt).await {
+    match upload(dists, target, session, settings, scratch, rt).await {
         Ok((outcomes, result)) => (
             outcomes,
             result.map_err(|e| StageError::Publish(Box::new(e)).into()),
@@ -110,6 +112,7 @@ async fn upload(
     target: &IndexTarget,
     mut session: Session<'_>,
     settings: &Settings,
+    scratch: &std::path::Path,
     rt: &Runtime,
 ) -> Result<Uploaded, RunError> {
     let trusted = session.is_trusted_publishing();
@@ -161,6 +164,8 @@ async fn upload(
         max_parallel: settings.max_parallel,
         dry_run: settings.dry_run,
         retry: settings.tuning.retry,
+        query_budget: settings.tuning.query_budget,
+        scratch: scratch.to_path_buf(),
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
     let on = |e: idx::Event<'_>| {
