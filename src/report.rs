@@ -616,11 +616,33 @@ fn plural(n: usize, word: &str) -> String {
 /// table cell: line breaks folded, hidden characters shown, and every character that could
 /// start markup escaped — raw HTML (`<img>`, `<a href>`), links and images (`[x](y)`),
 /// emphasis, entities and the cell's own `|` — so it reads exactly as written and links
-/// nowhere. Backticks are left alone: a code span only makes its content more literal.
+/// nowhere. A code span (`` `x` ``, as our messages quote names) is kept: its content is
+/// literal already, so only its `|` is escaped there.
 fn md_escape(s: &str) -> String {
     let s = cell_text(s);
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            let run = chars[i..].iter().take_while(|&&c| c == '`').count();
+            if let Some(end) = closing_run(&chars, i + run, run) {
+                for &c in &chars[i..end + run] {
+                    if c == '|' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                i = end + run;
+                continue;
+            }
+            for _ in 0..run {
+                out.push_str("\\`");
+            }
+            i += run;
+            continue;
+        }
         if matches!(
             c,
             '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | '&'
@@ -628,8 +650,26 @@ fn md_escape(s: &str) -> String {
             out.push('\\');
         }
         out.push(c);
+        i += 1;
     }
     out
+}
+
+/// Where a run of exactly `run` backticks starts at or after `from` (a code span's end).
+fn closing_run(chars: &[char], from: usize, run: usize) -> Option<usize> {
+    let mut i = from;
+    while i < chars.len() {
+        if chars[i] == '`' {
+            let n = chars[i..].iter().take_while(|&&c| c == '`').count();
+            if n == run {
+                return Some(i);
+            }
+            i += n;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// One line, nothing hidden.

@@ -1098,6 +1098,86 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_token_goes_to_the_api_and_its_uploads_host_only() {
+        let names = |api: &str| {
+            token_origins(&Url::parse(api).unwrap())
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names("https://api.github.com/"),
+            ["https://api.github.com", "https://uploads.github.com"]
+        );
+        assert_eq!(
+            names("https://api.acme.ghe.com/"),
+            ["https://api.acme.ghe.com", "https://uploads.acme.ghe.com"]
+        );
+        assert_eq!(
+            names("https://ghe.example/api/v3/"),
+            ["https://ghe.example"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_foreign_url_is_refused_before_anything_is_sent() {
+        let (api, count) = answering_json("200 OK", "x").await;
+        let gh = GitHub::new(&api, Some(Secret::new("ghs_secret_token_value"))).unwrap();
+        let (other, other_count) = answering_json("200 OK", "x").await;
+        for url in [
+            format!("{other}x"),
+            api.replace("http://", "https://") + "x",
+            format!(
+                "http://localhost:{}/x",
+                Url::parse(&api).unwrap().port().unwrap()
+            ),
+        ] {
+            let err = gh
+                .get::<serde_json::Value>(&Url::parse(&url).unwrap())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, GitHubError::ForeignUrl { .. }),
+                "{url}: {err}"
+            );
+        }
+        assert_eq!(*count.lock().unwrap(), 0);
+        assert_eq!(*other_count.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn no_request_outlives_the_deadline() {
+        // Headers, then nothing, the connection held: without the deadline this waits out
+        // the 60 s request limit (five times: a GET is retried).
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    let _ = conn.read(&mut buf).await;
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{")
+                        .await;
+                    tokio::time::sleep(Duration::from_secs(120)).await;
+                });
+            }
+        });
+        let gh = GitHub::new(&api, None)
+            .unwrap()
+            .with_deadline(Instant::now() + Duration::from_millis(500));
+        let url = gh.url("repos/o/r/commits/abc/status").unwrap();
+        let started = Instant::now();
+        assert!(bounded(gh.get::<serde_json::Value>(&url)).await.is_err());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
     fn urls_keep_an_enterprise_prefix() {
         let gh = GitHub::new("https://ghe.example/api/v3", None).unwrap();
         assert_eq!(

@@ -116,6 +116,7 @@ pub enum QueryError {
 
 fn status_hint(status: u16) -> &'static str {
     match status {
+        300..=399 => "a redirect off the index's origin, which is not followed with the upload credentials; set the index URL to the address it redirects to",
         401 | 403 => "the index wants credentials to read; on a private index make the simple index URL the same host as the upload URL so the token is sent",
         429 | 500..=599 => "the index is overloaded or failing; re-run later",
         _ => "check that the index URL is the simple index (…/simple/)",
@@ -1281,6 +1282,129 @@ mod tests {
         assert!(matches!(err, QueryError::Save { .. }), "{err:?}");
         assert!(text.contains(&unwritable.display().to_string()), "{text}");
         assert!(!format!("{err:?}").contains("QUERYTOKEN"), "{err:?}");
+    }
+
+    #[test]
+    fn only_the_asked_versions_files_are_kept() {
+        let ours = Ours::new("1.0");
+        assert!(
+            ours.holds("x-1.0.0-py3-none-any.whl"),
+            "PEP 440: 1.0 is 1.0.0"
+        );
+        assert!(ours.holds("x-1.0.tar.gz"));
+        assert!(!ours.holds("x-1.0.1-py3-none-any.whl"));
+        assert!(!ours.holds("x-1.0.zip"), "not a file we upload");
+        let json = format!(
+            r#"{{"files":[{{"filename":"x-0.9.tar.gz","url":"/a","hashes":{{"sha256":"{SHA}"}}}},
+            {{"filename":"x-1.0.tar.gz","url":"/b","hashes":{{"md5":"00","sha256":"{SHA}","other":[1,{{"a":2}}]}}}}],"meta":{{}}}}"#
+        );
+        let keep = |f: &str| ours.holds(f);
+        let files = read_pep691(json.as_bytes(), &page(), &keep).unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["x-1.0.tar.gz"]);
+        assert_eq!(files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+        // A field too long to be a file name is refused, not stored.
+        let long = format!(
+            r#"{{"files":[{{"filename":"{}"}}]}}"#,
+            "a".repeat(MAX_FIELD + 1)
+        );
+        assert!(read_pep691(long.as_bytes(), &page(), &keep).is_err());
+    }
+
+    /// A reader that hands out at most `n` bytes per read, to cut pages anywhere.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn html_read_in_pieces_finds_the_same_files() {
+        let mut html = String::new();
+        for i in 0..200 {
+            html.push_str(&format!(
+                "<a href=\"/p/x-1.{i}.tar.gz#sha256={SHA}\">x-1.{i}.tar.gz</a>\n"
+            ));
+            if i == 50 {
+                // A comment holding anchors, across any piece boundary, hides them.
+                html.push_str("<!-- <a href=\"/ghost.tar.gz\">x-9.tar.gz</a> -->\n");
+            }
+        }
+        let whole = parse_pep503(&html, &page());
+        assert_eq!(whole.len(), 200);
+        for step in [1, 7, 64, 4096] {
+            let r = Trickle(html.as_bytes(), step);
+            assert_eq!(read_pep503(r, &page(), &|_| true), whole, "reads of {step}");
+        }
+        assert_eq!(piece_end(b"<a>x</a><a>y</A >z"), Some(17));
+        assert_eq!(piece_end(b"<a>x</a> <!-- <a>y</a>"), Some(9));
+        assert_eq!(piece_end(b"<!-- <a>y</a>"), None);
+        assert_eq!(piece_end(b"<a>x</a"), None);
+    }
+
+    #[tokio::test]
+    async fn a_download_bigger_than_allowed_is_refused() {
+        let (base, _) = serve(vec![(
+            "/f/x-1.0.tar.gz",
+            "200 OK",
+            "application/octet-stream",
+            "0123456789".into(),
+        )])
+        .await;
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("copy");
+        let url = base.join("/f/x-1.0.tar.gz").unwrap();
+        let err = q.download(&url, &dest, 9).await.unwrap_err();
+        assert!(err.to_string().contains("it is bigger than 9 B"), "{err}");
+        assert!(q.download(&url, &dest, 10).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_request_ends_by_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/simple/",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = read_request(&mut sock).await;
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n")
+                        .await;
+                    loop {
+                        if sock.write_all(b" ").await.is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                });
+            }
+        });
+        let q = IndexQuery::new(base, Duration::from_secs(60)).unwrap();
+        let started = Instant::now();
+        let err = q
+            .files_by("x", "1.0", Instant::now() + Duration::from_millis(700))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, QueryError::Deadline { .. }), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        // Past the deadline nothing is sent at all.
+        let err = q.files_by("x", "1.0", Instant::now()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("ran out before the request"),
+            "{err}"
+        );
     }
 
     proptest! {

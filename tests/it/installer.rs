@@ -524,7 +524,11 @@ fn a_cache_replaced_whole_is_refused_against_the_committed_sha256() {
     let evil = b"#!/bin/sh\necho evil\n";
     let evil_archive = tar_gz("sdd-publish", evil);
     fs::write(&bin, evil).unwrap();
-    fs::write(dir.join("sdd-publish-x86_64-unknown-linux-musl.tar.gz"), &evil_archive).unwrap();
+    fs::write(
+        dir.join("sdd-publish-x86_64-unknown-linux-musl.tar.gz"),
+        &evil_archive,
+    )
+    .unwrap();
     fs::write(
         dir.join("installed.sha256"),
         format!("{} {}\n", sha256_hex(evil), sha256_hex(&evil_archive)),
@@ -539,7 +543,11 @@ fn a_cache_replaced_whole_is_refused_against_the_committed_sha256() {
 
     // Poisoned again with nothing to download: refused, and nothing of it is left to run.
     fs::write(&bin, evil).unwrap();
-    fs::write(dir.join("sdd-publish-x86_64-unknown-linux-musl.tar.gz"), &evil_archive).unwrap();
+    fs::write(
+        dir.join("sdd-publish-x86_64-unknown-linux-musl.tar.gz"),
+        &evil_archive,
+    )
+    .unwrap();
     fs::remove_dir_all(&release.dir).unwrap();
     let run = runner.install();
     run.failed();
