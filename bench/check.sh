@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark: `sdd-publish check --strict` vs `twine check --strict` over the same files —
-# the real distributions cached by scripts/real-dists plus the passing files of the
-# generated corpus (twine crashes on some failing ones). Prints wall time per run.
+# Benchmark: `sdd-publish check --strict` vs `twine check --strict` on the same files, both
+# rendering reStructuredText with the same renderer (the tools venv's readme_renderer, which
+# twine uses; SDD_PUBLISH_PYTHON points `check` at it). Two workloads:
+#   release  20 wheels of one project sharing a ~20 KB rst README (bench/make_check_wheels.py):
+#            twine renders it 20 times, `check` once.
+#   real     every distribution cached by scripts/real-dists (run it once first; it downloads
+#            wheels and sdists of popular projects with pip): distinct files, each its own
+#            release. `check` runs once over all of them; so does twine (one process).
+# Prints one Markdown row per run and workload: wall seconds for each tool and the ratio;
+# "rst off" is `check` with SDD_PUBLISH_RENDERER=skip (the Rust side alone).
 #
-# Usage: bench/check.sh [RUNS]     (default 3; needs scripts/real-dists run once, and a
-#                                   release build: cargo build --release)
+# Usage: bench/check.sh [RUNS]   (default 3; needs `cargo build --release` and scripts/tools)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="${SDD_TOOLS:-$root/.tools}"
@@ -12,21 +18,28 @@ py="$tools/venv/bin/python"
 bin="${SDD_PUBLISH_BIN:-$root/target/release/sdd-publish}"
 cache="${SDD_REAL_DISTS:-$HOME/.cache/sdd-publish/real-dists}"
 runs="${1:-3}"
+[ -x "$bin" ] || { echo "missing $bin: run cargo build --release" >&2; exit 2; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$py" "$root/tests/corpus/make.py" "$tmp/corpus" >/dev/null
-mapfile -t files < <( { find "$cache" -type f \( -name '*.whl' -o -name '*.tar.gz' \);
-  find "$tmp/corpus" -path '*/pass*' -type f \( -name '*.whl' -o -name '*.tar.gz' \); } | sort)
-bytes=$(du -cb "${files[@]}" | tail -1 | cut -f1)
-echo "files: ${#files[@]} ($((bytes / 1024 / 1024)) MiB); runs: $runs; $(nproc) cores"
+"$py" "$root/bench/make_check_wheels.py" "$tmp/release" >&2
+mapfile -t release < <(find "$tmp/release" -name '*.whl' | sort)
+mapfile -t real < <(find "$cache" -type f \( -name '*.whl' -o -name '*.tar.gz' \) 2>/dev/null | sort)
+[ "${#real[@]}" -gt 0 ] || { echo "no real distributions in $cache: run scripts/real-dists" >&2; exit 2; }
+mib() { echo $(( $(du -cb "$@" | tail -1 | cut -f1) / 1024 / 1024 )); }
+echo "release: ${#release[@]} wheels; real: ${#real[@]} files ($(mib "${real[@]}") MiB); runs: $runs; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 export SDD_PUBLISH_PYTHON="$py"
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc; }
-# Where the time goes: "no-rst" runs the same check with no reStructuredText renderer (each
-# rst description then gets `description-unchecked`), i.e. the Rust side alone.
+# Wall and CPU seconds (user + system, the renderer processes included: `check` reaps them).
+t() { /usr/bin/time -q -f '%e %U %S' -o "$tmp/time" "$@" >/dev/null 2>&1 || true; awk '{printf "%.2f %.2f", $1, $2 + $3}' "$tmp/time"; }
+echo "| workload | run | \`sdd-publish check --strict\` wall (CPU) | rst off | \`twine check --strict\` wall (CPU) | ratio wall (CPU) |"
+echo "|---|---|---|---|---|---|"
 for i in $(seq "$runs"); do
-  a=$(t "$bin" check --strict "${files[@]}")
-  r=$(SDD_PUBLISH_PYTHON=/nonexistent t "$bin" check --strict "${files[@]}")
-  b=$(t "$tools/venv/bin/twine" check --strict "${files[@]}")
-  printf 'run %d: sdd-publish check %.2fs (no-rst %.2fs), twine check %.2fs; ratio %.1fx (no-rst %.1fx)\n' \
-    "$i" "$a" "$r" "$b" "$(echo "$b / $a" | bc -l)" "$(echo "$b / $r" | bc -l)"
+  for w in release real; do
+    if [ "$w" = release ]; then files=("${release[@]}"); target=("$tmp/release"); else files=("${real[@]}"); target=("${real[@]}"); fi
+    read -r aw ac <<<"$(t "$bin" check --strict "${target[@]}")"
+    read -r rw _ <<<"$(SDD_PUBLISH_RENDERER=skip t "$bin" check --strict "${target[@]}")"
+    read -r bw bc_ <<<"$(t "$tools/venv/bin/twine" check --strict "${files[@]}")"
+    printf '| %s (%d files) | %d | %.2f s (%.2f s) | %.2f s | %.2f s (%.2f s) | %.1f× (%.1f×) |\n' \
+      "$w" "${#files[@]}" "$i" "$aw" "$ac" "$rw" "$bw" "$bc_" \
+      "$(echo "$bw / $aw" | bc -l)" "$(echo "$bc_ / $ac" | bc -l)"
+  done
 done

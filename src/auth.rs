@@ -170,6 +170,15 @@ impl<'a> Session<'a> {
         matches!(self.state, State::Trusted { .. })
     }
 
+    /// The job's ID-token endpoint, when publishing by trusted publishing (attestations
+    /// need ID tokens of their own, for Sigstore).
+    pub fn id_token_request(&self) -> Option<&IdTokenRequest> {
+        match &self.state {
+            State::Trusted { request, .. } => Some(request),
+            State::Token { .. } => None,
+        }
+    }
+
     /// Credentials good for at least [`REMINT_MARGIN_SECS`], and whether they differ from
     /// the last ones handed out (the caller then rebuilds its uploader).
     pub async fn credentials(&mut self) -> Result<(Credentials, bool), AuthError> {

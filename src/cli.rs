@@ -79,6 +79,18 @@ pub(crate) enum Command {
         #[arg(long, default_value = "v*")]
         tag_pattern: String,
     },
+    /// Make a PEP 740 publish attestation for each distribution (Sigstore keyless signing
+    /// with the job's GitHub ID token: needs `permissions: id-token: write`), verify it, and
+    /// save it beside the file as `<file>.publish.attestation`. SDD_PUBLISH_FULCIO_URL,
+    /// SDD_PUBLISH_REKOR_URL and SDD_PUBLISH_TRUSTED_ROOT select a non-public Sigstore.
+    Attest {
+        /// Distribution files (.whl, .tar.gz).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the attestations' summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show, bump, set or check the project's PEP 440 version (format-preserving edits).
     Version {
         #[command(subcommand)]
@@ -121,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Run { json } => run(&env, json),
         Command::Plan(args) => plan_cmd(&env, args),
         Command::Version { command } => version_cmd(&command),
+        Command::Attest { files, json } => attest_cmd(&env, &files, json),
         Command::Wait {
             repo,
             sha,
@@ -437,6 +450,76 @@ fn check_cmd(mut opts: crate::validate::CheckOptions, json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// `attest FILE…`: one attestation per file, each verified before it is saved; stops at the
+/// first failure (exit 1), a bad setting exits 2.
+fn attest_cmd(env: &dyn Env, files: &[PathBuf], json: bool) -> ExitCode {
+    let rt = Runtime::from_env(env);
+    let config = match crate::attest::Config::from_lookup(&|k| env.get(k)) {
+        Ok(c) => c,
+        Err(e) => {
+            rt.error(&e.to_string());
+            return ExitCode::from(2);
+        }
+    };
+    let request = gha::oidc::IdTokenRequest::from_env(env);
+    if let Some(r) = &request {
+        rt.mask(r.request_token());
+    }
+    let tokens: Box<dyn crate::attest::TokenSource> = match request {
+        Some(r) => Box::new(r),
+        None => Box::new(crate::attest::NoTokens),
+    };
+    let result = runtime_async()
+        .map_err(|e| e.to_string())
+        .and_then(|rt_async| {
+            rt_async.block_on(async {
+                let mut attester = crate::attest::Attester::new(config, tokens.as_ref())
+                    .map_err(|e| e.to_string())?;
+                let mut done = Vec::new();
+                for f in files {
+                    let a = attester.attest_file(f).await.map_err(|e| e.to_string())?;
+                    if !json {
+                        println!(
+                            "attested {} (Rekor log index {}) -> {}",
+                            a.filename,
+                            a.log_index,
+                            a.saved.display()
+                        );
+                    }
+                    done.push(a);
+                }
+                Ok((done, attester.certificates()))
+            })
+        });
+    match result {
+        Ok((done, certificates)) => {
+            if json {
+                let files: Vec<_> = done
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "file": a.filename,
+                            "sha256": a.sha256,
+                            "attestation": a.saved,
+                            "rekor_log_index": a.log_index,
+                            "identity": a.identity,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"files": files, "certificates": certificates})
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            rt.error(&e);
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 

@@ -95,12 +95,15 @@ impl IndexTarget {
 }
 
 /// A setting that could not be read: an input, or a hidden tuning variable.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]
     Tuning(#[from] crate::index::TuningError),
+    /// A Sigstore variable (`SDD_PUBLISH_FULCIO_URL` & co.).
+    #[error("{0}; fix it or unset it")]
+    Sigstore(#[source] crate::attest::ConfigError),
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +123,8 @@ pub struct Settings {
     pub max_parallel: usize,
     /// Retry/timeout settings: not inputs, hidden `SDD_PUBLISH_*` variables (for tests).
     pub tuning: crate::index::Tuning,
+    /// `attestations` and which Sigstore signs them.
+    pub attest: AttestSettings,
     /// Build command run before checking the distributions (empty: build nothing).
     pub build: Option<String>,
     /// Stamp `X.Y.Z.devN` before building for TestPyPI.
@@ -210,6 +215,34 @@ fn release_settings(raw: &RawInputs) -> Result<ReleaseSettings, InputError> {
         draft: flag("draft", raw.draft.as_deref(), false)?,
         assets: flag("release-assets", raw.release_assets.as_deref(), true)?,
     })
+}
+
+/// `attestations: auto | true | false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttestWhen {
+    /// When publishing by trusted publishing (PyPI takes attestations from a Trusted
+    /// Publisher's upload only).
+    Auto,
+    /// Attest or fail.
+    Always,
+    Never,
+}
+
+impl AttestWhen {
+    /// Each setting by the name the `attestations` input takes.
+    pub const NAMES: [(&'static str, AttestWhen); 3] = [
+        ("auto", AttestWhen::Auto),
+        ("true", AttestWhen::Always),
+        ("false", AttestWhen::Never),
+    ];
+}
+
+/// The attest stage's settings: whether to attest, and which Sigstore signs (the public-good
+/// instance unless `SDD_PUBLISH_FULCIO_URL` & co. name another).
+#[derive(Debug, Clone)]
+pub struct AttestSettings {
+    pub when: AttestWhen,
+    pub sigstore: crate::attest::Config,
 }
 
 /// The gate's settings. `wait` defaults to off, and to on when `wait-for` names checks.
@@ -353,6 +386,8 @@ impl Settings {
             t.url_from_env = url_env.iter().copied().find(|v| *v == t.names.url_env);
         }
         settings.tuning = crate::index::Tuning::from_lookup(&|k| env.get(k))?;
+        settings.attest.sigstore =
+            crate::attest::Config::from_lookup(&|k| env.get(k)).map_err(ConfigError::Sigstore)?;
         Ok(settings)
     }
 
@@ -401,6 +436,15 @@ impl Settings {
             &TrustedPublishing::NAMES,
             TrustedPublishing::Auto,
         )?;
+        let attest = AttestSettings {
+            when: one_of(
+                "attestations",
+                raw.attestations.as_deref(),
+                &AttestWhen::NAMES,
+                AttestWhen::Auto,
+            )?,
+            sigstore: crate::attest::Config::public_good(),
+        };
         let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
         let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
             None => 4,
@@ -459,6 +503,7 @@ impl Settings {
             skip_existing,
             max_parallel,
             tuning: crate::index::Tuning::default(),
+            attest,
         })
     }
 
@@ -676,6 +721,36 @@ mod tests {
             .collect();
         found.sort();
         assert_eq!(found, ["ghs_b", "pypi-a"]);
+    }
+
+    #[test]
+    fn attestation_modes_and_sigstore_settings() {
+        let i = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(i.attest.when, AttestWhen::Auto);
+        assert_eq!(
+            i.attest.sigstore.rekor_url.as_str(),
+            "https://rekor.sigstore.dev/"
+        );
+        for (v, want) in [
+            ("auto", AttestWhen::Auto),
+            ("true", AttestWhen::Always),
+            ("false", AttestWhen::Never),
+        ] {
+            let i = Settings::from_env(&env(&[("INPUT_ATTESTATIONS", v)])).unwrap();
+            assert_eq!(i.attest.when, want, "{v}");
+        }
+        let err = Settings::from_env(&env(&[("INPUT_ATTESTATIONS", "yes")])).unwrap_err();
+        assert!(
+            err.to_string().contains("`attestations`")
+                && err.to_string().contains("one of auto, true, false"),
+            "{err}"
+        );
+        let err = Settings::from_env(&env(&[("SDD_PUBLISH_FULCIO_URL", "::")])).unwrap_err();
+        assert!(err.to_string().contains("SDD_PUBLISH_FULCIO_URL"), "{err}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept"
+        );
     }
 
     #[test]

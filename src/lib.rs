@@ -25,6 +25,7 @@ pub(crate) mod plan;
 pub(crate) mod version;
 
 // What a run does, each one job.
+pub(crate) mod attest;
 pub(crate) mod auth;
 pub(crate) mod build;
 pub mod gate;

@@ -66,6 +66,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     let endpoint = stages::publish::endpoint(ctx, settings, target, rt)?;
     report.index_url = Some(target.upload_url.to_string());
     report.auth = Some(endpoint.auth_description());
+    stages::attest::preflight(&settings.attest, &endpoint.method, target)?;
     let release = wants_release(settings, &plan);
     if release {
         stages::github_release::preflight(&settings.release, rc.cwd)?;
@@ -104,14 +105,39 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     let label = target.names.label;
     let dists = &validated.dists;
     let scratch = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+    let project = Some(name.clone());
+    let connection = timed(
+        rt,
+        report,
+        "connect",
+        &format!("Connect to {label}"),
+        async || stages::publish::connect(dists, endpoint, project, settings, rt).await,
+    )
+    .await?;
+
+    // After the exchange, so a refused publisher writes nothing to Sigstore's public log.
+    let mut attested = None;
+    if let Some(id_token) = stages::attest::wanted(&settings.attest, connection.id_token_request())
+    {
+        let lacking = connection.lacking(dists, &name, &version).await;
+        let (made, result) = timed(rt, report, "attest", "Attest (PEP 740)", async || {
+            stages::attest::run(&lacking, id_token, &settings.attest, settings.dry_run, rt).await
+        })
+        .await;
+        report.record_attestations(&made);
+        result?;
+        attested = Some(made);
+    }
+
+    let forms = attested
+        .as_ref()
+        .map(stages::attest::Attestations::form_values);
     let (uploads, result) = timed(
         rt,
         report,
         "upload",
         &format!("Upload to {label}"),
-        async || {
-            stages::publish::run(dists, endpoint, Some(name.clone()), settings, &scratch, rt).await
-        },
+        async || stages::publish::run(dists, connection, forms, settings, &scratch, rt).await,
     )
     .await;
     report.record_uploads(uploads);
@@ -149,6 +175,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
             project_url: &project_url,
             dists,
             uploaded: &uploaded,
+            attestations: &attested.map(|a| a.saved()).unwrap_or_default(),
         };
         let token = settings.github_token.as_ref();
         let outcome = timed(rt, report, "release", "GitHub Release", async || {

@@ -62,11 +62,25 @@ pub struct FileEntry {
     /// Why a skip was not a byte-for-byte match (a rebuilt file with the published contents).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Its PEP 740 attestation, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<FileAttestation>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FileAttestation {
+    /// Where it was saved (`<file>.publish.attestation`).
+    pub path: String,
+    /// Rekor's log index of its entry.
+    pub rekor_log_index: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub plan: Option<Plan>,
+    /// PEP 740 attestations were asked for (each file's is in `files`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attesting: bool,
     pub name: Option<String>,
     pub version: Option<String>,
     pub index_url: Option<String>,
@@ -187,6 +201,7 @@ impl Report {
                 result: FileResult::NotAttempted,
                 url: None,
                 note: None,
+                attestation: None,
             })
             .collect();
         self.ignored.clone_from(&v.ignored);
@@ -206,6 +221,19 @@ impl Report {
             entry.url = o.url;
             entry.size = o.size;
             entry.note = o.note;
+        }
+    }
+
+    /// The attest stage's outcome: attestations were asked for, and each file's that was made.
+    pub(crate) fn record_attestations(&mut self, a: &crate::stages::attest::Attestations) {
+        self.attesting = true;
+        for made in &a.made {
+            if let Some(f) = self.files.iter_mut().find(|f| f.filename == made.filename) {
+                f.attestation = Some(FileAttestation {
+                    path: made.saved.display().to_string(),
+                    rekor_log_index: made.log_index,
+                });
+            }
         }
     }
 
@@ -354,6 +382,34 @@ impl Report {
                     self.file_verdict(&f.filename),
                     result,
                     url
+                ));
+            }
+            md.push('\n');
+        }
+        if self.attesting || self.files.iter().any(|f| f.attestation.is_some()) {
+            md.push_str("### Attestations (PEP 740)\n\n| File | Rekor log index | Saved as | With the upload |\n|---|---:|---|---|\n");
+            for f in &self.files {
+                let (index, path) = match &f.attestation {
+                    Some(a) => (
+                        format!(
+                            "[{n}](https://search.sigstore.dev/?logIndex={n})",
+                            n = a.rekor_log_index
+                        ),
+                        code(&a.path),
+                    ),
+                    None => ("-".to_string(), "-".to_string()),
+                };
+                let sent = match f.result {
+                    FileResult::Uploaded => "sent",
+                    FileResult::IdenticalSkipped => {
+                        "not added: the file was already on the index (attestations go only with its first upload)"
+                    }
+                    FileResult::WouldUpload => "would be sent (dry run)",
+                    _ => "not sent",
+                };
+                md.push_str(&format!(
+                    "| {} | {index} | {path} | {sent} |\n",
+                    code(&f.filename)
                 ));
             }
             md.push('\n');
@@ -732,6 +788,10 @@ mod tests {
                     result: FileResult::Uploaded,
                     url: Some("https://files.example/improved_sdd-1.0.0-py3-none-any.whl".into()),
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation".into(),
+                        rekor_log_index: 70_000_123,
+                    }),
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0.tar.gz".into(),
@@ -740,6 +800,7 @@ mod tests {
                     result: FileResult::Failed("400 bad | thing".into()),
                     url: None,
                     note: None,
+                    attestation: None,
                 },
                 FileEntry {
                     filename: "improved_sdd-1.0.0-cp312-none-any.whl".into(),
@@ -748,6 +809,11 @@ mod tests {
                     result: FileResult::IdenticalSkipped,
                     url: None,
                     note: None,
+                    attestation: Some(FileAttestation {
+                        path: "dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation"
+                            .into(),
+                        rekor_log_index: 70_000_124,
+                    }),
                 },
             ],
             error: Some("upload failed".into()),
@@ -800,6 +866,19 @@ mod tests {
         let json = report().to_json();
         assert!(json.contains("\"result\": \"identical-skipped\""), "{json}");
         assert!(json.contains("\"url\": \"https://files.example/"), "{json}");
+        assert!(json.contains("\"rekor_log_index\": 70000123"), "{json}");
+    }
+
+    #[test]
+    fn summary_lists_each_attestation_and_whether_it_went_out() {
+        let md = report().summary_markdown();
+        assert!(md.contains("### Attestations (PEP 740)"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-py3-none-any.whl` | [70000123](https://search.sigstore.dev/?logIndex=70000123) | `dist/improved_sdd-1.0.0-py3-none-any.whl.publish.attestation` | sent |"), "{md}");
+        assert!(md.contains("| `improved_sdd-1.0.0-cp312-none-any.whl` | [70000124](https://search.sigstore.dev/?logIndex=70000124) | `dist/improved_sdd-1.0.0-cp312-none-any.whl.publish.attestation` | not added: the file was already on the index"), "{md}");
+        // No attestations, no section.
+        let mut r = report();
+        r.files.iter_mut().for_each(|f| f.attestation = None);
+        assert!(!r.summary_markdown().contains("Attestations"));
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
         })
         .collect();
     if !files.is_empty() {
-        found.push(Ok(dist::discover_files(&files)));
+        found.push(dist::discover_files(&files).map_err(|e| e.to_string()));
     }
     for d in found {
         let mut d = match d {
@@ -136,6 +136,7 @@ pub fn run(opts: &CheckOptions) -> CheckOutcome {
         }
         out.ignored.extend(d.ignored);
     }
+    dist::render::shutdown();
     for (_, mut v) in by_path {
         v.problems.sort_by_key(|p| p.severity);
         v.errors = v.problems.iter().filter(|p| p.is_error()).count();

@@ -78,7 +78,7 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
     let mut unusable = Vec::new();
     walk(dir, &mut files, &mut unusable)?;
     files.sort();
-    let mut out = examine(files, true);
+    let mut out = examine(files, true)?;
     out.problems.extend(unusable);
     Ok(out)
 }
@@ -86,7 +86,7 @@ pub fn discover(dir: &Path) -> Result<Discovery, DistError> {
 /// Check distribution files named one by one, each as a release of its own (no
 /// release-level rules across them): what `sdd-publish check a.whl b.tar.gz` and the
 /// real-distribution survey need. A path that cannot be read is an `archive-corrupt` problem.
-pub fn discover_files(paths: &[PathBuf]) -> Discovery {
+pub fn discover_files(paths: &[PathBuf]) -> Result<Discovery, DistError> {
     let mut files = Vec::new();
     let mut unreadable = Vec::new();
     for p in paths {
@@ -106,14 +106,14 @@ pub fn discover_files(paths: &[PathBuf]) -> Discovery {
             )),
         }
     }
-    let mut out = examine(files, false);
+    let mut out = examine(files, false)?;
     out.problems.extend(unreadable);
-    out
+    Ok(out)
 }
 
 /// Classify and inspect `files`; with `one_release`, they are judged as one release
 /// (duplicate filenames, mixed projects or versions, several sdists).
-fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Discovery {
+fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Result<Discovery, DistError> {
     let mut out = Discovery::default();
     let mut by_filename: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     let mut rst_jobs: Vec<(PathBuf, String)> = Vec::new();
@@ -155,6 +155,9 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Discovery {
                 let (dist, problems, rst) = inspect(path.clone(), filename, kind, size);
                 out.problems.extend(problems);
                 out.dists.extend(dist);
+                if rst.is_some() && rst_jobs.is_empty() {
+                    rules::description::start_renderer_early();
+                }
                 rst_jobs.extend(rst.map(|text| (path, text)));
             }
         }
@@ -179,13 +182,13 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Discovery {
         }
     }
 
-    rules::description::check_rst(rst_jobs, &mut out.problems);
+    rules::description::check_rst(rst_jobs, &mut out.problems)?;
     if one_release {
         out.problems.extend(rules::release::check(&out.dists));
     }
     out.dists
         .sort_by(|a, b| (a.kind, &a.filename, &a.path).cmp(&(b.kind, &b.filename, &b.path)));
-    out
+    Ok(out)
 }
 
 /// Collect (path, size) of every regular file below `dir`. Symlinked files count;

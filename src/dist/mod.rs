@@ -7,6 +7,7 @@
 pub mod discover;
 pub mod filename;
 pub mod metadata;
+pub mod render;
 pub mod rules;
 pub mod same;
 
@@ -177,6 +178,9 @@ pub enum DistError {
     DirMissing(PathBuf),
     #[error("`{}` is a file, not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// No reference renderer for the reStructuredText descriptions (one error for the run).
+    #[error(transparent)]
+    Renderer(#[from] render::RenderError),
     #[error("cannot read `{}`: {source}; check that the path exists and that the runner's user may read it", path.display())]
     Io {
         path: PathBuf,

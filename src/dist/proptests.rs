@@ -83,7 +83,9 @@ proptest! {
     #[test]
     fn small_parsers_never_panic(s in "\\PC{0,60}") {
         let _ = rules::metadata::content_type(&s);
-        let _ = rules::structure::entry_points(&s);
+        if let Ok(ini) = rules::entry_points::warehouse_verdict(s.as_bytes()) {
+            let _ = rules::entry_points::script_value_problems(&ini);
+        }
         let _ = rules::metadata::valid_project_name(&s);
         let _ = rules::filename::valid_platform_tag(&s);
         let _ = rules::description::dedent_legacy(&s);

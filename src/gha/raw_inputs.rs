@@ -57,6 +57,7 @@ pub struct RawInputs {
     pub release_notes_file: Option<String>,
     pub draft: Option<String>,
     pub release_assets: Option<String>,
+    pub attestations: Option<String>,
 }
 
 /// Input names whose values are secrets: masked first, never echoed in an error.

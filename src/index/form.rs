@@ -90,11 +90,15 @@ pub fn metadata_fields(meta: &CoreMetadata) -> Vec<(&'static str, String)> {
     out
 }
 
-/// The full form for one file, without the file itself: protocol fields, digests, metadata.
+/// The full form for one file, without the file itself: protocol fields, digests, metadata,
+/// and the file's PEP 740 attestations when it has any — `attestations`, a JSON list of
+/// attestation objects (PEP 740's upload-endpoint change, as PyPI reads it; an index that
+/// does not know the field ignores it, as it ignores any unknown form field).
 pub fn upload_fields(
     dist: &Distribution,
     sha256: &str,
     blake2_256: &str,
+    attestations: Option<&str>,
 ) -> Vec<(&'static str, String)> {
     let mut out = vec![
         (":action", "file_upload".to_string()),
@@ -105,6 +109,9 @@ pub fn upload_fields(
         ("blake2_256_digest", blake2_256.to_string()),
     ];
     out.extend(metadata_fields(&dist.metadata));
+    if let Some(json) = attestations {
+        out.push(("attestations", json.to_string()));
+    }
     out
 }
 
@@ -175,12 +182,17 @@ Description-Content-Type: text/markdown\nDynamic: license\nX-Unknown: dropped\n\
             metadata: meta("Metadata-Version: 2.1\nName: p\nVersion: 1.0\n"),
             pyversion: "source".into(),
         };
-        let f = upload_fields(&d, "aa", "bb");
+        let f = upload_fields(&d, "aa", "bb", None);
         assert_eq!(f[0], (":action", "file_upload".to_string()));
         assert!(f.contains(&("filetype", "sdist".to_string())));
         assert!(f.contains(&("pyversion", "source".to_string())));
         assert!(f.contains(&("sha256_digest", "aa".to_string())));
         assert!(f.contains(&("blake2_256_digest", "bb".to_string())));
         assert!(!f.iter().any(|(k, _)| *k == "md5_digest"));
+        assert!(!f.iter().any(|(k, _)| *k == "attestations"));
+
+        let f = upload_fields(&d, "aa", "bb", Some(r#"[{"version":1}]"#));
+        let att: Vec<_> = f.iter().filter(|(k, _)| *k == "attestations").collect();
+        assert_eq!(att, [&("attestations", r#"[{"version":1}]"#.to_string())]);
     }
 }

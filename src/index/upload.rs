@@ -263,6 +263,8 @@ pub struct Uploader {
     /// Behind a lock so trusted publishing can swap in a re-minted token between attempts.
     credentials: std::sync::RwLock<Credentials>,
     timeouts: Timeouts,
+    /// File name -> the `attestations` form value sent with that file.
+    attestations: std::collections::HashMap<String, String>,
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -338,7 +340,17 @@ impl Uploader {
             url,
             credentials: std::sync::RwLock::new(credentials),
             timeouts,
+            attestations: Default::default(),
         })
+    }
+
+    /// Send these attestations (file name -> JSON list) with their files' uploads.
+    pub fn with_attestations(
+        mut self,
+        attestations: std::collections::HashMap<String, String>,
+    ) -> Self {
+        self.attestations = attestations;
+        self
     }
 
     /// Who we are to the index (the query sends them to the same origin only).
@@ -378,7 +390,12 @@ impl Uploader {
         digests: &FileDigests,
         progress: &Arc<Progress>,
     ) -> Result<Uploaded, UploadError> {
-        let fields = form::upload_fields(dist, &digests.sha256, &digests.blake2_256);
+        let fields = form::upload_fields(
+            dist,
+            &digests.sha256,
+            &digests.blake2_256,
+            self.attestations.get(&dist.filename).map(String::as_str),
+        );
 
         let mut url = self.url.clone();
         let mut hops = 0;
@@ -892,6 +909,33 @@ mod tests {
         );
         assert_eq!(ct.as_deref(), Some("application/octet-stream"));
         assert_eq!(bytes, &file_bytes, "file bytes must arrive intact");
+    }
+
+    #[tokio::test]
+    async fn attestations_go_with_their_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = make_wheel(dir.path());
+        let (url, seen) = serve(vec![
+            response("200 OK", "text/plain", "OK", ""),
+            response("200 OK", "text/plain", "OK", ""),
+        ])
+        .await;
+        let json = r#"[{"version":1,"envelope":{}}]"#;
+        let up = Uploader::new(url.clone(), creds())
+            .unwrap()
+            .with_attestations([(dist.filename.clone(), json.to_string())].into());
+        up.upload(&dist).await.unwrap();
+        let other = Uploader::new(url, creds())
+            .unwrap()
+            .with_attestations([("other-1.0.tar.gz".to_string(), json.to_string())].into());
+        other.upload(&dist).await.unwrap();
+
+        let reqs = seen.lock().unwrap().clone();
+        assert_eq!(
+            text_values(&parse_multipart(&reqs[0]), "attestations"),
+            [json]
+        );
+        assert!(text_values(&parse_multipart(&reqs[1]), "attestations").is_empty());
     }
 
     #[tokio::test]

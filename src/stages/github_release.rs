@@ -1,7 +1,7 @@
 //! Stage: create or update the GitHub Release for the tag, with the changelog section,
 //! install commands and file hashes, and the distributions attached.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{RunError, StageError};
 use crate::config::ReleaseSettings;
@@ -22,6 +22,9 @@ pub(crate) struct Published<'a> {
     /// (filename, size, sha256) as the upload recorded them: the upload may have swapped in
     /// the published copy of a rebuilt file, so these win over the local file's.
     pub uploaded: &'a [(String, u64, Option<String>)],
+    /// The PEP 740 attestations this run saved (`<file>.publish.attestation`), attached
+    /// beside their files for anyone verifying a download from the release.
+    pub attestations: &'a [PathBuf],
 }
 
 /// A named notes file must be readable before anything is uploaded.
@@ -69,17 +72,7 @@ pub(crate) async fn run(
         let size = entry.map_or(d.size, |(_, size, _)| *size);
         let sha256 = match entry.and_then(|(.., sha)| sha.clone()) {
             Some(s) => s,
-            None => {
-                crate::index::digest_file(&d.path)
-                    .await
-                    .map_err(|source| {
-                        StageError::Dist(DistError::Io {
-                            path: d.path.clone(),
-                            source,
-                        })
-                    })?
-                    .sha256
-            }
+            None => sha256_of(&d.path).await?,
         };
         files.push(ReleaseFile {
             filename: d.filename.clone(),
@@ -106,14 +99,29 @@ pub(crate) async fn run(
         draft: settings.draft,
         prerelease: crate::github_release::is_prerelease(&parsed),
         assets: if settings.assets {
-            p.dists
+            let mut assets: Vec<_> = p
+                .dists
                 .iter()
                 .zip(&files)
                 .map(|(d, f)| Asset {
                     path: d.path.clone(),
                     file: f.clone(),
                 })
-                .collect()
+                .collect();
+            for path in p.attestations {
+                assets.push(Asset {
+                    file: ReleaseFile {
+                        filename: path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        size: std::fs::metadata(path).map_or(0, |m| m.len()),
+                        sha256: sha256_of(path).await?,
+                    },
+                    path: path.clone(),
+                });
+            }
+            assets
         } else {
             Vec::new()
         },
@@ -127,4 +135,15 @@ pub(crate) async fn run(
         rt.info(&format!("GitHub Release: {url}"));
     }
     Ok(outcome)
+}
+
+/// A local file's sha256, for a file the upload did not record.
+async fn sha256_of(path: &Path) -> Result<String, RunError> {
+    let digests = crate::index::digest_file(path).await.map_err(|source| {
+        StageError::Dist(DistError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    })?;
+    Ok(digests.sha256)
 }

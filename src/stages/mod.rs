@@ -9,10 +9,12 @@
 //! | [`gate`]         | commit, gate settings         | `report::ChecksReport`              |
 //! | [`build`]        | command, dev-version settings | [`build::BuildOutcome`]             |
 //! | [`validate`]     | packages-dir, plan            | [`validate::Validated`]             |
+//! | [`attest`]       | files the index lacks, ID token | [`attest::Attestations`]          |
 //! | [`publish`]      | distributions, index target   | `index::FileOutcome` per file       |
 //! | [`verify`]       | release, index target         | [`verify::Verified`]                |
 //! | [`github_release`] | tag, files, release settings | `github_release::ReleaseOutcome`  |
 
+pub(crate) mod attest;
 pub(crate) mod build;
 pub(crate) mod gate;
 pub(crate) mod github_release;
@@ -80,6 +82,13 @@ pub enum StageError {
         "the GitHub Release needs the repository (GITHUB_REPOSITORY); it is set by the runner"
     )]
     NoRepository,
+    #[error("attestation: {0}")]
+    Attest(#[source] crate::attest::AttestError),
+    #[error("`attestations: true` but this run publishes with an API token: {label} takes attestations only from a trusted-publishing upload")]
+    AttestNeedsTrustedPublishing {
+        label: &'static str,
+        input: &'static str,
+    },
 }
 
 /// What a GitHub answer says to do, by the request's purpose (`need` is the permission line).
@@ -147,6 +156,12 @@ impl StageError {
                 "Expected a UTF-8 text changelog; fix the `release-notes-file` input (it is relative to the workspace), or remove it to use CHANGELOG.md when there is one".into(),
             ),
             StageError::NoRepository => Some("Run it in a workflow, or set `release: false`".into()),
+            StageError::Attest(_) => Some(
+                "Nothing was uploaded; to publish without PEP 740 attestations, set `attestations: false`".into(),
+            ),
+            StageError::AttestNeedsTrustedPublishing { input, .. } => Some(format!(
+                "Configure a Trusted Publisher for this workflow, grant the job `permissions: id-token: write` and drop the `{input}` input (or set `trusted-publishing: always`), or set `attestations: auto`"
+            )),
             _ => None,
         }
     }

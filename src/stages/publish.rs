@@ -2,13 +2,19 @@
 //! (hash-aware skip, retries, a few at a time), wheels before the sdist (discovery already
 //! orders them so; PyPI takes the release's metadata from the first file). One log line per
 //! file: size, speed, result.
+//!
+//! In two calls, so `pipeline` can put the attest stage between them: [`connect`] (who we are
+//! to the index, trusted publishing's first token, what the index has) and [`run`] (the
+//! uploads, each file with its attestation when it has one).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{RunError, StageError};
 use crate::auth::{self, Session};
 use crate::config::{IndexTarget, Settings};
 use crate::dist::Distribution;
+use crate::gha::oidc::IdTokenRequest;
 use crate::gha::{Context, Runtime};
 use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 
@@ -74,50 +80,65 @@ fn fork_pull_request(ctx: &Context) -> bool {
             .is_some_and(|head| !head.eq_ignore_ascii_case(&ctx.repository))
 }
 
-/// Upload every file; the outcomes (one per file, in order) are there even when it fails.
-/// `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
-pub(crate) async fn run(
+/// The target, ready to take files: who we are to it (trusted publishing's token exchange
+/// done), the uploader, and the query that asks what it already has.
+pub(crate) struct Connection<'s> {
+    target: &'s IndexTarget,
+    session: Session<'s>,
+    uploader: Uploader,
+    query: IndexQuery,
+    /// How long asking the index may take (see `Tuning::query_budget`).
+    query_budget: std::time::Duration,
+}
+
+impl Connection<'_> {
+    /// The job's ID-token endpoint when publishing by trusted publishing (attestations need
+    /// ID tokens of their own).
+    pub(crate) fn id_token_request(&self) -> Option<&IdTokenRequest> {
+        self.session.id_token_request()
+    }
+
+    /// The files the index does not have yet. When it cannot say, all of them: the upload
+    /// asks again and skips what is there.
+    pub(crate) async fn lacking<'d>(
+        &self,
+        dists: &'d [Distribution],
+        name: &str,
+        version: &str,
+    ) -> Vec<&'d Distribution> {
+        let by = std::time::Instant::now() + self.query_budget;
+        let on_index = self
+            .query
+            .files_by(name, version, by)
+            .await
+            .map(|l| l.files)
+            .unwrap_or_default();
+        dists
+            .iter()
+            .filter(|d| !on_index.contains_key(&d.filename))
+            .collect()
+    }
+}
+
+/// Authenticate to the target (trusted publishing mints its first token here, so a refused
+/// publisher stops the run before any file work) and build the uploader and index query.
+pub(crate) async fn connect<'s>(
     dists: &[Distribution],
-    endpoint: Endpoint<'_>,
+    endpoint: Endpoint<'s>,
     project: Option<String>,
     settings: &Settings,
-    scratch: &std::path::Path,
-    rt: &Runtime,
-) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
-    debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
+    rt: &'s Runtime,
+) -> Result<Connection<'s>, RunError> {
     let target = endpoint.target;
-    let session = match Session::new(
+    let mut session = Session::new(
         rt,
         endpoint.method,
         &target.upload_url,
         target.auth_names(),
         project,
-    ) {
-        Ok(s) => s,
-        Err(e) => return (Vec::new(), Err(e.into())),
-    };
-    match upload(dists, target, session, settings, scratch, rt).await {
-        Ok((outcomes, result)) => (
-            outcomes,
-            result.map_err(|e| StageError::Publish(Box::new(e)).into()),
-        ),
-        Err(e) => (Vec::new(), Err(e)),
-    }
-}
-
-type Uploaded = (Vec<idx::FileOutcome>, Result<(), idx::PublishError>);
-
-async fn upload(
-    dists: &[Distribution],
-    target: &IndexTarget,
-    mut session: Session<'_>,
-    settings: &Settings,
-    scratch: &std::path::Path,
-    rt: &Runtime,
-) -> Result<Uploaded, RunError> {
-    let trusted = session.is_trusted_publishing();
+    )?;
     // A dry run contacts no OIDC endpoint: it asks the index anonymously.
-    let credentials = if settings.dry_run && trusted {
+    let credentials = if settings.dry_run && session.is_trusted_publishing() {
         rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
         None
     } else {
@@ -146,6 +167,39 @@ async fn upload(
     if let Some(c) = credentials {
         query = query.with_upload_credentials(url, c);
     }
+    Ok(Connection {
+        target,
+        session,
+        uploader,
+        query,
+        query_budget: settings.tuning.query_budget,
+    })
+}
+
+/// Upload every file, each with its attestation when `attestations` has one (`None`: this run
+/// does not attest). The outcomes (one per file, in order) are there even when it fails.
+/// `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
+pub(crate) async fn run(
+    dists: &[Distribution],
+    connection: Connection<'_>,
+    attestations: Option<HashMap<String, String>>,
+    settings: &Settings,
+    scratch: &std::path::Path,
+    rt: &Runtime,
+) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
+    debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
+    let Connection {
+        target,
+        session,
+        uploader,
+        query,
+        ..
+    } = connection;
+    let trusted = session.is_trusted_publishing();
+    // `None`: not attesting; the names: files whose attestation was made (and saved).
+    let attested: Option<Vec<String>> = attestations.as_ref().map(|a| a.keys().cloned().collect());
+    let uploader = uploader.with_attestations(attestations.unwrap_or_default());
+    let url = &target.upload_url;
     // Trusted publishing: before each upload attempt, a token near its expiry is re-minted
     // and handed to the uploader (uploads run in parallel, so the session is shared).
     let session = tokio::sync::Mutex::new(session);
@@ -178,9 +232,30 @@ async fn upload(
             idx::Event::Done(o) => bars.finish(&o.filename, status_word(&o.status)),
             _ => {}
         }
-        bars.suspend(|| log_event(rt, url, &e));
+        bars.suspend(|| {
+            log_event(rt, url, &e);
+            if let (Some(made), idx::Event::Done(o)) = (&attested, &e) {
+                attestation_not_sent(rt, o, made.contains(&o.filename));
+            }
+        });
     };
-    Ok(idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await)
+    let (outcomes, result) = idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await;
+    (
+        outcomes,
+        result.map_err(|e| StageError::Publish(Box::new(e)).into()),
+    )
+}
+
+/// An index takes a file's attestations with its first upload only: a file skipped as
+/// already there goes without.
+fn attestation_not_sent(rt: &Runtime, o: &idx::FileOutcome, made: bool) {
+    if o.status == idx::Status::IdenticalSkipped {
+        rt.warning(&format!(
+            "{}: already on the index, so its PEP 740 attestation could not be added (an index takes attestations only with a file's first upload){}",
+            o.filename,
+            if made { "; the one made is saved beside the file" } else { "" }
+        ));
+    }
 }
 
 /// A file's result in a few words, as the terminal and the progress bars show it.

@@ -6,7 +6,7 @@ must report for them (empty list: the file passes).
 Usage: tests/corpus/make.py OUTDIR        (standard library only; deterministic)
 
 Cases whose expectation depends on options (`--tag`, `--strict`) or on the environment
-(no rst renderer) carry "args"/"env" keys; tests/it/check.rs runs them separately.
+(rendering skipped) carry "args"/"env" keys; tests/it/check.rs runs them separately.
 """
 import io
 import json
@@ -239,10 +239,25 @@ def main():
     case("archive-unsafe-path/fail-zip-absolute", {
         W: (wheel_bytes("pkg-1.0", meta(), extra=[("/tmp/evil.py", b"x")]),
             ["archive-unsafe-path"])})
+    case("archive-unsafe-path/fail-zip-dotdot-inside", {
+        W: (wheel_bytes("pkg-1.0", meta(), extra=[("pkg/../pkg/evil.py", b"x")]),
+            ["archive-unsafe-path"])})
     case("archive-unsafe-path/pass", {S: (sdist_bytes(top, None, members=base), [])})
+    case("archive-unsafe-path/pass-dots-in-names", {
+        W: (wheel_bytes("pkg-1.0", meta(), extra=[("pkg/a..b/.c.py", b"x")]), [])})
     case("archive-unsafe-link/fail-symlink-out", {
         S: (sdist_bytes(top, None, members=base + [
             (f"{top}/link", b"", {"type": tarfile.SYMTYPE, "linkname": "../../../etc/passwd"})]),
+            ["archive-unsafe-link"])})
+    link = zipfile.ZipInfo("pkg/link.py", FIXED_TIME)
+    link.external_attr = (0o120777 << 16)
+    link.create_system = 3
+    case("archive-unsafe-link/fail-wheel-symlink", {
+        W: (wheel_bytes("pkg-1.0", meta(), raw_extra=[(link, b"__init__.py")]),
+            ["archive-unsafe-link"])})
+    case("archive-unsafe-link/fail-hardlink-out", {
+        S: (sdist_bytes(top, None, members=base + [
+            (f"{top}/hard", b"", {"type": tarfile.LNKTYPE, "linkname": "/etc/passwd"})]),
             ["archive-unsafe-link"])})
     case("archive-unsafe-link/pass-symlink-in", {
         S: (sdist_bytes(top, None, members=base + [
@@ -254,14 +269,29 @@ def main():
     case("wheel-structure/fail-no-wheel-file", {
         W: (wheel_bytes("pkg-1.0", meta(), omit=("WHEEL",)), ["wheel-structure"])})
     case("wheel-structure/pass", {W: (good_wheel(), [])})
-    case("wheel-entry-points/fail", {
-        W: (wheel_bytes("pkg-1.0", meta(), extra=[(
-            "pkg-1.0.dist-info/entry_points.txt", b"[console_scripts]\npkg = 1pkg.cli main\n")]),
-            ["wheel-entry-points"])})
-    case("wheel-entry-points/pass", {
-        W: (wheel_bytes("pkg-1.0", meta(), extra=[(
-            "pkg-1.0.dist-info/entry_points.txt",
-            b"[console_scripts]\npkg = pkg.cli:main\n\n[pkg.plugins]\nx = pkg.x:Plugin [extra]\n")]), [])})
+    def ep_wheel(text):
+        return wheel_bytes("pkg-1.0", meta(), extra=[("pkg-1.0.dist-info/entry_points.txt", text)])
+    # What warehouse's _validate_entrypoints refuses: not UTF-8, not configparser INI
+    # (delimiter "="; strict), or a console/gui script name outside [\w.-]+.
+    for what, text in [
+        ("bad-name", b"[console_scripts]\nmy tool = pkg.cli:main\n"),
+        ("gui-path-name", b"[gui_scripts]\n../pkg = pkg.gui:main\n"),
+        ("no-section", b"pkg = pkg.cli:main\n"),
+        ("no-delimiter", b"[console_scripts]\npkg pkg.cli:main\n"),
+        ("duplicate-name", b"[console_scripts]\npkg = pkg.cli:main\npkg = pkg.cli:other\n"),
+        ("duplicate-section", b"[console_scripts]\na = pkg:a\n[console_scripts]\nb = pkg:b\n"),
+        ("not-utf8", b"[console_scripts]\npkg = pkg.cli:main # caf\xe9\n"),
+        ("default-section-name", b"[DEFAULT]\nbad name = x\n[console_scripts]\npkg = pkg.cli:main\n"),
+    ]:
+        case(f"wheel-entry-points/fail-{what}", {W: (ep_wheel(text), ["wheel-entry-points"])})
+    case("wheel-entry-points/pass", {W: (ep_wheel(
+        b"[console_scripts]\npkg = pkg.cli:main\npkg-x.y = pkg.cli:x\n\n[pkg.plugins]\nx = pkg.x:Plugin [extra]\n"
+        b"free text name = anything goes here\n"), [])})
+    # PyPI accepts any value; pip and uv refuse a script that is not module:function.
+    case("wheel-entry-points-value/fail-not-a-function", {W: (ep_wheel(
+        b"[console_scripts]\npkg = 1pkg.cli main\n"), ["wheel-entry-points-value"])})
+    case("wheel-entry-points-value/pass", {W: (ep_wheel(
+        b"[console_scripts]\npkg = pkg.cli:main [extra]\n[other]\nx = not a reference\n"), [])})
     case("sdist-structure/fail-two-tops", {
         S: (sdist_bytes(top, None, members=base + [("stray.txt", b"x", {})]), ["sdist-structure"])})
     case("sdist-structure/pass", {S: (good_sdist(), [])})
@@ -384,11 +414,13 @@ def main():
         "pkg-1.0.0rc1-py3-none-any.whl": (good_wheel(version="1.0.0rc1"), [])}, args=["--tag", "v1.0.0-rc.1"])
 
     # --- environment-dependent -----------------------------------------------------------
-    case("description-unchecked/fail-no-renderer", {
+    # Rendering turned off on purpose; without a Python at all `check` fails the run instead
+    # (tests/it/check.rs).
+    case("description-unchecked/fail-rendering-skipped", {
         W: (wheel_bytes("pkg-1.0", meta(ct="text/x-rst", body="Title\n=====\n")), ["description-unchecked"])},
-        env={"SDD_PUBLISH_PYTHON": "/nonexistent/python3"})
+        env={"SDD_PUBLISH_RENDERER": "skip"})
     case("description-unchecked/pass-markdown-needs-no-renderer", {W: (good_wheel(), [])},
-         env={"SDD_PUBLISH_PYTHON": "/nonexistent/python3"})
+         env={"SDD_PUBLISH_RENDERER": "skip", "SDD_PUBLISH_PYTHON": "/nonexistent/python3"})
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(CASES, f, indent=1, sort_keys=True)

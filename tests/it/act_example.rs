@@ -527,7 +527,7 @@ fn assert_audit_record(w: &World, o: &Outcome) {
         "| **Checks:** | passed after".into(),
         "Security Scan `success`, Test Suite `success`".into(),
         "| **Build:** | `python -m build` |".into(),
-        "| **Validation:** | 2 file(s) against 48 rules (PyPI's upload checks + twine check --strict): no errors, no warnings |".into(),
+        "| **Validation:** | 2 file(s) against 49 rules (PyPI's upload checks + twine check --strict): no errors, no warnings |".into(),
         "| **Upload:** | 2 uploaded, 0 already there (identical, skipped) |".into(),
         "the index serves every file with our sha256".into(),
         "`improved-sdd==0.1.0` installs into a fresh environment (uv)".into(),

@@ -62,6 +62,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
         "operations",
         &[
             (
+                "attest",
+                "PEP 740 attestations: signed with Sigstore, verified, saved beside the file",
+            ),
+            (
                 "auth",
                 "who we are to the index: token or trusted publishing",
             ),
@@ -103,6 +107,7 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
             ("stages::gate", "the wait-for-checks stage"),
             ("stages::build", "the build stage"),
             ("stages::validate", "the check stage"),
+            ("stages::attest", "the PEP 740 attestation stage"),
             ("stages::publish", "the upload stage"),
             ("stages::verify", "the verify stage"),
             ("stages::github_release", "the GitHub Release stage"),

@@ -46,6 +46,7 @@ const WRONG: &[(&str, &str)] = &[
     ("release-body", "{changelog} {nope}"),
     ("draft", "y"),
     ("release-assets", "no"),
+    ("attestations", "yes"),
     ("verify-install", "nah"),
     ("verify-strict", "strict"),
     ("verify-timeout", "soon"),
@@ -420,6 +421,41 @@ fn env_catalogue() -> Vec<EnvCase> {
             (Set("https://user:secret@index.example/legacy/"), tuning_bad),
         ],
     );
+    // Which Sigstore attests (read with the inputs, so a bad one stops the run even when
+    // this run, publishing with a token, would not attest).
+    for var in ["SDD_PUBLISH_FULCIO_URL", "SDD_PUBLISH_REKOR_URL"] {
+        cases_for(
+            &mut c,
+            var,
+            RUNS,
+            &[
+                (Set("not a url"), tuning_bad),
+                (Set("http://sigstore.example"), tuning_bad),
+                (Set("https://user:secret@sigstore.example"), tuning_bad),
+            ],
+        );
+    }
+    cases_for(
+        &mut c,
+        "SDD_PUBLISH_TRUSTED_ROOT",
+        RUNS,
+        &[
+            (Make(missing_file), tuning_bad),
+            (Make(a_directory), tuning_bad),
+        ],
+    );
+    cases_for(
+        &mut c,
+        "SDD_PUBLISH_ATTEST_REFRESH_MARGIN_S",
+        RUNS,
+        &[(Set("soon"), tuning_bad), (Set("-5"), tuning_bad)],
+    );
+    cases_for(
+        &mut c,
+        "SDD_PUBLISH_ATTEST_ATTEMPTS",
+        RUNS,
+        &[(Set("many"), tuning_bad), (Set("0"), RUNS)],
+    );
     // The Python with readme_renderer, asked only for reStructuredText descriptions (the
     // fixture's is Markdown); a wrong one makes `check` say "could not check".
     cases_for(
@@ -428,6 +464,16 @@ fn env_catalogue() -> Vec<EnvCase> {
         RUNS,
         &[(Set("/no/such/python"), RUNS)],
     );
+    // The renderer's settings, likewise read only for rst descriptions (tests/it/check.rs
+    // covers their bad values); the tool cache is where a missing renderer would go.
+    for var in [
+        "SDD_PUBLISH_RENDERER",
+        "SDD_PUBLISH_RENDER_TIMEOUT",
+        "SDD_PUBLISH_RENDERER_INDEX_URL",
+        "RUNNER_TOOL_CACHE",
+    ] {
+        cases_for(&mut c, var, RUNS, &[(Set("☃ not a setting"), RUNS)]);
+    }
     c
 }
 

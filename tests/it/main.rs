@@ -8,6 +8,7 @@ mod act;
 mod act_checks;
 mod act_example;
 mod architecture;
+mod attest;
 mod bad_inputs;
 mod check;
 mod checks;

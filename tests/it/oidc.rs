@@ -21,7 +21,7 @@ const WORKFLOW_REF: &str = "octo-org/improved-sdd/.github/workflows/publish.yml@
 
 /// What the mint route answers.
 #[derive(Clone)]
-enum Mint {
+pub(crate) enum Mint {
     /// `{"success": true, "token": ..., "expires": now + secs}`.
     Token { token: String, lifetime: u64 },
     /// A 422 with these error codes.
@@ -30,13 +30,13 @@ enum Mint {
 
 /// One request the double saw.
 #[derive(Debug, Clone)]
-struct Seen {
+pub(crate) struct Seen {
     /// `github` or `index`.
-    side: &'static str,
-    method: String,
-    path: String,
-    authorization: Option<String>,
-    body: String,
+    pub side: &'static str,
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: String,
 }
 
 struct State {
@@ -48,7 +48,7 @@ struct State {
     seen: Vec<Seen>,
 }
 
-struct OidcDouble {
+pub(crate) struct OidcDouble {
     github_port: u16,
     index_port: u16,
     state: Arc<Mutex<State>>,
@@ -56,7 +56,11 @@ struct OidcDouble {
 
 impl OidcDouble {
     /// `upstream`: the pypiserver port every non-OIDC request is forwarded to.
-    fn start(upstream: Option<u16>, claims: serde_json::Value, mint: Mint) -> OidcDouble {
+    pub(crate) fn start(
+        upstream: Option<u16>,
+        claims: serde_json::Value,
+        mint: Mint,
+    ) -> OidcDouble {
         let state = Arc::new(Mutex::new(State {
             request_token: format!("ghs_REQUESTTOKEN{}", random_hex(12)),
             claims,
@@ -96,19 +100,19 @@ impl OidcDouble {
         )
     }
 
-    fn upload_url(&self) -> String {
+    pub(crate) fn upload_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.index_port)
     }
 
-    fn request_token(&self) -> String {
+    pub(crate) fn request_token(&self) -> String {
         self.state.lock().unwrap().request_token.clone()
     }
 
-    fn issued(&self) -> Vec<String> {
+    pub(crate) fn issued(&self) -> Vec<String> {
         self.state.lock().unwrap().issued.clone()
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
     }
 
@@ -120,7 +124,7 @@ impl OidcDouble {
     }
 
     /// The environment of a job with `id-token: write`.
-    fn grant(&self, env: &mut ActionEnv) {
+    pub(crate) fn grant(&self, env: &mut ActionEnv) {
         env.set("ACTIONS_ID_TOKEN_REQUEST_URL", self.request_url())
             .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.request_token());
     }
@@ -138,7 +142,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// GitHub's claims for a tag push of `publish.yml` in the `pypi` environment.
-fn claims() -> serde_json::Value {
+pub(crate) fn claims() -> serde_json::Value {
     serde_json::json!({
         "iss": "https://token.actions.githubusercontent.com",
         "sub": "repo:octo-org/improved-sdd:environment:pypi",
@@ -202,7 +206,7 @@ fn read_head(conn: &mut TcpStream) -> Option<Request> {
     })
 }
 
-fn read_body(conn: &mut TcpStream, req: &Request) -> String {
+fn read_body_bytes(conn: &mut TcpStream, req: &Request) -> Vec<u8> {
     let len: usize = req
         .header("content-length")
         .and_then(|v| v.parse().ok())
@@ -215,7 +219,7 @@ fn read_body(conn: &mut TcpStream, req: &Request) -> String {
             Ok(n) => body.extend_from_slice(&buf[..n]),
         }
     }
-    String::from_utf8_lossy(&body).into_owned()
+    body
 }
 
 fn respond(conn: &mut TcpStream, status: u16, body: &str) {
@@ -235,11 +239,14 @@ fn serve(mut conn: TcpStream, side: &'static str, state: &Mutex<State>, upstream
     };
     let path = req.target.clone();
     let is_oidc = side == "github" || path.starts_with("/_/oidc/");
-    let body = if is_oidc {
-        read_body(&mut conn, &req)
+    // Uploads are read whole too, so tests can see the form (attestations); then forwarded.
+    let upload = !is_oidc && req.method == "POST";
+    let raw_body = if is_oidc || upload {
+        read_body_bytes(&mut conn, &req)
     } else {
-        String::new()
+        Vec::new()
     };
+    let body = String::from_utf8_lossy(&raw_body).into_owned();
     state.lock().unwrap().seen.push(Seen {
         side,
         method: req.method.clone(),
@@ -249,8 +256,17 @@ fn serve(mut conn: TcpStream, side: &'static str, state: &Mutex<State>, upstream
     });
     if !is_oidc {
         // Everything else is the index itself: hand the connection to pypiserver.
+        let mut sent = req.raw.clone();
+        if upload {
+            // One request per connection (the index answers `Connection: close`), so the
+            // next upload comes through `serve` and is recorded too.
+            let line_end = sent.windows(2).position(|w| w == b"\r\n").unwrap_or(0) + 2;
+            sent.truncate(req.body_start);
+            sent.splice(line_end..line_end, b"Connection: close\r\n".iter().copied());
+            sent.extend_from_slice(&raw_body);
+        }
         match upstream.and_then(|p| TcpStream::connect(("127.0.0.1", p)).ok()) {
-            Some(up) => pipe(conn, up, &req.raw),
+            Some(up) => pipe(conn, up, &sent),
             None => respond(&mut conn, 502, r#"{"message": "no upstream"}"#),
         }
         return;
@@ -380,7 +396,7 @@ fn pipe(mut client: TcpStream, mut upstream: TcpStream, already_read: &[u8]) {
     let _ = up.join();
 }
 
-fn tag_push() -> ActionEnv {
+pub(crate) fn tag_push() -> ActionEnv {
     let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "master");
     env.set("INPUT_PACKAGES_DIR", "dist");
     env

@@ -652,6 +652,9 @@ impl ActionEnv {
         // Tag pushes would otherwise cut a GitHub Release at api.github.com; `release.rs`
         // turns it on against the API double.
         vars.insert("INPUT_RELEASE".into(), "false".into());
+        // Likewise trusted-publishing runs would attest with the public-good Sigstore;
+        // `attest.rs` turns it on against the Fulcio and Rekor doubles.
+        vars.insert("INPUT_ATTESTATIONS".into(), "false".into());
         ActionEnv { dir, vars }
     }
 

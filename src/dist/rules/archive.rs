@@ -124,7 +124,7 @@ pub fn zip_rules(path: &Path, sink: &mut Sink) -> Option<Listing> {
             );
         }
     }
-    path_rules(&listing, sink);
+    path_rules(&listing, true, sink);
     Some(listing)
 }
 
@@ -222,16 +222,16 @@ pub fn tar_rules_from(reader: impl Read, sink: &mut Sink) -> Option<Listing> {
     })
     .ok()?;
     if !sparse.is_empty() {
-        sink.warning(
+        sink.error(
             ARCHIVE_SPARSE_MEMBER,
             format!(
-                "holds sparse tar member(s) {}, which many extractors (and Python's tarfile filters) do not handle",
+                "holds sparse tar member(s) {}; PyPI refuses the upload (\"tar archive not accepted: Sparse members are not allowed\")",
                 sparse.join(", ")
             ),
-            "build the sdist with `python -m build` (Python's tarfile never writes sparse members)",
+            "build the sdist with `python -m build` (Python's tarfile never writes sparse members), not with GNU tar's --sparse",
         );
     }
-    path_rules(&listing, sink);
+    path_rules(&listing, false, sink);
     Some(listing)
 }
 
@@ -256,20 +256,42 @@ fn resolve(base: &[String], rel: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// Members with absolute paths or `..` escaping the tree, and links that point outside it:
-/// extracting them writes outside the target directory.
-fn path_rules(listing: &Listing, sink: &mut Sink) {
+/// A member name that is absolute (`/x`, `C:/x`, `\\x`) or has a `..` component anywhere.
+/// Build backends never write either; the sdist specification calls both invalid, and an
+/// extractor that trusts them writes outside its target directory.
+fn unsafe_name(name: &str) -> bool {
+    let n = name.replace('\\', "/");
+    resolve(&[], &n).is_none() || n.split('/').any(|c| c == "..")
+}
+
+/// Members with absolute paths or `..`, symlinks in wheels, and links in sdists that point
+/// outside the tree: all errors.
+fn path_rules(listing: &Listing, wheel: bool, sink: &mut Sink) {
     let mut unsafe_paths = Vec::new();
     let mut unsafe_links = Vec::new();
     for m in &listing.members {
-        let Some(parts) = resolve(&[], &m.name) else {
+        if unsafe_name(&m.name) {
             unsafe_paths.push(format!("`{}`", m.name));
             continue;
-        };
+        }
+        let parts = resolve(&[], &m.name).unwrap_or_default();
         match &m.kind {
-            MemberKind::Symlink(target) if !target.is_empty() => {
+            // A wheel is a zip: installers (pip, uv) write a symlink member as a regular
+            // file holding the link's text, so the installed package is broken, whatever
+            // the link points at.
+            MemberKind::Symlink(target) if wheel => {
+                let target = if target.is_empty() {
+                    String::new()
+                } else {
+                    format!(" → `{target}`")
+                };
+                unsafe_links.push(format!("`{}`{target} (a symlink in a wheel)", m.name));
+            }
+            // In an sdist, links inside the tree are allowed (the data filter extracts
+            // them); a link out of it is what the specification forbids.
+            MemberKind::Symlink(target) => {
                 let dir = &parts[..parts.len().saturating_sub(1)];
-                if resolve(dir, target).is_none() {
+                if target.is_empty() || resolve(dir, target).is_none() {
                     unsafe_links.push(format!("`{}` → `{target}`", m.name));
                 }
             }
@@ -280,23 +302,30 @@ fn path_rules(listing: &Listing, sink: &mut Sink) {
         }
     }
     if !unsafe_paths.is_empty() {
-        sink.warning(
+        sink.error(
             ARCHIVE_UNSAFE_PATH,
             format!(
-                "member path(s) absolute or climbing out of the archive with `..`: {}",
+                "member path(s) absolute or with a `..` component: {}; extracting them writes outside the target directory (pip: \"has a file … trying to install outside the target directory\")",
                 unsafe_paths.join(", ")
             ),
-            "build the archive with `python -m build` from the project directory; never add files by absolute path",
+            "build the archive with `python -m build` from the project directory; never add files by absolute path or with `..`",
         );
     }
     if !unsafe_links.is_empty() {
-        sink.warning(
+        sink.error(
             ARCHIVE_UNSAFE_LINK,
-            format!(
-                "link(s) pointing outside the extracted tree: {}",
-                unsafe_links.join(", ")
-            ),
-            "replace the link with the file it points to (build backends copy files; do not package symlinks to outside the project)",
+            if wheel {
+                format!(
+                    "symbolic link member(s) {}: wheels cannot carry links — pip and uv install each as a plain file holding the link text",
+                    unsafe_links.join(", ")
+                )
+            } else {
+                format!(
+                    "link(s) pointing outside the extracted tree: {}; the sdist specification forbids them and pip refuses to unpack them (\"Invalid member in the tar file\")",
+                    unsafe_links.join(", ")
+                )
+            },
+            "replace the link with the file it points to (copy it into the package, or let the build backend include the real file), and rebuild",
         );
     }
 }
@@ -304,6 +333,24 @@ fn path_rules(listing: &Listing, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_names_with_dotdot_anywhere_or_a_root_are_unsafe() {
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a/..",
+            "C:/x",
+            "\\\\srv\\x",
+            "a\\..\\b",
+        ] {
+            assert!(unsafe_name(bad), "{bad}");
+        }
+        for ok in ["a/b", "./a", "a/.b", "a..b/c", "pkg-1.0.dist-info/METADATA"] {
+            assert!(!unsafe_name(ok), "{ok}");
+        }
+    }
 
     #[test]
     fn resolve_keeps_inside_paths_and_rejects_escapes() {

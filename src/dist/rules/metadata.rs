@@ -166,15 +166,17 @@ fn fields(meta: &CoreMetadata, declared: (u32, u32), check_versions: bool, sink:
         }
     }
     if !unknown.is_empty() {
-        // A warning: upload clients send only the fields the index knows, so PyPI never sees
-        // these; `packaging.metadata` (and so tools built on it) refuses them.
-        sink.warning(
+        // PyPI never sees these (upload clients send only the fields it knows), but
+        // `packaging.metadata.parse_email` puts them in `unparsed`, and twine (check and
+        // upload alike) refuses the file for it — so the step `check` replaces would fail.
+        sink.error(
             METADATA_FIELD_UNKNOWN,
             format!(
-                "unknown metadata field(s) {}; PyPI ignores them, but packaging.metadata (and tools built on it) refuses unrecognized fields",
-                unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+                "unknown metadata field(s) {}: packaging.metadata does not recognize them, and twine refuses the file (\"Invalid distribution metadata: unrecognized or malformed field {}\")",
+                unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+                unknown.iter().map(|u| format!("'{}'", u.to_ascii_lowercase())).collect::<Vec<_>>().join(", ")
             ),
-            "rebuild with a current build backend; do not add custom headers to METADATA/PKG-INFO",
+            "remove the custom header(s) from METADATA/PKG-INFO: they come from a build backend plugin or a hand edit; rebuild with a current build backend (`python -m build`)",
         );
     }
     if !too_new.is_empty() {

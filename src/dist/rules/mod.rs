@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod classifiers;
 pub mod description;
+pub mod entry_points;
 pub mod filename;
 pub mod metadata;
 pub mod release;
@@ -43,6 +44,7 @@ pub const ARCHIVE_UNSAFE_LINK: &str = "archive-unsafe-link";
 // Structure.
 pub const WHEEL_STRUCTURE: &str = "wheel-structure";
 pub const WHEEL_ENTRY_POINTS: &str = "wheel-entry-points";
+pub const WHEEL_ENTRY_POINTS_VALUE: &str = "wheel-entry-points-value";
 pub const SDIST_STRUCTURE: &str = "sdist-structure";
 
 // Core metadata.
@@ -102,6 +104,7 @@ pub const ALL: &[&str] = &[
     ARCHIVE_UNSAFE_LINK,
     WHEEL_STRUCTURE,
     WHEEL_ENTRY_POINTS,
+    WHEEL_ENTRY_POINTS_VALUE,
     SDIST_STRUCTURE,
     METADATA_VERSION_UNSUPPORTED,
     METADATA_FIELD_UNKNOWN,

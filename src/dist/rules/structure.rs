@@ -1,5 +1,5 @@
 //! What must be inside a wheel or an sdist: the `.dist-info` files warehouse looks for,
-//! a parsable `entry_points.txt`, one top-level directory holding `PKG-INFO`, and every
+//! an `entry_points.txt` PyPI accepts (`entry_points`), one top-level directory holding `PKG-INFO`, and every
 //! `License-File` where PEP 639 puts it.
 
 use std::io::Read;
@@ -38,14 +38,23 @@ pub fn wheel(path: &Path, prefix: &str, listing: &Listing, meta: &CoreMetadata, 
     );
     let ep = format!("{dist_info}/entry_points.txt");
     if listing.has_file(&ep) {
-        if let Some(text) = read_zip_member(path, &ep) {
-            let errors = entry_points(&text);
-            if !errors.is_empty() {
-                sink.warning(
+        if let Some(bytes) = read_zip_member(path, &ep) {
+            match super::entry_points::warehouse_verdict(&bytes) {
+                Err(why) => sink.error(
                     WHEEL_ENTRY_POINTS,
-                    format!("`{ep}`: {}", errors.join("; ")),
-                    "fix [project.scripts] / [project.entry-points] in pyproject.toml (`name = \"package.module:function\"`) and rebuild",
-                );
+                    format!("`{ep}`: {why}; PyPI refuses the upload (\"Wheel '…' has invalid entry points defined in the entry_points.txt file\")"),
+                    "fix [project.scripts] / [project.gui-scripts] / [project.entry-points] in pyproject.toml (one `name = \"package.module:function\"` per line; names of letters, digits, `_`, `.`, `-`) and rebuild",
+                ),
+                Ok(ini) => {
+                    let bad = super::entry_points::script_value_problems(&ini);
+                    if !bad.is_empty() {
+                        sink.warning(
+                            WHEEL_ENTRY_POINTS_VALUE,
+                            format!("`{ep}`: {}; PyPI accepts it, but pip and uv refuse to install the wheel (\"Invalid script entry point\")", bad.join("; ")),
+                            "point each script at a function: `name = \"package.module:function\"` in [project.scripts] of pyproject.toml, and rebuild",
+                        );
+                    }
+                }
             }
         }
     }
@@ -74,78 +83,13 @@ fn license_files(
     }
 }
 
-fn read_zip_member(path: &Path, member: &str) -> Option<String> {
+fn read_zip_member(path: &Path, member: &str) -> Option<Vec<u8>> {
     let f = std::fs::File::open(path).ok()?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(f)).ok()?;
     let entry = zip.by_name(member).ok()?;
-    let mut s = String::new();
-    entry.take(1024 * 1024).read_to_string(&mut s).ok()?;
-    Some(s)
-}
-
-/// Problems in an entry_points.txt (INI: `[group]` then `name = module[.sub][:attr] [extras]`).
-pub fn entry_points(text: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut in_group = false;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        let n = i + 1;
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(group) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            if group.trim().is_empty() {
-                errors.push(format!("line {n}: empty group name"));
-            }
-            in_group = true;
-            continue;
-        }
-        if !in_group {
-            errors.push(format!("line {n}: entry before any `[group]` header"));
-            continue;
-        }
-        let Some((name, value)) = line.split_once('=') else {
-            errors.push(format!(
-                "line {n}: `{line}` is not `name = object.reference`"
-            ));
-            continue;
-        };
-        let name = name.trim();
-        if name.is_empty() || name.starts_with('[') {
-            errors.push(format!("line {n}: missing entry point name"));
-        }
-        if !object_reference(value.trim()) {
-            errors.push(format!(
-                "line {n}: `{}` is not an object reference `module.path:attr`",
-                value.trim()
-            ));
-        }
-    }
-    errors
-}
-
-fn identifier_path(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|part| {
-            let mut c = part.chars();
-            c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
-                && c.all(|x| x.is_alphanumeric() || x == '_')
-        })
-}
-
-/// `module(.sub)*(:attr(.attr)*)?` optionally followed by `[extras]` (deprecated but valid).
-fn object_reference(value: &str) -> bool {
-    let (reference, extras) = match value.split_once('[') {
-        Some((r, e)) => (r.trim(), Some(e)),
-        None => (value, None),
-    };
-    if extras.is_some_and(|e| !e.trim_end().ends_with(']')) {
-        return false;
-    }
-    match reference.split_once(':') {
-        Some((m, a)) => identifier_path(m.trim()) && identifier_path(a.trim()),
-        None => identifier_path(reference),
-    }
+    let mut out = Vec::new();
+    entry.take(1024 * 1024).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 /// Exactly one top-level directory, holding `PKG-INFO` (warehouse: "Incorrect number of
@@ -190,23 +134,5 @@ pub fn sdist(listing: &Listing, meta: &CoreMetadata, sink: &mut Sink) {
             ),
             "build the sdist with `python -m build --sdist` instead of packing files by hand",
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_points_grammar() {
-        assert!(entry_points(
-            "[console_scripts]\nfoo = pkg.cli:main\nbar=pkg:main [extra]\n\n[x.y]\nz = a.b\n"
-        )
-        .is_empty());
-        assert_eq!(entry_points("foo = a:b\n").len(), 1);
-        assert_eq!(entry_points("[g]\nfoo = 1bad:x\n").len(), 1);
-        assert_eq!(entry_points("[g]\nfoo a:b\n").len(), 1);
-        assert_eq!(entry_points("[g]\n = a:b\n").len(), 1);
-        assert_eq!(entry_points("[g]\nx = a:\n").len(), 1);
     }
 }
