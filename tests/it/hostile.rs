@@ -409,6 +409,11 @@ pub enum Dists {
     Stray(&'static str),
     /// A wheel of this many one-line members, instead of the fixture's.
     Members(usize),
+    /// The fixture's wheel with one more member: a file under this name, or (`Some`) a
+    /// symlink to this target.
+    WheelMember(&'static str, Option<&'static str>),
+    /// The fixture's sdist with one more member: a file under this raw name, or a symlink.
+    SdistMember(&'static str, Option<&'static str>),
 }
 
 pub struct Outcome {
@@ -445,6 +450,8 @@ fn run_case(case: Case) -> Outcome {
             std::fs::remove_file(dist.join(WHEEL)).unwrap();
             big_wheel(&dist.join(WHEEL), n);
         }
+        Dists::WheelMember(name, link) => wheel_with(&dist.join(WHEEL), name, link),
+        Dists::SdistMember(name, link) => sdist_with(&dist.join(SDIST), name, link),
     }
     let files = [WHEEL, SDIST]
         .iter()
@@ -584,19 +591,24 @@ fn run_case(case: Case) -> Outcome {
     out
 }
 
-/// No form of these secrets in `text` (8 characters of one are enough).
+/// No form of these secrets in `text` (8 characters of one are enough). One pass over the
+/// text: request logs hold whole uploaded files.
 fn assert_no_forms(what: &str, text: &str, secrets: &[&str]) {
-    let lower = text.to_ascii_lowercase();
+    let mut windows = std::collections::HashMap::new();
     for s in secrets {
         for (kind, form) in credential_forms(s) {
-            let f = form.to_ascii_lowercase();
-            for w in f.as_bytes().windows(LEAK_WINDOW) {
-                let w = std::str::from_utf8(w).unwrap_or("");
-                assert!(
-                    w.is_empty() || !lower.contains(w),
-                    "{what} holds the {kind} form of a credential ({w:?})"
-                );
+            for w in form.to_ascii_lowercase().as_bytes().windows(LEAK_WINDOW) {
+                windows.entry(w.to_vec()).or_insert(kind);
             }
+        }
+    }
+    let lower = text.to_ascii_lowercase();
+    for w in lower.as_bytes().windows(LEAK_WINDOW) {
+        if let Some(kind) = windows.get(w) {
+            panic!(
+                "{what} holds the {kind} form of a credential ({:?})",
+                String::from_utf8_lossy(w)
+            );
         }
     }
 }
@@ -706,27 +718,89 @@ fn action_outputs() -> BTreeSet<String> {
         .collect()
 }
 
-/// A wheel of `n` one-line modules with valid metadata.
+/// A wheel of `n` one-line modules with valid metadata (Python's zipfile writes it several
+/// times faster than a debug build of the `zip` crate).
 fn big_wheel(path: &Path, n: usize) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut z = zip::ZipWriter::new(std::io::BufWriter::new(f));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .large_file(false);
-    for i in 0..n {
-        z.start_file(format!("improved_sdd/m{}/f{i}.py", i / 1000), opts)
-            .unwrap();
-        z.write_all(b"x = 1\n").unwrap();
+    let script = r#"
+import sys, zipfile
+path, n = sys.argv[1], int(sys.argv[2])
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+    for i in range(n):
+        z.writestr("improved_sdd/m%d/f%d.py" % (i // 1000, i), "x = 1\n")
+    di = "improved_sdd-0.1.0.dist-info"
+    z.writestr(di + "/METADATA", "Metadata-Version: 2.1\nName: improved-sdd\nVersion: 0.1.0\nSummary: s\n"
+               "Description-Content-Type: text/markdown\n\nA wheel of many modules.\n")
+    z.writestr(di + "/WHEEL", "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    z.writestr(di + "/RECORD", "")
+"#;
+    let ok = std::process::Command::new(venv_bin("python"))
+        .args(["-c", script])
+        .arg(path)
+        .arg(n.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "could not write {}", path.display());
+}
+
+/// The wheel at `path` with one more member, written as is (no path checks).
+fn wheel_with(path: &Path, name: &str, link: Option<&str>) {
+    let bytes = std::fs::read(path).unwrap();
+    let mut old = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for i in 0..old.len() {
+        z.raw_copy_file(old.by_index_raw(i).unwrap()).unwrap();
     }
-    let di = "improved_sdd-0.1.0.dist-info";
-    z.start_file(format!("{di}/METADATA"), opts).unwrap();
-    z.write_all(b"Metadata-Version: 2.1\nName: improved-sdd\nVersion: 0.1.0\nSummary: s\n")
-        .unwrap();
-    z.start_file(format!("{di}/WHEEL"), opts).unwrap();
-    z.write_all(b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        .unwrap();
-    z.start_file(format!("{di}/RECORD"), opts).unwrap();
+    let opts = zip::write::SimpleFileOptions::default();
+    match link {
+        Some(target) => z.add_symlink(name, target, opts).unwrap(),
+        None => {
+            z.start_file(name, opts).unwrap();
+            z.write_all(b"import os\n").unwrap();
+        }
+    }
     z.finish().unwrap();
+}
+
+/// The sdist at `path` with one more member under a raw tar name (the `tar` crate refuses
+/// `..` when asked politely).
+fn sdist_with(path: &Path, name: &str, link: Option<&str>) {
+    let gz = std::fs::read(path).unwrap();
+    let mut tar_bytes = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut tar_bytes)
+        .unwrap();
+    let mut old = tar::Archive::new(tar_bytes.as_slice());
+    let out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(out);
+    for e in old.entries().unwrap() {
+        let mut e = e.unwrap();
+        let header = e.header().clone();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        b.append(&header, data.as_slice()).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    let raw = h.as_old_mut();
+    raw.name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    let data: &[u8] = match link {
+        Some(target) => {
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.as_old_mut().linkname[..target.len()].copy_from_slice(target.as_bytes());
+            h.set_size(0);
+            b""
+        }
+        None => {
+            h.set_size(10);
+            b"import os\n"
+        }
+    };
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+    let gz = b.into_inner().unwrap().finish().unwrap();
+    std::fs::write(path, gz).unwrap();
 }
 
 macro_rules! cases {
@@ -1468,13 +1542,79 @@ cases! {
         max_rss_mib: Some(100),
         ..CASE
     };
+    /// At the limit (65 535 members with its metadata): accepted, published, and bounded.
+    m_wheel_at_the_member_limit: Case {
+        dists: Dists::Members(65_532),
+        code: 0,
+        within: 120,
+        says: &["uploaded improved_sdd-0.1.0-py3-none-any.whl"],
+        max_rss_mib: Some(100),
+        ..CASE
+    };
     /// The issue's case: 210 MB of memory for a 300k-entry wheel.
     m_wheel_of_300k_members: Case {
         dists: Dists::Members(300_000),
         code: 1,
         within: 90,
-        says: &["has more than 100000 members"],
+        says: &["has more than 65535 members"],
         max_rss_mib: Some(100),
+        ..CASE
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// a: archives whose members would land outside the directory they unpack into
+// ---------------------------------------------------------------------------------------
+
+/// `check` says the same as `run` about the same files.
+fn check_agrees(o: &Outcome) {
+    let out = std::process::Command::new(sdd_publish_bin())
+        .arg("check")
+        .arg(&o.dist)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("archive-unsafe"), "{text}");
+    // Nothing was uploaded: the check stops the run first.
+    assert_eq!(o.world.uploads.load(Ordering::SeqCst), 0);
+}
+
+cases! {
+    a_wheel_member_with_dot_dot: Case {
+        dists: Dists::WheelMember("improved_sdd/../../evil.py", None),
+        code: 1,
+        says: &["archive-unsafe-path"],
+        check: check_agrees,
+        ..CASE
+    };
+    a_wheel_member_with_an_absolute_path: Case {
+        dists: Dists::WheelMember("/tmp/evil.py", None),
+        code: 1,
+        says: &["archive-unsafe-path"],
+        check: check_agrees,
+        ..CASE
+    };
+    a_wheel_member_that_is_a_symlink: Case {
+        dists: Dists::WheelMember("improved_sdd/passwd", Some("/etc/passwd")),
+        code: 1,
+        says: &["archive-unsafe"],
+        check: check_agrees,
+        ..CASE
+    };
+    a_sdist_member_with_dot_dot: Case {
+        dists: Dists::SdistMember("improved_sdd-0.1.0/../../evil.py", None),
+        code: 1,
+        says: &["archive-unsafe-path"],
+        check: check_agrees,
+        ..CASE
+    };
+    a_sdist_symlink_out_of_the_tree: Case {
+        dists: Dists::SdistMember("improved_sdd-0.1.0/passwd", Some("../../../etc/passwd")),
+        code: 1,
+        says: &["archive-unsafe-link"],
+        check: check_agrees,
         ..CASE
     };
 }

@@ -369,7 +369,7 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// User names credentials travel with (`Authorization: Basic base64(user:secret)`).
 static USERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// Every 8-byte run of every form of every secret, lower-cased, with what it came from.
-static WINDOWS: Mutex<Option<HashMap<[u8; 8], String>>> = Mutex::new(None);
+static WINDOWS: Mutex<Option<std::sync::Arc<HashMap<[u8; 8], String>>>> = Mutex::new(None);
 
 /// How short a run of a credential's form still counts as a leak: a cut-off token is one.
 pub const LEAK_WINDOW: usize = 8;
@@ -485,7 +485,7 @@ pub fn credential_forms(secret: &str) -> Vec<(&'static str, String)> {
     out
 }
 
-fn leak_windows() -> HashMap<[u8; 8], String> {
+fn leak_windows() -> std::sync::Arc<HashMap<[u8; 8], String>> {
     let mut cache = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(w) = cache.as_ref() {
         return w.clone();
@@ -502,6 +502,7 @@ fn leak_windows() -> HashMap<[u8; 8], String> {
             }
         }
     }
+    let windows = std::sync::Arc::new(windows);
     *cache = Some(windows.clone());
     windows
 }
