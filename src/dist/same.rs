@@ -62,6 +62,13 @@ struct Member {
 /// Visit each member as it is read; `Break` stops early.
 type Visit<'a> = dyn FnMut(String, Member) -> Result<ControlFlow<()>, ArchiveError> + 'a;
 
+/// The most bytes worth hashing of a member, by name: past it, the member cannot be the one
+/// it is compared with (its digest is then [`TOO_LONG`]).
+type Limit<'a> = dyn Fn(&str) -> u64 + 'a;
+
+/// The digest of a member read only as far as its limit.
+const TOO_LONG: [u8; 32] = [0xff; 32];
+
 /// Compare the local archive with the published copy, both of the same format; `local`'s
 /// name says which (`.tar.gz`/`.tgz`, else zip), since `published` is a temporary download
 /// with no telling name.
@@ -94,7 +101,7 @@ fn members(
     tar: bool,
 ) -> Result<BTreeMap<String, Member>, ArchiveError> {
     let mut out = BTreeMap::new();
-    each_member(reader, tar, &mut |name, member| {
+    each_member(reader, tar, &|_| u64::MAX, &mut |name, member| {
         if out.insert(name.clone(), member).is_some() {
             return Err(ArchiveError::Corrupt(format!("`{name}` appears twice")));
         }
@@ -104,15 +111,18 @@ fn members(
 }
 
 /// Read the published copy member by member against the local file's members: the first
-/// difference ends it.
+/// difference ends it, and no member is hashed past its local counterpart's size (a copy
+/// that unpacks to gigabytes costs no more than the local file did).
 fn compare_with(
-    mut left: BTreeMap<String, Member>,
+    left: BTreeMap<String, Member>,
     reader: impl Read + io::Seek,
     tar: bool,
 ) -> Result<Sameness, ArchiveError> {
+    let left = std::cell::RefCell::new(left);
+    let limit = |name: &str| left.borrow().get(name).map_or(0, |m| m.size);
     let mut verdict = Sameness::Same;
-    each_member(reader, tar, &mut |path, r| {
-        let differ = match left.remove(&path) {
+    each_member(reader, tar, &limit, &mut |path, r| {
+        let differ = match left.borrow_mut().remove(&path) {
             // Not in the local file, or a second copy in the published one.
             None => format!("`{path}` is only in the published file"),
             Some(l) if r.kind != l.kind => {
@@ -131,7 +141,7 @@ fn compare_with(
         Ok(ControlFlow::Break(()))
     })?;
     if verdict == Sameness::Same {
-        if let Some(path) = left.keys().next() {
+        if let Some(path) = left.borrow().keys().next() {
             verdict = Sameness::Differ(format!("`{path}` is only in the local file"));
         }
     }
@@ -141,12 +151,13 @@ fn compare_with(
 fn each_member(
     reader: impl Read + io::Seek,
     tar: bool,
+    limit: &Limit<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
     if tar {
-        tar_members(reader, visit)
+        tar_members(reader, limit, visit)
     } else {
-        zip_members(reader, visit)
+        zip_members(reader, limit, visit)
     }
 }
 
@@ -161,16 +172,22 @@ pub(crate) fn same_content_bytes(a: &[u8], b: &[u8], tar: bool) -> Result<Samene
     compare_with(left, io::Cursor::new(b), tar)
 }
 
-/// Hash a member's bytes as they stream, counting them against the archive's budget.
+/// Hash a member's bytes as they stream, counting them against the archive's budget; past
+/// `limit` bytes it stops, with [`TOO_LONG`] for a digest.
 fn digest(
     mut reader: impl Read,
     budget: &mut u64,
     member: &str,
+    limit: u64,
 ) -> Result<([u8; 32], u64), ArchiveError> {
     let mut hasher = Sha256::new();
     let mut buf = [0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
+        if size > limit {
+            *budget = budget.saturating_sub(size);
+            return Ok((TOO_LONG, size));
+        }
         let n = reader
             .read(&mut buf)
             .map_err(|e| ArchiveError::Corrupt(format!("cannot read `{member}`: {e}")))?;
@@ -191,7 +208,11 @@ fn digest(
     Ok((hasher.finalize().into(), size))
 }
 
-fn zip_members(reader: impl Read + io::Seek, visit: &mut Visit<'_>) -> Result<(), ArchiveError> {
+fn zip_members(
+    reader: impl Read + io::Seek,
+    limit: &Limit<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), ArchiveError> {
     let mut zip = zip::ZipArchive::new(reader)
         .map_err(|e| ArchiveError::Corrupt(format!("is not a readable zip archive: {e}")))?;
     let mut budget = MAX_TOTAL_BYTES;
@@ -204,7 +225,7 @@ fn zip_members(reader: impl Read + io::Seek, visit: &mut Visit<'_>) -> Result<()
             dir_member()
         } else {
             let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-            let (digest, size) = digest(entry, &mut budget, &name)?;
+            let (digest, size) = digest(entry, &mut budget, &name, limit(&name))?;
             Member {
                 kind: "file",
                 executable,
@@ -219,7 +240,11 @@ fn zip_members(reader: impl Read + io::Seek, visit: &mut Visit<'_>) -> Result<()
     Ok(())
 }
 
-fn tar_members(reader: impl Read, visit: &mut Visit<'_>) -> Result<(), ArchiveError> {
+fn tar_members(
+    reader: impl Read,
+    limit: &Limit<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), ArchiveError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
     let entries = archive
         .entries()
@@ -259,7 +284,7 @@ fn tar_members(reader: impl Read, visit: &mut Visit<'_>) -> Result<(), ArchiveEr
             // pax/GNU headers describe the next member; the tar crate folds them in.
             t if t.is_pax_global_extensions() || t.is_pax_local_extensions() => continue,
             _ => {
-                let (digest, size) = digest(entry, &mut budget, &name)?;
+                let (digest, size) = digest(entry, &mut budget, &name, limit(&name))?;
                 Member {
                     kind: "file",
                     executable,
@@ -423,6 +448,31 @@ mod tests {
         );
         assert!(
             matches!(same_content(&a, &c).unwrap(), Sameness::Differ(m) if m.contains("p/__init__.py"))
+        );
+    }
+
+    #[test]
+    fn a_published_member_is_hashed_no_further_than_the_local_one() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.whl"), d.path().join("b.whl"));
+        zip(&a, &[("p/data", b"small")], Some(9), 2000);
+        // 256 MiB of zeros deflate to a quarter of a megabyte.
+        let bomb = vec![0u8; 256 << 20];
+        zip(&b, &[("p/data", &bomb)], Some(9), 2000);
+        drop(bomb);
+        let started = std::time::Instant::now();
+        match same_content(&a, &b).unwrap() {
+            Sameness::Differ(m) => assert!(
+                m.starts_with("`p/data` has other contents (5 bytes here"),
+                "{m}"
+            ),
+            Sameness::Same => panic!("a bomb is not the same"),
+        }
+        // Reading it all would take seconds in a debug build; a first chunk takes none.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
         );
     }
 

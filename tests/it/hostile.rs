@@ -1574,7 +1574,8 @@ fn check_agrees(o: &Outcome) {
         .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("archive-unsafe"), "{text}");
     // Nothing was uploaded: the check stops the run first.
