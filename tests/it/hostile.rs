@@ -978,6 +978,17 @@ fn link_with_userinfo(req: &Req, w: &World) -> Option<Act> {
     )
 }
 
+/// A scheme-relative link (`//host:port/…`): relative in form, another origin in fact.
+fn link_scheme_relative(req: &Req, w: &World) -> Option<Act> {
+    link_to(
+        req,
+        format!(
+            "//127.0.0.1:{}/repos/{REPO}/commits/x/check-runs?page=2",
+            w.evil_port
+        ),
+    )
+}
+
 /// The same server by another name: still another origin.
 fn link_to_an_alias(req: &Req, w: &World) -> Option<Act> {
     link_to(
@@ -1100,6 +1111,14 @@ cases! {
         inputs: GATE,
         code: 1,
         says: &["refusing to send the GitHub token"],
+        check: evil_is_never_asked,
+        ..CASE
+    };
+    h_link_next_scheme_relative: Case {
+        github: link_scheme_relative,
+        inputs: GATE,
+        code: 1,
+        says: &["refusing to send the GitHub token to `http://127.0.0.1:"],
         check: evil_is_never_asked,
         ..CASE
     };

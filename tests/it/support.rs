@@ -369,7 +369,9 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// User names credentials travel with (`Authorization: Basic base64(user:secret)`).
 static USERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// Every 8-byte run of every form of every secret, lower-cased, with what it came from.
-static WINDOWS: Mutex<Option<std::sync::Arc<HashMap<[u8; 8], String>>>> = Mutex::new(None);
+static WINDOWS: Mutex<Option<std::sync::Arc<Windows>>> = Mutex::new(None);
+/// An 8-byte run of a credential's form (lower-cased) → which form it is.
+type Windows = HashMap<[u8; 8], String>;
 
 /// How short a run of a credential's form still counts as a leak: a cut-off token is one.
 pub const LEAK_WINDOW: usize = 8;
@@ -485,7 +487,7 @@ pub fn credential_forms(secret: &str) -> Vec<(&'static str, String)> {
     out
 }
 
-fn leak_windows() -> std::sync::Arc<HashMap<[u8; 8], String>> {
+fn leak_windows() -> std::sync::Arc<Windows> {
     let mut cache = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(w) = cache.as_ref() {
         return w.clone();
