@@ -77,8 +77,9 @@ impl Tuning {
     /// `SDD_PUBLISH_RETRY_ATTEMPTS`, `SDD_PUBLISH_RETRY_MIN_DELAY_MS`,
     /// `SDD_PUBLISH_RETRY_MAX_DELAY_MS`, `SDD_PUBLISH_RETRY_TOTAL_MS`,
     /// `SDD_PUBLISH_STALL_TIMEOUT_MS`, `SDD_PUBLISH_CONNECT_TIMEOUT_MS`,
-    /// `SDD_PUBLISH_VERIFY_INTERVAL_MS`, `SDD_PUBLISH_QUERY_BUDGET_MS`; absent or empty values keep the default, anything
-    /// else must be a whole number (at least 1 for counts, timeouts and intervals).
+    /// `SDD_PUBLISH_VERIFY_INTERVAL_MS`, `SDD_PUBLISH_QUERY_BUDGET_MS`; absent or empty
+    /// values keep the default, anything else must be a whole number (at least 1 for counts,
+    /// timeouts and intervals).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Tuning, TuningError> {
         let num = |var: &'static str, min: u64| -> Result<Option<u64>, TuningError> {
             let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
