@@ -23,6 +23,8 @@ pub const DEFAULT_PYPI_INDEX_URL: &str = "https://pypi.org/simple/";
 pub const DEFAULT_TESTPYPI_INDEX_URL: &str = "https://test.pypi.org/simple/";
 /// More parallel uploads than this only queue at the index.
 pub const MAX_PARALLEL_LIMIT: usize = 32;
+/// The ceiling for the upload engine's own choice of how many files go at once.
+pub const DEFAULT_MAX_PARALLEL: usize = 8;
 
 /// How messages and the environment name one index and its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,7 +449,7 @@ impl Settings {
         };
         let skip_existing = flag("skip-existing", raw.skip_existing.as_deref(), true)?;
         let max_parallel = match raw.max_parallel.as_deref().map(str::trim) {
-            None => 4,
+            None => DEFAULT_MAX_PARALLEL,
             Some(v) => v
                 .parse::<usize>()
                 .ok()
@@ -824,7 +826,7 @@ mod tests {
         assert_eq!(i.pypi.index_url.as_str(), DEFAULT_PYPI_INDEX_URL);
         assert_eq!(i.testpypi.index_url.as_str(), DEFAULT_TESTPYPI_INDEX_URL);
         assert!(i.skip_existing);
-        assert_eq!(i.max_parallel, 4);
+        assert_eq!(i.max_parallel, 8);
         let i = Settings::from_env(&env(&[
             ("INPUT_PYPI_URL", "http://127.0.0.1:8080/"),
             ("INPUT_TESTPYPI_URL", "https://idx.example/repo/legacy/"),

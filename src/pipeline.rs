@@ -140,7 +140,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
         async || stages::publish::run(dists, connection, forms, settings, &scratch, rt).await,
     )
     .await;
-    report.record_uploads(uploads);
+    report.record_uploads(uploads.outcomes, uploads.parallelism);
     result?;
 
     if !settings.dry_run {
@@ -159,7 +159,8 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
             report,
             "verify",
             &format!("Verify on {label}"),
-            async || stages::verify::run(&release, target, settings, ctx, rt).await,
+            // The upload's index query: one connection pool, and what it learnt of the index.
+            async || stages::verify::run(&release, target, &uploads.query, settings, ctx, rt).await,
         )
         .await;
         report.record_verification(verified);

@@ -116,6 +116,9 @@ pub struct Report {
     pub verify_steps: Vec<String>,
     /// What the release stage did (created/updated, assets).
     pub release_detail: Option<String>,
+    /// How many files uploaded at once, and why (the upload engine measures it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<String>,
     /// Wall time of each stage that ran, in order.
     pub stages: Vec<(String, f64)>,
     pub total_secs: f64,
@@ -214,7 +217,12 @@ impl Report {
     }
 
     /// The publish stage's outcome for each file, in the files' order.
-    pub(crate) fn record_uploads(&mut self, outcomes: Vec<crate::index::FileOutcome>) {
+    pub(crate) fn record_uploads(
+        &mut self,
+        outcomes: Vec<crate::index::FileOutcome>,
+        parallelism: Option<String>,
+    ) {
+        self.parallelism = parallelism;
         for (entry, o) in self.files.iter_mut().zip(outcomes) {
             entry.result = FileResult::from(&o.status);
             entry.sha256 = o.sha256;
@@ -239,6 +247,12 @@ impl Report {
 
     /// The verify stage's outcome.
     pub(crate) fn record_verification(&mut self, v: crate::stages::verify::Verified) {
+        // Where the index serves each file, from the listing that proved it.
+        for f in self.files.iter_mut() {
+            if let Some(url) = v.urls.get(&f.filename) {
+                f.url = Some(url.clone());
+            }
+        }
         self.verified = Some(v.verified);
         self.verify_steps = v.steps;
         self.verify_error = v.error;
@@ -555,7 +569,11 @@ impl Report {
             if not > 0 {
                 parts.push(format!("{not} not attempted"));
             }
-            rows.push(("Upload", parts.join(", ")));
+            let mut cell = parts.join(", ");
+            if let Some(p) = &self.parallelism {
+                cell.push_str(&format!("; {}", md_escape(p)));
+            }
+            rows.push(("Upload", cell));
         }
         match (self.verified, &self.verify_error) {
             (Some(true), _) => rows.push(("Verified", md_escape(&self.verify_steps.join("; ")))),
@@ -879,6 +897,25 @@ mod tests {
         let mut r = report();
         r.files.iter_mut().for_each(|f| f.attestation = None);
         assert!(!r.summary_markdown().contains("Attestations"));
+    }
+
+    #[test]
+    fn the_upload_row_says_how_many_went_at_once_and_why() {
+        let mut r = report();
+        r.validation = Some(Validation {
+            files: 2,
+            ..Validation::default()
+        });
+        r.parallelism =
+            Some("4 at a time (tried 8), max-parallel 8: 8 streams carried | more".into());
+        let md = r.summary_markdown();
+        assert!(
+            md.contains(
+                "**1 failed**; 4 at a time (tried 8), max-parallel 8: 8 streams carried \\| more |"
+            ),
+            "{md}"
+        );
+        assert!(r.to_json().contains("\"parallelism\": \"4 at a time"));
     }
 
     #[test]

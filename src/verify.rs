@@ -216,6 +216,14 @@ pub struct ServeCheck {
 
 pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(15);
 
+/// The index serves every file: after how long, and where (when it says).
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub after: Duration,
+    /// File name -> URL.
+    pub urls: std::collections::BTreeMap<String, String>,
+}
+
 /// Poll the index (caches bypassed) until every file is listed with its sha256: no fixed
 /// sleep, so the stage ends as soon as the index has the release. A listed file whose hash
 /// differs is an error at once; a file still missing at the deadline is `NotServed`.
@@ -223,7 +231,7 @@ pub async fn wait_until_served(
     query: &crate::index::IndexQuery,
     check: &ServeCheck,
     log: &dyn Fn(&str),
-) -> Result<Duration, VerifyError> {
+) -> Result<Served, VerifyError> {
     let started = std::time::Instant::now();
     let deadline = started + check.timeout;
     let mut interval = check.interval;
@@ -259,11 +267,19 @@ pub async fn wait_until_served(
         if missing.is_empty() {
             let took = started.elapsed();
             log(&format!(
-                "the index serves all {} file(s) with the uploaded sha256 ({:.1} s)",
+                "the index serves all {} file(s) with the uploaded sha256 ({:.3} s)",
                 check.files.len(),
                 took.as_secs_f64()
             ));
-            return Ok(took);
+            let urls = check
+                .files
+                .iter()
+                .filter_map(|(name, _)| {
+                    let f = listing.as_ref().ok()?.files.get(name)?;
+                    Some((name.clone(), f.url.clone()?))
+                })
+                .collect();
+            return Ok(Served { after: took, urls });
         }
         if missing.len() != last_missing {
             log(&format!(

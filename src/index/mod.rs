@@ -3,6 +3,8 @@
 //!
 //! This is the only module that speaks HTTP to an index.
 
+// `pub`: the engine's public `Event` carries the controller's decisions.
+pub mod concurrency;
 pub(crate) mod form;
 pub(crate) mod html;
 pub(crate) mod oidc;

@@ -1,27 +1,40 @@
-//! The upload engine: hash-aware idempotency, retries, bounded parallelism.
+//! The upload engine: hash-aware idempotency, retries, adaptive parallelism.
 //!
-//! 1. Digest every file, then ask the index once what it has for the project. Every
-//!    conflict is found before the first byte goes out: same name and sha256 → skip
-//!    (unless `skip_existing` is off), same name and other bytes → a hard error naming
-//!    both hashes, and nothing is uploaded.
+//! 1. Hash the files (sha256 + blake2_256) on a blocking thread, in upload order, while the
+//!    index is asked once what it has for the project. Every conflict is found before the
+//!    first byte goes out: same name and sha256 → skip (unless `skip_existing` is off), same
+//!    name and other bytes → a hard error naming both hashes, and nothing is uploaded. Only
+//!    the files the index already has must be hashed before that verdict; the others are
+//!    hashed ahead of their upload while earlier files upload.
 //! 2. Upload the first file (in the given order: wheels before the sdist) alone — PyPI takes
-//!    the release's metadata from the first upload — then the rest, `max_parallel` at a time.
+//!    the release's metadata from the first upload — then the rest, as many at once as
+//!    [`Controller`] finds worth it (up to `max_parallel`): more streams while the aggregate
+//!    throughput rises, fewer when it does not or the index pushes back. Each decision is an
+//!    [`Event::Concurrency`], the outcome an [`Event::Parallelism`].
 //! 3. Each upload retries transport errors, stalls, 5xx and 429 (honouring `Retry-After`)
 //!    with exponential backoff and jitter, bounded in attempts and total time. After any
 //!    failed attempt the index is asked again: a retried or parallel upload may have landed.
+//!    Every retry also tells the controller to ease off.
+//!
+//! Where the index serves the uploaded files is for the verify stage to find out (one
+//! listing after the last upload); only a run that fails asks here, for the report.
 
-use super::upload::Credentials;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
+use tokio::sync::oneshot;
 
+use super::concurrency::{Controller, Decision, Finished, Pushback, Sample, Summary};
 use super::query::{Dialect, IndexQuery, Listing, QueryError};
-use super::upload::{digest_file, FileDigests, Progress, Timeouts, UploadError, Uploader};
+use super::upload::{
+    digest_path, Credentials, FileDigests, Progress, Timeouts, UploadError, Uploader,
+};
 use crate::dist::Distribution;
 use crate::retry::{within, RetryPolicy};
 
@@ -126,6 +139,7 @@ impl Tuning {
 pub struct PublishOptions {
     /// An identical file already on the index is skipped (true) or an error (false).
     pub skip_existing: bool,
+    /// The most uploads at once; how many run is measured (see [`Controller`]).
     pub max_parallel: usize,
     /// Ask the index, upload nothing.
     pub dry_run: bool,
@@ -166,11 +180,12 @@ pub struct FileOutcome {
 /// What the engine tells its caller as it goes (the caller decides how it reads).
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// The index was asked; `found` of our files are there.
+    /// The index was asked (in `took`, retries included); `found` of our files are there.
     Checked {
         dialect: Dialect,
         url: &'a str,
         found: usize,
+        took: Duration,
     },
     Starting {
         filename: &'a str,
@@ -195,6 +210,10 @@ pub enum Event<'a> {
         delay: Duration,
         reason: String,
     },
+    /// How many files upload at once changed (or was confirmed), and why.
+    Concurrency(&'a Decision),
+    /// The uploads are over: how many ran at once, and why.
+    Parallelism(&'a Summary),
     Done(&'a FileOutcome),
 }
 
@@ -286,10 +305,98 @@ pub async fn publish_with(
             note: None,
         })
         .collect();
-    let result = run(dists, uploader, query, opts, on, refresh, &mut outcomes).await;
+    let mut hashing = Hashing::start(dists);
+    let result = run(
+        dists,
+        uploader,
+        query,
+        opts,
+        on,
+        refresh,
+        &mut outcomes,
+        &mut hashing,
+    )
+    .await;
+    // A run that stopped early still reports every file's sha256, as one that hashed
+    // everything first did.
+    if result.is_err() {
+        hashing.fill(&mut outcomes).await;
+    }
     (outcomes, result)
 }
 
+/// Wheels before the sdist whatever order the caller gave (stable: theirs otherwise).
+fn upload_order(dists: &[Distribution]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..dists.len()).collect();
+    order.sort_by_key(|&i| dists[i].kind);
+    order
+}
+
+/// The files' digests, computed in upload order on one blocking thread as soon as the run
+/// starts: during the index query, then ahead of the uploads.
+struct Hashing {
+    pending: Vec<Option<oneshot::Receiver<std::io::Result<FileDigests>>>>,
+    paths: Vec<PathBuf>,
+}
+
+impl Hashing {
+    fn start(dists: &[Distribution]) -> Self {
+        let mut pending: Vec<_> = dists.iter().map(|_| None).collect();
+        let mut jobs = Vec::with_capacity(dists.len());
+        for i in upload_order(dists) {
+            let (tx, rx) = oneshot::channel();
+            pending[i] = Some(rx);
+            jobs.push((dists[i].path.clone(), tx));
+        }
+        if !jobs.is_empty() {
+            tokio::task::spawn_blocking(move || {
+                for (path, tx) in jobs {
+                    // Nobody waits for it any more: the run is over.
+                    if tx.is_closed() {
+                        continue;
+                    }
+                    let digests = digest_path(&path, &|| tx.is_closed());
+                    let _ = tx.send(digests);
+                }
+            });
+        }
+        Hashing {
+            pending,
+            paths: dists.iter().map(|d| d.path.clone()).collect(),
+        }
+    }
+
+    /// File `i`'s digests, to be awaited where they are needed.
+    fn take(
+        &mut self,
+        i: usize,
+    ) -> impl std::future::Future<Output = Result<FileDigests, PublishError>> {
+        let rx = self.pending.get_mut(i).and_then(Option::take);
+        let path = self.paths.get(i).cloned().unwrap_or_default();
+        async move {
+            let result = match rx {
+                Some(rx) => rx
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread stopped"))),
+                None => Err(std::io::Error::other("hashed twice (a bug)")),
+            };
+            result.map_err(|source| PublishError::Digest { path, source })
+        }
+    }
+
+    /// Wait for the digests nobody asked for and put them in the outcomes.
+    async fn fill(&mut self, outcomes: &mut [FileOutcome]) {
+        for (i, o) in outcomes.iter_mut().enumerate() {
+            if self.pending.get(i).is_some_and(Option::is_some) {
+                if let Ok(g) = self.take(i).await {
+                    o.sha256.get_or_insert(g.sha256);
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run(
     dists: &[Distribution],
     uploader: &Uploader,
@@ -298,25 +405,15 @@ async fn run(
     on: &(dyn Fn(Event<'_>) + Sync),
     refresh: Option<&Refresh<'_>>,
     outcomes: &mut [FileOutcome],
+    hashing: &mut Hashing,
 ) -> Result<(), PublishError> {
     let Some(first) = dists.first() else {
         return Ok(());
     };
     let (project, version) = (&first.metadata.name, &first.metadata.version);
 
-    let mut digests = Vec::with_capacity(dists.len());
-    for (d, o) in dists.iter().zip(outcomes.iter_mut()) {
-        let g = digest_file(&d.path)
-            .await
-            .map_err(|source| PublishError::Digest {
-                path: d.path.clone(),
-                source,
-            })?;
-        o.sha256 = Some(g.sha256.clone());
-        digests.push(g);
-    }
-
-    // 1. Every conflict before the first byte goes out.
+    // 1. Every conflict before the first byte goes out (the files hash meanwhile).
+    let asked = Instant::now();
     let listing = query_with_retries(query, project, version, opts, on)
         .await
         .map_err(|source| PublishError::Query { source })?;
@@ -328,14 +425,17 @@ async fn run(
         dialect: listing.dialect,
         url: query.project_url(project).as_str(),
         found,
+        took: asked.elapsed(),
     });
     let mut problems = Vec::new();
     let mut to_upload = Vec::new();
-    for (i, (d, g)) in dists.iter().zip(&digests).enumerate() {
+    for (i, d) in dists.iter().enumerate() {
         let Some(existing) = listing.files.get(&d.filename) else {
             to_upload.push(i);
             continue;
         };
+        let g = hashing.take(i).await?;
+        outcomes[i].sha256 = Some(g.sha256.clone());
         outcomes[i].url = existing.url.clone();
         let problem = match existing.sha256.as_deref() {
             Some(remote) if remote == g.sha256 && opts.skip_existing => {
@@ -391,18 +491,19 @@ async fn run(
     }
     if opts.dry_run {
         for &i in &to_upload {
+            outcomes[i].sha256 = Some(hashing.take(i).await?.sha256);
             outcomes[i].status = Status::WouldUpload;
             on(Event::Done(&outcomes[i]));
         }
         return Ok(());
     }
-    // Wheels before the sdist whatever order the caller gave (stable: theirs otherwise).
     to_upload.sort_by_key(|&i| dists[i].kind);
-    let Some((&lead, rest)) = to_upload.split_first() else {
+    if to_upload.is_empty() {
         return Ok(());
-    };
+    }
 
-    // 2. The first file alone, then the rest a few at a time; a failure starts nothing new.
+    // 2. The first file alone, then as many at once as pays; a failure starts nothing new.
+    let flow = Flow::default();
     let ctx = Ctx {
         uploader,
         query,
@@ -411,44 +512,96 @@ async fn run(
         policy: &opts.retry,
         on,
         refresh,
+        flow: &flow,
     };
-    let (o, r) = ctx.upload_one(&dists[lead], &digests[lead]).await;
-    merge(&mut outcomes[lead], o);
-    on(Event::Done(&outcomes[lead]));
-    r?;
-    let stop = AtomicBool::new(false);
-    let results: Vec<(usize, Option<Finished>)> = futures_util::stream::iter(rest.iter().copied())
-        .map(|i| {
-            let (ctx, stop, dists, digests) = (&ctx, &stop, dists, &digests);
-            async move {
-                if stop.load(Ordering::SeqCst) {
-                    return (i, None);
-                }
-                let (o, r) = ctx.upload_one(&dists[i], &digests[i]).await;
-                if r.is_err() {
-                    stop.store(true, Ordering::SeqCst);
-                }
-                on(Event::Done(&o));
-                (i, Some((o, r)))
+    let lead = to_upload[0];
+    let mut ctl = Controller::new(opts.max_parallel.max(1));
+    let started = Instant::now();
+    let mut queue: std::collections::VecDeque<usize> = to_upload.iter().copied().collect();
+    // When each upload in flight was started (its digest wait included: a hasher that
+    // cannot keep up is a limit like any other).
+    let mut since: BTreeMap<usize, Duration> = BTreeMap::new();
+    let mut start = |i: usize| {
+        let digests = hashing.take(i);
+        let (ctx, d) = (&ctx, &dists[i]);
+        async move {
+            let finished = match digests.await {
+                Ok(g) => ctx.upload_one(d, &g).await,
+                Err(e) => (ctx.failed(d, &e), Err(e)),
+            };
+            (i, finished)
+        }
+    };
+    let mut running = FuturesUnordered::new();
+    let (mut lead_done, mut stop) = (false, false);
+    let mut done: Vec<(usize, Done)> = Vec::new();
+    let (mut at, mut last) = (Duration::ZERO, None);
+    loop {
+        for kind in flow.pushbacks() {
+            if let Some(d) = ctl.pushback(at, kind) {
+                on(Event::Concurrency(&d));
             }
-        })
-        .buffer_unordered(opts.max_parallel.max(1))
-        .collect()
-        .await;
+        }
+        let limit = if lead_done { ctl.target() } else { 1 };
+        refill(&mut running, &mut queue, limit, stop, &mut |i| {
+            since.insert(i, at);
+            start(i)
+        });
+        let sample = Sample {
+            at,
+            active: running
+                .len()
+                .saturating_sub(flow.waiting.load(Ordering::Relaxed)),
+            // Nothing runs beside the first file, and nothing new after a failure.
+            available: match (stop, lead_done) {
+                (true, _) => running.len(),
+                (false, true) => running.len() + queue.len(),
+                (false, false) => 1,
+            },
+        };
+        if let Some(d) = ctl.observe(sample, last.take()) {
+            on(Event::Concurrency(&d));
+            if lead_done {
+                refill(&mut running, &mut queue, ctl.target(), stop, &mut |i| {
+                    since.insert(i, at);
+                    start(i)
+                });
+            }
+        }
+        let Some((i, (o, r))) = running.next().await else {
+            break;
+        };
+        at = started.elapsed();
+        lead_done |= i == lead;
+        stop |= r.is_err();
+        // A file's own time, all of it: the controller's measure of a level.
+        let begun = since.remove(&i).unwrap_or_default();
+        last = Some(Finished {
+            started: begun,
+            secs: at.saturating_sub(begun).as_secs_f64(),
+            bytes: o.size,
+            clean: r.is_ok() && o.attempts == 1,
+        });
+        on(Event::Done(&o));
+        done.push((i, (o, r)));
+    }
+    if to_upload.len() > 1 {
+        on(Event::Parallelism(&ctl.summary()));
+    }
     let mut first_error: Option<(usize, PublishError)> = None;
-    for (i, res) in results {
-        if let Some((o, r)) = res {
-            merge(&mut outcomes[i], o);
-            if let Err(e) = r {
-                if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
-                    first_error = Some((i, e));
-                }
+    for (i, (o, r)) in done {
+        merge(&mut outcomes[i], o);
+        if let Err(e) = r {
+            if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                first_error = Some((i, e));
             }
         }
     }
-
-    // 3. Best effort, briefly: where the index serves what we uploaded (the verify stage
-    // checks, on its own budget).
+    let Some((_, e)) = first_error else {
+        return Ok(());
+    };
+    // 3. Best effort, briefly, for the report of a failed run: where the index serves what
+    // landed.
     let brief = Instant::now() + AFTER_UPLOAD_BUDGET;
     if let Ok(after) = query.files_by(project, version, brief).await {
         for o in outcomes.iter_mut().filter(|o| o.status == Status::Uploaded) {
@@ -459,14 +612,39 @@ async fn run(
             }
         }
     }
-    match first_error {
-        Some((_, e)) => Err(e),
-        None => Ok(()),
+    Err(e)
+}
+
+/// Start queued uploads until `limit` run.
+fn refill<F>(
+    running: &mut FuturesUnordered<F>,
+    queue: &mut std::collections::VecDeque<usize>,
+    limit: usize,
+    stop: bool,
+    start: &mut impl FnMut(usize) -> F,
+) {
+    while !stop && running.len() < limit {
+        let Some(i) = queue.pop_front() else { break };
+        running.push(start(i));
+    }
+}
+
+/// What the running uploads tell the scheduler: retry delays and push-back.
+#[derive(Default)]
+struct Flow {
+    /// Uploads waiting out a retry delay (in flight, but not sending).
+    waiting: AtomicUsize,
+    pushback: Mutex<Vec<Pushback>>,
+}
+
+impl Flow {
+    fn pushbacks(&self) -> Vec<Pushback> {
+        std::mem::take(&mut *self.pushback.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 /// One file's upload, done: its outcome and whether it stops the run.
-type Finished = (FileOutcome, Result<(), PublishError>);
+type Done = (FileOutcome, Result<(), PublishError>);
 
 /// Fetch the published copy of `d` and compare contents. `Ok(size)` when they match (the
 /// published bytes then replace the local file, unless `dry_run`); `Err` says why not, as
@@ -599,6 +777,7 @@ struct Ctx<'a, 'r> {
     policy: &'a RetryPolicy,
     on: &'a (dyn Fn(Event<'_>) + Sync),
     refresh: Option<&'a Refresh<'r>>,
+    flow: &'a Flow,
 }
 
 impl Ctx<'_, '_> {
@@ -619,7 +798,10 @@ impl Ctx<'_, '_> {
         let result = {
             let (progress, attempts) = (&progress, &attempts);
             (move || async move {
-                attempts.fetch_add(1, Ordering::SeqCst);
+                if attempts.fetch_add(1, Ordering::SeqCst) > 0 {
+                    // The retry delay is over.
+                    self.flow.waiting.fetch_sub(1, Ordering::Relaxed);
+                }
                 if let Some(refresh) = self.refresh {
                     match refresh().await {
                         Ok(Some(c)) => self.uploader.set_credentials(c),
@@ -648,7 +830,18 @@ impl Ctx<'_, '_> {
                 within(deadline, delay, asked)
             })
             .notify(|e, delay| {
+                // A retry follows every notification: the upload waits, then sends again.
+                self.flow.waiting.fetch_add(1, Ordering::Relaxed);
                 if let AttemptError::Upload(u) = e {
+                    let kind = match u.status() {
+                        Some(429) => Pushback::RateLimited,
+                        _ => Pushback::Failed,
+                    };
+                    self.flow
+                        .pushback
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(kind);
                     (self.on)(Event::Retrying {
                         filename: &d.filename,
                         attempt: attempts.load(Ordering::SeqCst),
@@ -685,6 +878,20 @@ impl Ctx<'_, '_> {
             outcome.status = Status::Failed(e.to_string());
         }
         (outcome, result)
+    }
+
+    /// The outcome of a file that could not even be hashed.
+    fn failed(&self, d: &Distribution, e: &PublishError) -> FileOutcome {
+        FileOutcome {
+            filename: d.filename.clone(),
+            size: d.size,
+            sha256: None,
+            url: None,
+            status: Status::Failed(e.to_string()),
+            elapsed: None,
+            attempts: 0,
+            note: None,
+        }
     }
 
     /// After a failed attempt: has the file landed anyway (ours or a parallel run's)?
@@ -840,6 +1047,254 @@ mod tests {
             "the first file goes alone: {events:?}"
         );
         assert_eq!(seen.max.load(Ordering::SeqCst), 2, "{events:?}");
+    }
+
+    /// How a test index takes uploads.
+    #[derive(Clone, Copy)]
+    enum Takes {
+        /// Every upload is held this long, however many run: latency-bound, as a runner far
+        /// from the index sees it.
+        Parallel(Duration),
+        /// Each upload needs this much of the server's time, which it shares evenly among
+        /// the uploads in progress (a threaded index on a busy CPU): server-bound.
+        Shared(Duration),
+    }
+
+    /// A processor-sharing server: `serve(work)` returns once `work` of its time went to
+    /// this request, the time shared evenly among all in progress.
+    #[derive(Clone, Default)]
+    struct Sharing(Arc<Mutex<Vec<Job>>>);
+
+    /// Work left (seconds of the server's time), and whom to tell when it is done.
+    type Job = (f64, Option<tokio::sync::oneshot::Sender<()>>);
+
+    impl Sharing {
+        fn start(&self) {
+            let jobs = self.0.clone();
+            tokio::spawn(async move {
+                let tick = Duration::from_millis(2);
+                let mut last = Instant::now();
+                loop {
+                    tokio::time::sleep(tick).await;
+                    let spent = last.elapsed().as_secs_f64();
+                    last = Instant::now();
+                    let mut jobs = jobs.lock().unwrap();
+                    let share = spent / jobs.len().max(1) as f64;
+                    for (left, done) in jobs.iter_mut() {
+                        *left -= share;
+                        if *left <= 0.0 {
+                            if let Some(tx) = done.take() {
+                                let _ = tx.send(());
+                            }
+                        }
+                    }
+                    jobs.retain(|(_, done)| done.is_some());
+                }
+            });
+        }
+
+        async fn serve(&self, work: Duration) {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.0.lock().unwrap().push((work.as_secs_f64(), Some(tx)));
+            let _ = rx.await;
+        }
+    }
+
+    /// An index on loopback: GETs say 404; POSTs are taken as `takes` says, the `throttle`-th
+    /// POST (1-based; 0 = none) is answered 429 with `Retry-After: 0`. Records how many uploads
+    /// ran at once, at most.
+    async fn index_that(takes: Takes, throttle: usize) -> (Url, Arc<Seen>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let seen = Arc::new(Seen::default());
+        let (s, server) = (seen.clone(), Sharing::default());
+        server.start();
+        let posts = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (s, server, posts) = (s.clone(), server.clone(), posts.clone());
+                tokio::spawn(async move {
+                    while let Some(req) = read_request(&mut sock).await {
+                        if req.head.starts_with("GET ") {
+                            let _ = sock
+                                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                                .await;
+                            continue;
+                        }
+                        let n = s.now.fetch_add(1, Ordering::SeqCst) + 1;
+                        s.max.fetch_max(n, Ordering::SeqCst);
+                        let reply: &[u8] = if posts.fetch_add(1, Ordering::SeqCst) + 1 == throttle {
+                            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 4\r\n\r\nslow"
+                        } else {
+                            match takes {
+                                Takes::Parallel(hold) => tokio::time::sleep(hold).await,
+                                Takes::Shared(work) => server.serve(work).await,
+                            }
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+                        };
+                        s.now.fetch_sub(1, Ordering::SeqCst);
+                        if sock.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (base, seen)
+    }
+
+    /// Publish `count` wheels of 256 KiB to `base`; the concurrency decisions, in order.
+    async fn publish_wheels(base: &Url, count: usize, max_parallel: usize) -> Vec<Decision> {
+        let dir = tempfile::tempdir().unwrap();
+        let dists: Vec<Distribution> = (0..count)
+            .map(|i| {
+                let mut d = dist(
+                    dir.path(),
+                    &format!("p-1.0-cp3{i}-none-any.whl"),
+                    DistKind::Wheel,
+                );
+                std::fs::write(&d.path, vec![i as u8; 256 << 10]).unwrap();
+                d.size = 256 << 10;
+                d
+            })
+            .collect();
+        let up = Uploader::new(
+            base.clone(),
+            super::super::Credentials::token(Secret::new("pypi-ADAPTIVETEST")),
+        )
+        .unwrap();
+        let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+        let opts = PublishOptions {
+            skip_existing: true,
+            max_parallel,
+            dry_run: false,
+            retry: RetryPolicy {
+                min_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(50),
+                ..RetryPolicy::default()
+            },
+            query_budget: QUERY_BUDGET,
+            scratch: std::env::temp_dir(),
+        };
+        let decisions = Mutex::new(Vec::new());
+        let summary = Mutex::new(None);
+        let (outcomes, result) = publish(&dists, &up, &query, &opts, &|e| match e {
+            Event::Concurrency(d) => decisions.lock().unwrap().push(d.clone()),
+            Event::Parallelism(s) => *summary.lock().unwrap() = Some(s.clone()),
+            _ => {}
+        })
+        .await;
+        result.unwrap();
+        assert!(outcomes.iter().all(|o| o.status == Status::Uploaded));
+        let summary = summary.into_inner().unwrap().expect("a summary");
+        assert_eq!(summary.ceiling, max_parallel);
+        decisions.into_inner().unwrap()
+    }
+
+    fn moves(decisions: &[Decision]) -> Vec<(usize, usize)> {
+        decisions.iter().map(|d| (d.from, d.to)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_latency_bound_index_gets_more_streams_up_to_the_ceiling() {
+        // Each upload takes 300 ms however many run: two streams carry twice as much.
+        let (base, seen) = index_that(Takes::Parallel(Duration::from_millis(300)), 0).await;
+        let decisions = publish_wheels(&base, 12, 4).await;
+        assert_eq!(moves(&decisions)[..2], [(1, 2), (2, 4)], "{decisions:#?}");
+        assert_eq!(
+            seen.max.load(Ordering::SeqCst),
+            4,
+            "never above the ceiling"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_bound_index_is_left_to_one_stream() {
+        // The index's time is the limit: two streams carry what one did. (Its work per file
+        // dwarfs the client's own per-request costs, which a second stream would overlap.)
+        let (base, seen) = index_that(Takes::Shared(Duration::from_millis(400)), 0).await;
+        let decisions = publish_wheels(&base, 6, 8).await;
+        assert_eq!(moves(&decisions)[..2], [(1, 2), (2, 1)], "{decisions:#?}");
+        assert!(matches!(
+            decisions[1].why,
+            super::super::concurrency::Why::Flat(_)
+        ));
+        assert_eq!(seen.max.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_429_halves_the_streams() {
+        // Latency-bound, so the streams double to four; the ninth upload is answered 429.
+        let (base, _) = index_that(Takes::Parallel(Duration::from_millis(300)), 9).await;
+        let decisions = publish_wheels(&base, 16, 4).await;
+        let cut = decisions
+            .iter()
+            .find(|d| {
+                matches!(
+                    d.why,
+                    super::super::concurrency::Why::Pushback(Pushback::RateLimited)
+                )
+            })
+            .unwrap_or_else(|| panic!("{decisions:#?}"));
+        assert_eq!((cut.from, cut.to), (4, 2), "{decisions:#?}");
+    }
+
+    #[tokio::test]
+    async fn a_run_that_stops_early_still_reports_every_sha256() {
+        // The index refuses the first upload for good: nothing else starts, yet every file's
+        // sha256 is in the outcomes, as when all were hashed before anything went out.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    while let Some(req) = read_request(&mut sock).await {
+                        let reply: &[u8] = if req.head.starts_with("GET ") {
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+                        } else {
+                            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 6\r\n\r\nbroken"
+                        };
+                        if sock.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let dists: Vec<Distribution> = (0..4)
+            .map(|i| {
+                dist(
+                    dir.path(),
+                    &format!("p-1.0-cp3{i}-none-any.whl"),
+                    DistKind::Wheel,
+                )
+            })
+            .collect();
+        let up = Uploader::new(
+            base.clone(),
+            super::super::Credentials::token(Secret::new("pypi-STOPTEST")),
+        )
+        .unwrap();
+        let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+        let opts = PublishOptions {
+            skip_existing: true,
+            max_parallel: 8,
+            dry_run: false,
+            retry: RetryPolicy::default(),
+            query_budget: QUERY_BUDGET,
+            scratch: std::env::temp_dir(),
+        };
+        let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
+        assert!(result.unwrap_err().to_string().contains("broken"));
+        assert!(matches!(outcomes[0].status, Status::Failed(_)));
+        for (d, o) in dists.iter().zip(&outcomes) {
+            let want = super::super::digest_file(&d.path).await.unwrap().sha256;
+            assert_eq!(o.sha256.as_deref(), Some(want.as_str()), "{}", o.filename);
+        }
+        assert!(outcomes[1..]
+            .iter()
+            .all(|o| o.status == Status::NotAttempted));
     }
 
     #[tokio::test]

@@ -22,6 +22,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
@@ -143,7 +145,11 @@ impl QueryError {
 }
 
 /// Reads an index's listing for a project.
-#[derive(Debug)]
+///
+/// Clones share the connection pool and what was learnt about the index's dialect, so the
+/// upload's question before and the verify stage's after cost one connection and no probe
+/// the index already said it does not answer.
+#[derive(Debug, Clone)]
 pub struct IndexQuery {
     /// For requests without credentials: follows redirects anywhere (over http(s)).
     client: reqwest::Client,
@@ -155,7 +161,13 @@ pub struct IndexQuery {
     /// Sent only when the simple index is on the upload URL's origin (private indexes that
     /// need auth to read) over https or loopback; never to another host.
     credentials: Option<Credentials>,
+    /// The JSON API beside an HTML simple index: unknown, there, or not there.
+    json_api: Arc<AtomicU8>,
 }
+
+const JSON_API_UNKNOWN: u8 = 0;
+const JSON_API_ABSENT: u8 = 1;
+const JSON_API_PRESENT: u8 = 2;
 
 impl IndexQuery {
     /// `timeout` bounds each request (connect + whole answer): a hung index cannot hang us.
@@ -177,7 +189,16 @@ impl IndexQuery {
             timeout,
             simple_url,
             credentials: None,
+            json_api: Arc::new(AtomicU8::new(JSON_API_UNKNOWN)),
         })
+    }
+
+    /// The same index, connection pool and dialect, with another bound per request.
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        IndexQuery {
+            timeout,
+            ..self.clone()
+        }
     }
 
     /// Read with the upload credentials, but only when the simple index shares the upload
@@ -355,21 +376,43 @@ impl IndexQuery {
                 dialect: Dialect::Pep691Json,
             });
         }
-        // HTML: a PyPI-like index may still have the richer JSON API beside it.
-        if let Some(api) = self.json_api_url(project, version) {
-            if let Ok(got) = self.get(&api, "application/json", deadline).await {
-                if got.status == StatusCode::OK && got.content_type.contains("json") {
-                    if let Ok(files) = read_json_api(got.body.reader(), &got.url, &keep) {
-                        return Ok(Listing {
-                            files,
-                            dialect: Dialect::JsonApi,
-                        });
+        // HTML: a PyPI-like index may still have the richer JSON API beside it. An index
+        // that showed it has none is not asked again (pypiserver has none).
+        let html = read_pep503(fetched.body.reader(), &fetched.url, &keep);
+        drop(fetched);
+        let api = self
+            .json_api_url(project, version)
+            .filter(|_| self.json_api.load(Ordering::Relaxed) != JSON_API_ABSENT);
+        if let Some(api) = api {
+            let absent = match self.get(&api, "application/json", deadline).await {
+                Ok(got) if got.status == StatusCode::OK && got.content_type.contains("json") => {
+                    match read_json_api(got.body.reader(), &got.url, &keep) {
+                        Ok(files) => {
+                            self.json_api.store(JSON_API_PRESENT, Ordering::Relaxed);
+                            return Ok(Listing {
+                                files,
+                                dialect: Dialect::JsonApi,
+                            });
+                        }
+                        Err(_) => true,
                     }
                 }
+                // Something, but not the API.
+                Ok(got) if got.status == StatusCode::OK => true,
+                // Not found: the API would know a version the simple page lists (the page
+                // keeps only that version's files); one it does not list yet may just not
+                // be there yet.
+                Ok(_) => !html.is_empty(),
+                // Overloaded, refused, unreachable, out of time: that says nothing about
+                // the API.
+                Err(_) => false,
+            };
+            if absent {
+                self.json_api.store(JSON_API_ABSENT, Ordering::Relaxed);
             }
         }
         Ok(Listing {
-            files: read_pep503(fetched.body.reader(), &fetched.url, &keep),
+            files: html,
             dialect: Dialect::Pep503Html,
         })
     }
@@ -1191,6 +1234,83 @@ mod tests {
         let l = q.files("x", "1.0").await.unwrap();
         assert_eq!(l.dialect, Dialect::Pep503Html);
         assert_eq!(l.files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+    }
+
+    #[tokio::test]
+    async fn an_index_without_the_json_api_is_asked_for_it_once_and_clones_remember() {
+        let count = |seen: &Arc<Mutex<Vec<Request>>>, path: &str| {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.path() == path)
+                .count()
+        };
+        // Before the upload the page lists only an older version: a 404 for 1.0 may just
+        // mean 1.0 is not there yet, so the API is asked again next time.
+        let old = format!("<a href=\"/p/x-0.9.tar.gz#sha256={SHA}\">x-0.9.tar.gz</a>");
+        let (base, seen) = serve(vec![("/simple/x/", "200 OK", "text/html", old)]).await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        q.files("x", "1.0").await.unwrap();
+        q.files("x", "1.0").await.unwrap();
+        assert_eq!(count(&seen, "/pypi/x/1.0/json"), 2);
+
+        // Once the page lists 1.0 and the API still knows nothing, it has none (pypiserver):
+        // later questions, from this query or a clone (verification), go to the page only.
+        let html = format!("<a href=\"/p/x-1.0.tar.gz#sha256={SHA}\">x-1.0.tar.gz</a>");
+        let (base, seen) = serve(vec![("/simple/x/", "200 OK", "text/html", html)]).await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        q.files("x", "1.0").await.unwrap();
+        let verify = q.with_timeout(Duration::from_secs(7));
+        for _ in 0..3 {
+            let l = verify.files("x", "1.0").await.unwrap();
+            assert_eq!(l.dialect, Dialect::Pep503Html);
+            assert_eq!(l.files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+        }
+        assert_eq!(count(&seen, "/pypi/x/1.0/json"), 1);
+        assert_eq!(count(&seen, "/simple/x/"), 4);
+
+        // An answer that is not the API (an HTML page for every path) is as good as none.
+        let page = format!("<a href=\"/p/x-0.9.tar.gz#sha256={SHA}\">x-0.9.tar.gz</a>");
+        let (base, seen) = serve(vec![
+            ("/simple/x/", "200 OK", "text/html", page.clone()),
+            ("/pypi/x/1.0/json", "200 OK", "text/html", page),
+        ])
+        .await;
+        let q = IndexQuery::new(base, Duration::from_secs(5)).unwrap();
+        q.files("x", "1.0").await.unwrap();
+        q.files("x", "1.0").await.unwrap();
+        assert_eq!(count(&seen, "/pypi/x/1.0/json"), 1);
+    }
+
+    #[tokio::test]
+    async fn each_request_is_bounded_by_the_query_timeout() {
+        // Accepts, reads, never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/simple/",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let _ = read_request(&mut sock).await;
+                held.push(sock);
+            }
+        });
+        let q = IndexQuery::new(base, Duration::from_secs(60)).unwrap();
+        let started = std::time::Instant::now();
+        let err = q
+            .with_timeout(Duration::from_millis(300))
+            .files("x", "1")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]

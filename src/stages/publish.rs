@@ -1,5 +1,5 @@
 //! Stage: upload the distributions to the target index through the index engine
-//! (hash-aware skip, retries, a few at a time), wheels before the sdist (discovery already
+//! (hash-aware skip, retries, as many at once as pay), wheels before the sdist (discovery already
 //! orders them so; PyPI takes the release's metadata from the first file). One log line per
 //! file: size, speed, result.
 //!
@@ -176,9 +176,19 @@ pub(crate) async fn connect<'s>(
     })
 }
 
+/// What the upload stage leaves behind.
+pub(crate) struct Uploads {
+    /// One per file, in order, even when the stage failed.
+    pub outcomes: Vec<idx::FileOutcome>,
+    /// How many files went at once, and why (none when fewer than two were uploaded).
+    pub parallelism: Option<String>,
+    /// The index query, for verification: the same connection pool, and what it learnt of
+    /// the index's dialect.
+    pub query: IndexQuery,
+}
+
 /// Upload every file, each with its attestation when `attestations` has one (`None`: this run
-/// does not attest). The outcomes (one per file, in order) are there even when it fails.
-/// `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
+/// does not attest). `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
 pub(crate) async fn run(
     dists: &[Distribution],
     connection: Connection<'_>,
@@ -186,7 +196,7 @@ pub(crate) async fn run(
     settings: &Settings,
     scratch: &std::path::Path,
     rt: &Runtime,
-) -> (Vec<idx::FileOutcome>, Result<(), RunError>) {
+) -> (Uploads, Result<(), RunError>) {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
     let Connection {
         target,
@@ -222,8 +232,12 @@ pub(crate) async fn run(
         scratch: scratch.to_path_buf(),
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
+    let parallelism = std::sync::Mutex::new(None);
     let on = |e: idx::Event<'_>| {
         match &e {
+            idx::Event::Parallelism(s) => {
+                *parallelism.lock().unwrap_or_else(|e| e.into_inner()) = Some(s.to_string())
+            }
             idx::Event::Starting {
                 filename,
                 size,
@@ -240,8 +254,13 @@ pub(crate) async fn run(
         });
     };
     let (outcomes, result) = idx::publish_with(dists, &uploader, &query, &opts, &on, refresh).await;
-    (
+    let uploads = Uploads {
         outcomes,
+        parallelism: parallelism.into_inner().unwrap_or_else(|e| e.into_inner()),
+        query,
+    };
+    (
+        uploads,
         result.map_err(|e| StageError::Publish(Box::new(e)).into()),
     )
 }
@@ -276,18 +295,22 @@ fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
             dialect,
             url: page,
             found,
+            took,
         } => rt.info(&format!(
-            "asked the index what it has ({page}, {}): {found} of these files already there",
+            "asked the index what it has ({page}, {}, {:.3} s): {found} of these files already there",
             serde_json::to_value(dialect)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            took.as_secs_f64()
         )),
         idx::Event::QueryRetrying { delay, reason } => rt.warning(&format!(
             "asking the index again in {:.1}s: {reason}",
             delay.as_secs_f32()
         )),
         idx::Event::Starting { .. } => {}
+        idx::Event::Concurrency(d) => rt.info(&format!("parallel uploads {d}")),
+        idx::Event::Parallelism(s) => rt.info(&format!("parallel uploads: {s}")),
         idx::Event::Retrying {
             filename,
             attempt,

@@ -3,11 +3,13 @@
 //! are public by now, so a failure is a warning unless `verify-strict` — except a served hash
 //! that differs from ours, which is always an error.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{RunError, StageError};
 use crate::config::{IndexTarget, Settings};
 use crate::gha::{Context, Runtime};
+use crate::index::IndexQuery;
 use crate::verify::{self as v, VerifyError};
 
 /// What verification established.
@@ -19,6 +21,8 @@ pub(crate) struct Verified {
     pub steps: Vec<String>,
     /// What it found wrong (also a warning or the run's error).
     pub error: Option<String>,
+    /// Where the index serves each file (file name -> URL), when it said.
+    pub urls: BTreeMap<String, String>,
 }
 
 /// The release to verify: its name, version and the files with our sha256.
@@ -28,24 +32,31 @@ pub(crate) struct Release<'a> {
     pub files: Vec<(String, String)>,
 }
 
+/// `query` is the upload's: verification asks the index with the same connection pool and
+/// what it learnt of the index's dialect.
 pub(crate) async fn run(
     release: &Release<'_>,
     target: &IndexTarget,
+    query: &IndexQuery,
     settings: &Settings,
     ctx: &Context,
     rt: &Runtime,
 ) -> (Verified, Result<(), RunError>) {
     let mut done = Vec::new();
-    let (verified, error, result) = match steps(release, target, settings, ctx, rt, &mut done).await
-    {
+    let mut urls = BTreeMap::new();
+    let run = steps(
+        release, target, query, settings, ctx, rt, &mut done, &mut urls,
+    )
+    .await;
+    let (verified, error, result) = match run {
         Ok(()) => (true, None, Ok(())),
-        Err(Failure::Setup(e)) => (false, None, Err(e)),
         Err(Failure::Check(e)) => (false, Some(e.to_string()), judge(e, settings, rt)),
     };
     let outcome = Verified {
         verified,
         steps: done,
         error,
+        urls,
     };
     (outcome, result)
 }
@@ -65,24 +76,24 @@ fn judge(e: VerifyError, settings: &Settings, rt: &Runtime) -> Result<(), RunErr
 }
 
 enum Failure {
-    /// The check could not start (an unusable index URL).
-    Setup(RunError),
     /// A check failed.
     Check(VerifyError),
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn steps(
     release: &Release<'_>,
     target: &IndexTarget,
+    query: &IndexQuery,
     settings: &Settings,
     ctx: &Context,
     rt: &Runtime,
     steps: &mut Vec<String>,
+    urls: &mut BTreeMap<String, String>,
 ) -> Result<(), Failure> {
     let (name, version) = (release.name, release.version);
     let simple_url = &target.index_url;
-    let query = crate::index::IndexQuery::new(simple_url.clone(), Duration::from_secs(60))
-        .map_err(|e| Failure::Setup(e.into()))?;
+    let query = query.with_timeout(Duration::from_secs(60));
     let check = v::ServeCheck {
         project: name.to_owned(),
         version: version.to_owned(),
@@ -90,13 +101,14 @@ async fn steps(
         timeout: settings.verify_timeout,
         interval: settings.tuning.verify_interval,
     };
-    let after = v::wait_until_served(&query, &check, &|l| rt.info(l))
+    let served = v::wait_until_served(&query, &check, &|l| rt.info(l))
         .await
         .map_err(Failure::Check)?;
     steps.push(format!(
         "the index serves every file with our sha256 (after {:.1}s)",
-        after.as_secs_f64()
+        served.after.as_secs_f64()
     ));
+    *urls = served.urls;
     if !settings.verify_install {
         return Ok(());
     }

@@ -528,7 +528,8 @@ fn assert_audit_record(w: &World, o: &Outcome) {
         "Security Scan `success`, Test Suite `success`".into(),
         "| **Build:** | `python -m build` |".into(),
         "| **Validation:** | 2 file(s) against 49 rules (PyPI's upload checks + twine check --strict): no errors, no warnings |".into(),
-        "| **Upload:** | 2 uploaded, 0 already there (identical, skipped) |".into(),
+        // Two files: the wheel alone, then the sdist, nothing beside either.
+        "| **Upload:** | 2 uploaded, 0 already there (identical, skipped); 1 at a time, max-parallel 8: too few files to measure more |".into(),
         "the index serves every file with our sha256".into(),
         "`improved-sdd==0.1.0` installs into a fresh environment (uv)".into(),
         "`improved-sdd --help` runs (exit 0)".into(),

@@ -126,12 +126,19 @@ fn waits_until_served_and_catches_a_missing_file_and_a_different_hash() {
         interval: Duration::from_millis(200),
     };
     let rt = runtime();
-    let took = rt.block_on(wait_until_served(
-        &query,
-        &check(vec![(wheel.into(), sha.clone())]),
-        &|_| {},
-    ));
-    assert!(took.is_ok(), "{took:?}");
+    let served = rt
+        .block_on(wait_until_served(
+            &query,
+            &check(vec![(wheel.into(), sha.clone())]),
+            &|_| {},
+        ))
+        .unwrap();
+    // And where: the URL the index gives, for the report's file table.
+    let url = &served.urls[wheel];
+    assert!(
+        url.starts_with(&server.upload_url()) && url.contains(wheel),
+        "{url}"
+    );
     match rt.block_on(wait_until_served(
         &query,
         &check(vec![(wheel.into(), "0".repeat(64))]),
