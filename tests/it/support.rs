@@ -363,13 +363,17 @@ pub fn workspace_with_dists(version: &str) -> tempfile::TempDir {
     ws
 }
 
-/// Every secret the suite has handed out (index tokens, passwords). Each run through
-/// [`ActionEnv::run`] is checked against all of them, so no test can leak one unnoticed.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-/// User names credentials travel with (`Authorization: Basic base64(user:secret)`).
-static USERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-/// Every 8-byte run of every form of every secret, lower-cased, with what it came from.
-static WINDOWS: Mutex<Option<std::sync::Arc<Windows>>> = Mutex::new(None);
+thread_local! {
+    /// Every secret this test has handed out (index tokens, passwords). Each run through
+    /// [`ActionEnv::run`] is checked against all of them, so no test can leak one unnoticed.
+    /// Per test (libtest runs each test on its own thread): one test's made-up token cannot
+    /// collide, eight characters at a time, with another test's ordinary output.
+    static SECRETS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// User names credentials travel with (`Authorization: Basic base64(user:secret)`).
+    static USERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Every 8-byte run of every form of every secret, lower-cased, with what it came from.
+    static WINDOWS: std::cell::RefCell<Option<std::rc::Rc<Windows>>> = const { std::cell::RefCell::new(None) };
+}
 /// An 8-byte run of a credential's form (lower-cased) → which form it is.
 type Windows = HashMap<[u8; 8], String>;
 
@@ -380,22 +384,23 @@ pub fn register_secret(secret: &str) {
     if secret.len() < LEAK_WINDOW {
         return;
     }
-    let mut all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    if all.iter().any(|s| s == secret) {
-        return;
-    }
-    all.push(secret.to_owned());
-    *WINDOWS.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    SECRETS.with_borrow_mut(|all| {
+        if !all.iter().any(|s| s == secret) {
+            all.push(secret.to_owned());
+            WINDOWS.set(None);
+        }
+    });
 }
 
 /// A user name some credential is sent with (`__token__` and git's `x-access-token` are
 /// always known).
 pub fn register_user(user: &str) {
-    let mut all = USERS.lock().unwrap_or_else(|e| e.into_inner());
-    if !all.iter().any(|u| u == user) {
-        all.push(user.to_owned());
-        *WINDOWS.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
+    USERS.with_borrow_mut(|all| {
+        if !all.iter().any(|u| u == user) {
+            all.push(user.to_owned());
+            WINDOWS.set(None);
+        }
+    });
 }
 
 /// Every form a credential can take in text a server or a log writes: raw, percent-encoded
@@ -470,13 +475,7 @@ pub fn credential_forms(secret: &str) -> Vec<(&'static str, String)> {
         }
     }
     let mut users: Vec<String> = vec!["__token__".into(), "x-access-token".into()];
-    users.extend(
-        USERS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned(),
-    );
+    users.extend(USERS.with_borrow(|u| u.clone()));
     for u in users {
         // From the first character holding a bit of the secret: the user's own part is no
         // secret (and is in every request that user sends).
@@ -487,14 +486,13 @@ pub fn credential_forms(secret: &str) -> Vec<(&'static str, String)> {
     out
 }
 
-fn leak_windows() -> std::sync::Arc<Windows> {
-    let mut cache = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(w) = cache.as_ref() {
-        return w.clone();
+fn leak_windows() -> std::rc::Rc<Windows> {
+    if let Some(w) = WINDOWS.with_borrow(|w| w.clone()) {
+        return w;
     }
     let mut windows = HashMap::new();
-    for s in SECRETS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        for (kind, form) in credential_forms(s) {
+    for s in SECRETS.with_borrow(|s| s.clone()) {
+        for (kind, form) in credential_forms(&s) {
             let lower = form.to_ascii_lowercase().into_bytes();
             for w in lower.windows(LEAK_WINDOW) {
                 let key: [u8; 8] = w.try_into().unwrap();
@@ -504,8 +502,8 @@ fn leak_windows() -> std::sync::Arc<Windows> {
             }
         }
     }
-    let windows = std::sync::Arc::new(windows);
-    *cache = Some(windows.clone());
+    let windows = std::rc::Rc::new(windows);
+    WINDOWS.set(Some(windows.clone()));
     windows
 }
 
