@@ -540,7 +540,7 @@ fn assert_audit_record(w: &World, o: &Outcome) {
         "· wait ".into(),
         "· release ".into(),
         "**total ".into(),
-        "| [Test Suite](https://github.com/octo-org/improved-sdd/runs/1) | `success` |".into(),
+        "| [Test Suite](<https://github.com/octo-org/improved-sdd/runs/1>) | `success` |".into(),
     ] {
         assert!(md.contains(&needle), "the summary lacks {needle:?}:\n{md}");
     }
