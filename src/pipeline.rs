@@ -104,6 +104,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
 
     let label = target.names.label;
     let dists = &validated.dists;
+    let scratch = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
     let project = Some(name.clone());
     let connection = timed(
         rt,
@@ -136,7 +137,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
         report,
         "upload",
         &format!("Upload to {label}"),
-        async || stages::publish::run(dists, connection, forms, settings, rt).await,
+        async || stages::publish::run(dists, connection, forms, settings, &scratch, rt).await,
     )
     .await;
     report.record_uploads(uploads.outcomes, uploads.parallelism);

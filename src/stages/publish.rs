@@ -87,6 +87,8 @@ pub(crate) struct Connection<'s> {
     session: Session<'s>,
     uploader: Uploader,
     query: IndexQuery,
+    /// How long asking the index may take (see `Tuning::query_budget`).
+    query_budget: std::time::Duration,
 }
 
 impl Connection<'_> {
@@ -104,9 +106,10 @@ impl Connection<'_> {
         name: &str,
         version: &str,
     ) -> Vec<&'d Distribution> {
+        let by = std::time::Instant::now() + self.query_budget;
         let on_index = self
             .query
-            .files(name, version)
+            .files_by(name, version, by)
             .await
             .map(|l| l.files)
             .unwrap_or_default();
@@ -141,6 +144,10 @@ pub(crate) async fn connect<'s>(
     } else {
         Some(session.credentials().await?.0)
     };
+    if let Some(c) = &credentials {
+        // An index that echoes `Authorization: Basic …` echoes this user with the password.
+        rt.mask_user(&c.username);
+    }
     let url = &target.upload_url;
     let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
     let uploader = Uploader::with_timeouts(
@@ -165,6 +172,7 @@ pub(crate) async fn connect<'s>(
         session,
         uploader,
         query,
+        query_budget: settings.tuning.query_budget,
     })
 }
 
@@ -180,12 +188,13 @@ pub(crate) struct Uploads {
 }
 
 /// Upload every file, each with its attestation when `attestations` has one (`None`: this run
-/// does not attest).
+/// does not attest). `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
 pub(crate) async fn run(
     dists: &[Distribution],
     connection: Connection<'_>,
     attestations: Option<HashMap<String, String>>,
     settings: &Settings,
+    scratch: &std::path::Path,
     rt: &Runtime,
 ) -> (Uploads, Result<(), RunError>) {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
@@ -194,6 +203,7 @@ pub(crate) async fn run(
         session,
         uploader,
         query,
+        ..
     } = connection;
     let trusted = session.is_trusted_publishing();
     // `None`: not attesting; the names: files whose attestation was made (and saved).
@@ -218,6 +228,8 @@ pub(crate) async fn run(
         max_parallel: settings.max_parallel,
         dry_run: settings.dry_run,
         retry: settings.tuning.retry,
+        query_budget: settings.tuning.query_budget,
+        scratch: scratch.to_path_buf(),
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
     let parallelism = std::sync::Mutex::new(None);

@@ -18,6 +18,7 @@ mod devversion;
 mod docs;
 mod faults;
 mod github_double;
+mod hostile;
 mod installer;
 mod lint;
 mod oidc;
