@@ -225,6 +225,10 @@ pub(crate) fn run(env: &dyn Env, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // The runner masks it already; our own redaction must know it too.
+    if let Some(request) = &ctx.id_token {
+        rt.mask(request.request_token());
+    }
     let cwd = ctx
         .workspace
         .clone()
@@ -250,7 +254,7 @@ pub(crate) fn run(env: &dyn Env, json: bool) -> ExitCode {
     }
     rt.info(report.terminal_text().trim_end());
     if json {
-        println!("{}", report.to_json());
+        rt.print_json(&report.to_json());
     }
     match result {
         Ok(()) if outputs_written => ExitCode::SUCCESS,
@@ -335,10 +339,13 @@ fn plan_cmd(env: &dyn Env, args: PlanArgs) -> ExitCode {
         branches: &branches,
         rehearsal: dry_run,
     });
-    println!("target: {}", p.target);
-    println!("should-publish: {}", p.should_publish() && !dry_run);
-    println!("dry-run: {}", dry_run && p.should_publish());
-    println!("reason: {}", p.reason);
+    rt.print(&format!(
+        "target: {}\nshould-publish: {}\ndry-run: {}\nreason: {}",
+        p.target,
+        p.should_publish() && !dry_run,
+        dry_run && p.should_publish(),
+        p.reason
+    ));
     ExitCode::SUCCESS
 }
 
@@ -375,27 +382,26 @@ fn wait_cmd(env: &dyn Env, cfg: crate::gate::WaitConfig, json: bool) -> ExitCode
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let log = |line: &str| eprintln!("{line}");
-    let gh = gh.with_logger(log);
-    let verdict = tokio_rt.block_on(crate::gate::wait(&gh, &cfg, &log));
+    let logger = rt.clone();
+    let gh = gh.with_logger(move |line| logger.eprint(line));
+    let verdict = tokio_rt.block_on(crate::gate::wait(&gh, &cfg, &|line| rt.eprint(line)));
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&verdict.checks).unwrap_or_else(|_| "[]".into())
+        rt.print_json(
+            &serde_json::to_string_pretty(&verdict.checks).unwrap_or_else(|_| "[]".into()),
         );
     } else {
         for c in &verdict.checks {
-            println!("{:<40} {:<16} {}", c.name, c.conclusion, c.url);
+            rt.print(&format!("{:<40} {:<16} {}", c.name, c.conclusion, c.url));
         }
     }
     let s = gh.stats();
-    eprintln!(
+    rt.eprint(&format!(
         "{} requests ({} full, {} not modified) in {}",
         s.requests,
         s.full,
         s.not_modified,
         crate::units::fmt_duration(verdict.elapsed)
-    );
+    ));
     match verdict.result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -447,9 +453,9 @@ fn check_cmd(mut opts: crate::validate::CheckOptions, json: bool) -> ExitCode {
         }
     }
     if json {
-        println!("{}", crate::validate::json(&outcome));
+        rt.print_json(&crate::validate::json(&outcome));
     } else {
-        print!("{}", crate::validate::text(&outcome));
+        rt.print(crate::validate::text(&outcome).trim_end_matches('\n'));
     }
     if outcome.passed() {
         ExitCode::SUCCESS
@@ -531,12 +537,13 @@ fn attest_cmd(env: &dyn Env, files: &[PathBuf], json: bool) -> ExitCode {
 /// `version …`: the work lives in `version::command`; here only the error's annotation and
 /// exit code (2 bad input, 1 mismatch or failed write).
 fn version_cmd(command: &crate::version::command::VersionCommand) -> ExitCode {
-    let (mut out, mut info) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let rt = Runtime::from_env(&ProcessEnv);
+    let (mut out, mut info) = (rt.writer(false), rt.writer(true));
     match crate::version::command::run(command, &mut out, &mut info) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             drop((out, info));
-            Runtime::from_env(&ProcessEnv).error(&e.to_string());
+            rt.error(&e.to_string());
             ExitCode::from(if e.is_bad_input() {
                 EXIT_USAGE
             } else {

@@ -314,7 +314,7 @@ mod github {
             message in "\\PC{0,20}(rate limit)?",
             template in "\\PC{0,10}(https://uploads.github.com/x/assets)?\\{?\\PC{0,10}",
         ) {
-            let _ = next_link(&header_map("link", link.as_bytes()));
+            let _ = next_link(&header_map("link", link.as_bytes()), None);
             let mut h = header_map("x-ratelimit-remaining", remaining.as_bytes());
             h.extend(header_map("x-ratelimit-reset", reset.as_bytes()));
             h.extend(header_map("retry-after", retry.as_bytes()));

@@ -133,6 +133,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     }
 
     let label = target.names.label;
+    let scratch = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
     let project = Some(name.clone());
     let connection = timed(
         rt,
@@ -165,7 +166,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
         report,
         Phase::Upload,
         &format!("Upload to {label}"),
-        async || stages::publish::run(dists, connection, forms, settings, rt).await,
+        async || stages::publish::run(dists, connection, forms, settings, &scratch, rt).await,
     )
     .await;
     report.record_uploads(uploads.outcomes, uploads.parallelism);

@@ -494,7 +494,7 @@ impl Report {
     /// (decision, where, how, each stage's verdict, timings), then the files with sizes,
     /// sha256 and results, the checks waited for, and every problem with its fix.
     pub fn summary_markdown(&self) -> String {
-        let mut md = format!("## sdd-publish: {}\n\n", self.headline());
+        let mut md = format!("## sdd-publish: {}\n\n", md_escape(&self.headline()));
         let rows = self.summary_rows();
         if !rows.is_empty() {
             md.push_str("| | |\n|---|---|\n");
@@ -519,10 +519,7 @@ impl Report {
                     (FileResult::Failed(m), _) => format!("failed: {}", md_escape(m)),
                     (other, _) => other.word().to_string(),
                 };
-                let url = f
-                    .url
-                    .as_deref()
-                    .map_or_else(|| "-".to_string(), |u| format!("<{}>", md_escape(u)));
+                let url = f.url.as_deref().map_or_else(|| "-".to_string(), autolink);
                 md.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} |\n",
                     code(&f.filename),
@@ -567,12 +564,7 @@ impl Report {
             if !c.checks.is_empty() {
                 md.push_str("### Checks waited for\n\n| Check | Conclusion |\n|---|---|\n");
                 for k in &c.checks {
-                    let name = md_escape(&k.name);
-                    let cell = if k.url.is_empty() {
-                        name
-                    } else {
-                        format!("[{name}]({})", md_escape(&k.url).replace(')', "%29"))
-                    };
+                    let cell = link(&k.name, &k.url);
                     md.push_str(&format!("| {cell} | {} |\n", code(&k.conclusion)));
                 }
                 md.push('\n');
@@ -629,7 +621,7 @@ impl Report {
                 cell.push_str(&format!(" · {}", md_escape(&r.event)));
             }
             if let Some(u) = &r.run_url {
-                cell.push_str(&format!(" · [workflow run]({u})"));
+                cell.push_str(&format!(" · {}", link("workflow run", u)));
             }
             if !cell.is_empty() {
                 rows.push(("Commit", cell.trim_start_matches(" · ").to_owned()));
@@ -641,7 +633,7 @@ impl Report {
                 .as_deref()
                 .map(|a| format!(" · {a}"))
                 .unwrap_or_default();
-            rows.push(("Index", format!("<{}>{how}", md_escape(u))));
+            rows.push(("Index", format!("{}{}", autolink(u), md_escape(&how))));
         }
         if let Some(c) = &self.checks {
             let verdict = if c.passed { "passed" } else { "**not passed**" };
@@ -747,14 +739,14 @@ impl Report {
             _ => {}
         }
         if let Some(u) = &self.project_url {
-            rows.push(("Project", format!("<{}>", md_escape(u))));
+            rows.push(("Project", autolink(u)));
         }
         match (&self.release_url, &self.release_detail) {
             (Some(u), Some(d)) => rows.push((
                 "GitHub Release",
-                format!("<{}> {}", md_escape(u), md_escape(d)),
+                format!("{} {}", autolink(u), md_escape(d)),
             )),
-            (Some(u), None) => rows.push(("GitHub Release", format!("<{}>", md_escape(u)))),
+            (Some(u), None) => rows.push(("GitHub Release", autolink(u))),
             (None, Some(d)) => rows.push(("GitHub Release", md_escape(d))),
             (None, None) => {}
         }
@@ -877,15 +869,75 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Table cells must not break the table: escape pipes, fold newlines.
+/// Untrusted text (check names, an index's messages, file names) as literal Markdown in a
+/// table cell: line breaks folded, hidden characters shown, and every character that could
+/// start markup escaped — raw HTML (`<img>`, `<a href>`), links and images (`[x](y)`),
+/// emphasis, entities and the cell's own `|` — so it reads exactly as written and links
+/// nowhere. A code span (`` `x` ``, as our messages quote names) is kept: its content is
+/// literal already, so only its `|` is escaped there.
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+    let s = cell_text(s);
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            let run = chars[i..].iter().take_while(|&&c| c == '`').count();
+            if let Some(end) = closing_run(&chars, i + run, run) {
+                for &c in &chars[i..end + run] {
+                    if c == '|' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                i = end + run;
+                continue;
+            }
+            for _ in 0..run {
+                out.push_str("\\`");
+            }
+            i += run;
+            continue;
+        }
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | '&'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Where a run of exactly `run` backticks starts at or after `from` (a code span's end).
+fn closing_run(chars: &[char], from: usize, run: usize) -> Option<usize> {
+    let mut i = from;
+    while i < chars.len() {
+        if chars[i] == '`' {
+            let n = chars[i..].iter().take_while(|&&c| c == '`').count();
+            if n == run {
+                return Some(i);
+            }
+            i += n;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// One line, nothing hidden.
+fn cell_text(s: &str) -> String {
+    crate::gha::commands::visible(&s.replace(crate::gha::commands::is_line_break, " "))
 }
 
 /// `s` as inline code in a table cell. The fence is longer than any backtick run inside, so
 /// a backtick in a file name or command cannot end the span and spill Markdown into the cell.
 fn code(s: &str) -> String {
-    let s = md_escape(s);
+    let s = cell_text(s).replace('|', "\\|");
     let run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(run + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
@@ -894,6 +946,26 @@ fn code(s: &str) -> String {
         ""
     };
     format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// An http(s) URL as it parses (so it holds no space, `<` or `>`), with `|` encoded for the
+/// table; `None` for anything else, which is then shown as text, never as a link.
+fn safe_url(u: &str) -> Option<String> {
+    let url = url::Url::parse(u.trim()).ok()?;
+    matches!(url.scheme(), "https" | "http").then(|| url.as_str().replace('|', "%7C"))
+}
+
+/// A URL as an autolink (it shows itself, so it cannot pose as another), or as code.
+fn autolink(u: &str) -> String {
+    safe_url(u).map_or_else(|| code(u), |u| format!("<{u}>"))
+}
+
+/// `[text](url)` with the text escaped, or just the text when the URL is not http(s).
+fn link(text: &str, u: &str) -> String {
+    match safe_url(u) {
+        Some(u) => format!("[{}](<{u}>)", md_escape(text)),
+        None => md_escape(text),
+    }
 }
 
 #[cfg(test)]
@@ -1122,7 +1194,7 @@ mod tests {
         );
         let md = r.summary_markdown();
         assert!(
-            md.contains("| [Test \\| Suite](https://github.com/o/r/runs/5) | `failure` |"),
+            md.contains("| [Test \\| Suite](<https://github.com/o/r/runs/5>) | `failure` |"),
             "{md}"
         );
         r.checks
@@ -1142,6 +1214,78 @@ mod tests {
             ),
             "{md}"
         );
+    }
+
+    /// Every link, image and raw HTML a Markdown renderer finds in `md`.
+    fn rendered_markup(md: &str) -> Vec<String> {
+        use pulldown_cmark::{Event, Options, Parser, Tag};
+        Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH)
+            .filter_map(|e| match e {
+                Event::Start(Tag::Link { dest_url, .. }) => Some(format!("link {dest_url}")),
+                Event::Start(Tag::Image { dest_url, .. }) => Some(format!("image {dest_url}")),
+                Event::Html(h) | Event::InlineHtml(h) => Some(format!("html {h}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn untrusted_text_adds_no_html_or_link_to_the_summary() {
+        let hostile = [
+            "<img src=https://evil.example/p.png>",
+            "<a href=\"https://evil.example\">release notes</a>",
+            "[click here](https://evil.example/login)",
+            "![pixel](https://evil.example/t.gif)",
+            "<https://evil.example/auto>",
+            "&lt;script&gt; [x][1]\n\n[1]: https://evil.example",
+            "**bold** _em_ ~~gone~~ \\| `code` \u{202e}gnp.exe",
+        ]
+        .join(" ");
+        let mut r = report();
+        r.files[0].result = FileResult::Failed(hostile.clone());
+        r.files[1].url = Some("javascript:alert(1)".into());
+        r.error = Some(hostile.clone());
+        r.plan.as_mut().unwrap().reason = hostile.clone();
+        r.validation = Some(Validation::default());
+        r.problems = vec![Problem::error(
+            "dist/x.whl",
+            "filename-invalid",
+            &hostile,
+            &hostile,
+        )];
+        r.checks = Some(ChecksReport {
+            passed: false,
+            elapsed_secs: 1.0,
+            checks: vec![
+                crate::gate::CheckResult {
+                    name: hostile.clone(),
+                    conclusion: "failure".into(),
+                    url: "javascript:alert(1)".into(),
+                    done: true,
+                },
+                crate::gate::CheckResult {
+                    name: hostile.clone(),
+                    conclusion: "failure".into(),
+                    url: "https://github.com/o/r/runs/1".into(),
+                    done: true,
+                },
+            ],
+        });
+        let md = r.summary_markdown();
+        let markup = rendered_markup(&md);
+        assert!(
+            markup.iter().all(|m| !m.contains("evil")
+                && !m.contains("javascript")
+                && !m.starts_with("html")
+                && !m.starts_with("image")),
+            "{markup:#?}\n{md}"
+        );
+        // Our own links are still links.
+        assert!(
+            markup.contains(&"link https://github.com/o/r/runs/1".to_string()),
+            "{markup:?}"
+        );
+        assert!(!md.contains('\u{202e}'), "{md}");
     }
 
     #[test]

@@ -532,7 +532,11 @@ pub async fn wait_until_served(
     let mut interval = check.interval;
     let mut last_missing = usize::MAX;
     loop {
-        let listing = query.files(&check.project, &check.version).await;
+        // Every request ends by the deadline: an index that drips its page cannot stretch
+        // `verify-timeout`.
+        let listing = query
+            .files_by(&check.project, &check.version, deadline)
+            .await;
         let mut missing = Vec::new();
         match &listing {
             Ok(l) => {

@@ -292,25 +292,48 @@ pub(crate) fn join(base: &Url, path: &str) -> Url {
     Url::parse(&s).unwrap_or_else(|_| base.clone())
 }
 
+/// The largest answer read from a Sigstore service (a certificate chain or a log entry is a
+/// few kilobytes): a hostile service cannot fill memory.
+const MAX_ANSWER: usize = 4 * 1024 * 1024;
+
 /// Send a JSON POST to a Sigstore service: the answer's text, or the error naming the service
-/// (with `secret`, when the request carried one, redacted from the service's message).
+/// (with `secret`, when the request carried one, cut out of the service's message before it
+/// is shortened).
 pub(crate) async fn post(
     service: Service,
     url: &Url,
     request: reqwest::RequestBuilder,
     secret: Option<&Secret>,
 ) -> Result<String, AttestError> {
-    let response = request
+    let mut response = request
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
         .map_err(|e| AttestError::unreachable(service, url, e))?;
     let status = response.status();
-    let text = response
-        .text()
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| AttestError::unreachable(service, url, e))?;
+        .map_err(|e| AttestError::unreachable(service, url, e))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ANSWER {
+            body.truncate(MAX_ANSWER);
+            if status.is_success() {
+                return Err(AttestError::Refused {
+                    service,
+                    url: url.to_string(),
+                    status: status.as_u16(),
+                    message: format!("the answer is longer than {MAX_ANSWER} bytes"),
+                });
+            }
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
     if !status.is_success() {
+        let text = secret.map_or_else(|| text.clone(), |s| s.redact(&text));
         let message = server_message(&text);
         return Err(AttestError::Refused {
             service,

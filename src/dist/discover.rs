@@ -295,6 +295,14 @@ pub(crate) fn inspect(
         return (None, problems, None);
     }
 
+    // A zip whose directory would outgrow memory is refused before anything reads it.
+    if kind == DistKind::Wheel {
+        if let Err(e) = metadata::check_zip_members(&path) {
+            problems.push(archive_problem(&path, &filename, kind, e));
+            return (None, problems, None);
+        }
+    }
+
     // The archive's listing: compression, duplicates, unsafe paths and links.
     let mut sink = rules::Sink::new(&path);
     let listing = match kind {
@@ -444,6 +452,10 @@ fn archive_problem(path: &Path, filename: &str, kind: DistKind, e: ArchiveError)
         DistKind::Sdist => "sdist (tar.gz)",
     };
     let (rule, fix) = match &e {
+        ArchiveError::TooManyMembers { .. } => (
+            rules::ARCHIVE_CORRUPT,
+            "leave generated or vendored trees out of the wheel (check `packages`/`package-data` and MANIFEST.in), or ship bulk data as its own download",
+        ),
         ArchiveError::NotFound { .. } | ArchiveError::Ambiguous { .. } => (
             rules::METADATA_MISSING,
             "rebuild with a standard build backend (`python -m build`); the archive must hold exactly one metadata file at that place",

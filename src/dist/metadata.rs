@@ -14,6 +14,13 @@ use std::rc::Rc;
 /// Generous (real metadata with a long README is a few hundred KiB) but bounded.
 pub const MAX_METADATA_BYTES: u64 = 10 * 1024 * 1024;
 
+/// The most members a distribution may have: as many as a zip holds without its zip64
+/// extensions (older Pythons' zipimport cannot read more). Reading a zip's directory costs
+/// ~600 bytes of memory per member (the `zip` crate keeps them all), and checking a wheel
+/// keeps a listing beside it, so this bounds a run's peak memory at ~60 MB
+/// (`bench/memory.py`).
+pub const MAX_MEMBERS: u64 = 65_535;
+
 /// Fields every distribution must declare (core metadata spec).
 pub const REQUIRED_FIELDS: [&str; 3] = ["Metadata-Version", "Name", "Version"];
 
@@ -167,10 +174,50 @@ pub enum ArchiveError {
         expected: &'static str,
         candidates: Vec<String>,
     },
+    #[error("has more than {} members ({found} found); no distribution has that many, and reading its directory would take more memory than a runner should give it, so the archive is likely broken or malicious", MAX_MEMBERS)]
+    TooManyMembers { found: u64 },
     #[error("`{member}` is larger than {} MiB; real metadata is far smaller, so the archive is likely broken or malicious", MAX_METADATA_BYTES / 1024 / 1024)]
     TooLarge { member: String },
     #[error("has tar header records (long names, PAX data) larger than {} MiB; real ones are a few hundred bytes, so the archive is likely broken or malicious", MAX_TAR_HEADER_BYTES / 1024 / 1024)]
     HeaderTooLarge,
+}
+
+/// Refuse a zip with more than [`MAX_MEMBERS`] members before anything reads its
+/// directory. Every entry a zip reader can take from the directory starts with the
+/// central-header signature, wherever the (possibly lying, possibly several) end records
+/// point, so counting the signatures in the whole file bounds them all; a stray match in
+/// compressed data only counts one too many. One pass, a few hundred MB/s.
+pub fn check_zip_members(path: &Path) -> Result<(), ArchiveError> {
+    let file = File::open(path).map_err(ArchiveError::Io)?;
+    zip_members_within(file)
+}
+
+/// [`check_zip_members`] over any reader of zip bytes.
+pub fn zip_members_within(mut reader: impl Read) -> Result<(), ArchiveError> {
+    const SIG: &[u8; 4] = b"PK\x01\x02";
+    let finder = memchr::memmem::Finder::new(SIG);
+    let mut buf = vec![0u8; 1024 * 1024];
+    // The last bytes of the previous read, so a signature split between reads is seen.
+    let mut carry = 0usize;
+    let mut found = 0u64;
+    loop {
+        let n = match reader.read(&mut buf[carry..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ArchiveError::Io(e)),
+        };
+        let end = carry + n;
+        found += finder.find_iter(&buf[..end]).count() as u64;
+        if found > MAX_MEMBERS {
+            return Err(ArchiveError::TooManyMembers { found });
+        }
+        // Keep the last 3 bytes: a signature cannot lie wholly within them (it was counted).
+        let keep = end.min(SIG.len() - 1);
+        buf.copy_within(end - keep..end, 0);
+        carry = keep;
+    }
+    Ok(())
 }
 
 /// Read at most [`MAX_METADATA_BYTES`]; more means [`ArchiveError::TooLarge`].
@@ -368,6 +415,10 @@ pub(crate) fn walk_tar_gz<R: Read>(
             let Some(entry) = next else { break };
             let mut entry = entry.map_err(fail)?;
             seen += 1;
+            // Every caller keeps something per member: bounded, whatever the archive holds.
+            if seen as u64 > MAX_MEMBERS {
+                return Err(ArchiveError::TooManyMembers { found: seen as u64 });
+            }
             visit(&mut entry)?;
             io::copy(&mut entry, &mut io::sink()).map_err(fail)?;
         }
@@ -420,6 +471,27 @@ classifier: Typing :: Typed\r\n\
 # improved-sdd\r\n\
 \r\n\
 Long description.\r\n";
+
+    #[test]
+    fn a_zip_with_too_many_directory_entries_is_refused_unread() {
+        // Signatures split across the 1 MiB reads are counted once each.
+        let mut bytes = vec![b'x'; 1024 * 1024 - 2];
+        let sig = b"PK\x01\x02";
+        for _ in 0..MAX_MEMBERS {
+            bytes.extend_from_slice(sig);
+        }
+        assert!(zip_members_within(bytes.as_slice()).is_ok());
+        bytes.extend_from_slice(sig);
+        let err = zip_members_within(bytes.as_slice()).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TooManyMembers { found } if found == MAX_MEMBERS + 1),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with("has more than 65535 members"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn parses_headers_continuations_multi_use_and_body() {

@@ -5,11 +5,15 @@
 //! what an installer would see — member paths, types, contents, the executable bit — and
 //! ignores timestamps, owners, compression and member order.
 //!
-//! Each member is hashed while it streams, so memory stays flat whatever the archive size.
+//! Each member is hashed while it streams, so memory stays flat whatever the archive size:
+//! what is kept is one small record per member of the local file (the published copy is
+//! compared member by member as it is read), and both are refused past
+//! [`MAX_MEMBERS`](super::metadata::MAX_MEMBERS) members.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -51,9 +55,19 @@ struct Member {
     kind: &'static str,
     executable: bool,
     /// sha256 of the contents (files) or of the link target (links).
-    digest: String,
+    digest: [u8; 32],
     size: u64,
 }
+
+/// Visit each member as it is read; `Break` stops early.
+type Visit<'a> = dyn FnMut(String, Member) -> Result<ControlFlow<()>, ArchiveError> + 'a;
+
+/// The most bytes worth hashing of a member, by name: past it, the member cannot be the one
+/// it is compared with (its digest is then [`TOO_LONG`]).
+type Limit<'a> = dyn Fn(&str) -> u64 + 'a;
+
+/// The digest of a member read only as far as its limit.
+const TOO_LONG: [u8; 32] = [0xff; 32];
 
 /// Compare the local archive with the published copy, both of the same format; `local`'s
 /// name says which (`.tar.gz`/`.tgz`, else zip), since `published` is a temporary download
@@ -64,74 +78,116 @@ pub fn same_content(local: &Path, published: &Path) -> Result<Sameness, CompareE
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let tar = name.ends_with(".tar.gz") || name.ends_with(".tgz");
-    let left = members(local, tar).map_err(|source| CompareError::Local {
-        path: local.to_path_buf(),
-        source,
-    })?;
-    let right = members(published, tar).map_err(|source| CompareError::Published { source })?;
-    Ok(compare(&left, &right))
+    let open = |path: &Path| -> Result<BufReader<File>, ArchiveError> {
+        if !tar {
+            super::metadata::check_zip_members(path)?;
+        }
+        Ok(BufReader::new(File::open(path).map_err(ArchiveError::Io)?))
+    };
+    let left = open(local)
+        .and_then(|r| members(r, tar))
+        .map_err(|source| CompareError::Local {
+            path: local.to_path_buf(),
+            source,
+        })?;
+    open(published)
+        .and_then(|r| compare_with(left, r, tar))
+        .map_err(|source| CompareError::Published { source })
 }
 
-fn compare(left: &BTreeMap<String, Member>, right: &BTreeMap<String, Member>) -> Sameness {
-    for (path, l) in left {
-        match right.get(path) {
-            None => return Sameness::Differ(format!("`{path}` is only in the local file")),
-            Some(r) if r.kind != l.kind => {
-                return Sameness::Differ(format!(
-                    "`{path}` is a {} here, a {} there",
-                    l.kind, r.kind
-                ))
+/// The local file's members, by path (a path seen twice is an error).
+fn members(
+    reader: impl Read + io::Seek,
+    tar: bool,
+) -> Result<BTreeMap<String, Member>, ArchiveError> {
+    let mut out = BTreeMap::new();
+    each_member(reader, tar, &|_| u64::MAX, &mut |name, member| {
+        if out.insert(name.clone(), member).is_some() {
+            return Err(ArchiveError::Corrupt(format!("`{name}` appears twice")));
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(out)
+}
+
+/// Read the published copy member by member against the local file's members: the first
+/// difference ends it, and no member is hashed past its local counterpart's size (a copy
+/// that unpacks to gigabytes costs no more than the local file did).
+fn compare_with(
+    left: BTreeMap<String, Member>,
+    reader: impl Read + io::Seek,
+    tar: bool,
+) -> Result<Sameness, ArchiveError> {
+    let left = std::cell::RefCell::new(left);
+    let limit = |name: &str| left.borrow().get(name).map_or(0, |m| m.size);
+    let mut verdict = Sameness::Same;
+    each_member(reader, tar, &limit, &mut |path, r| {
+        let differ = match left.borrow_mut().remove(&path) {
+            // Not in the local file, or a second copy in the published one.
+            None => format!("`{path}` is only in the published file"),
+            Some(l) if r.kind != l.kind => {
+                format!("`{path}` is a {} here, a {} there", l.kind, r.kind)
             }
-            Some(r) if r.digest != l.digest => {
-                return Sameness::Differ(format!(
-                    "`{path}` has other contents ({} bytes here, {} there)",
-                    l.size, r.size
-                ))
+            Some(l) if r.digest != l.digest => format!(
+                "`{path}` has other contents ({} bytes here, {} there)",
+                l.size, r.size
+            ),
+            Some(l) if r.executable != l.executable => {
+                format!("`{path}` differs in its executable bit")
             }
-            Some(r) if r.executable != l.executable => {
-                return Sameness::Differ(format!("`{path}` differs in its executable bit"))
-            }
-            Some(_) => {}
+            Some(_) => return Ok(ControlFlow::Continue(())),
+        };
+        verdict = Sameness::Differ(differ);
+        Ok(ControlFlow::Break(()))
+    })?;
+    if verdict == Sameness::Same {
+        if let Some(path) = left.borrow().keys().next() {
+            verdict = Sameness::Differ(format!("`{path}` is only in the local file"));
         }
     }
-    match right.keys().find(|p| !left.contains_key(*p)) {
-        Some(path) => Sameness::Differ(format!("`{path}` is only in the published file")),
-        None => Sameness::Same,
-    }
+    Ok(verdict)
 }
 
-fn members(path: &Path, tar: bool) -> Result<BTreeMap<String, Member>, ArchiveError> {
-    let file = File::open(path).map_err(ArchiveError::Io)?;
+fn each_member(
+    reader: impl Read + io::Seek,
+    tar: bool,
+    limit: &Limit<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), ArchiveError> {
     if tar {
-        tar_members(BufReader::new(file))
+        tar_members(reader, limit, visit)
     } else {
-        zip_members(BufReader::new(file))
+        zip_members(reader, limit, visit)
     }
 }
 
 /// [`same_content`] over in-memory archives (the property tests feed it mutated bytes).
 #[cfg(test)]
 pub(crate) fn same_content_bytes(a: &[u8], b: &[u8], tar: bool) -> Result<Sameness, ArchiveError> {
-    let read = |bytes: &[u8]| {
-        if tar {
-            tar_members(io::Cursor::new(bytes.to_vec()))
-        } else {
-            zip_members(io::Cursor::new(bytes.to_vec()))
-        }
-    };
-    Ok(compare(&read(a)?, &read(b)?))
+    if !tar {
+        super::metadata::zip_members_within(a)?;
+        super::metadata::zip_members_within(b)?;
+    }
+    let left = members(io::Cursor::new(a), tar)?;
+    compare_with(left, io::Cursor::new(b), tar)
 }
 
-/// Hash a member's bytes as they stream, counting them against the archive's budget.
+/// Hash a member's bytes as they stream, counting them against the archive's budget; past
+/// `limit` bytes it stops, with [`TOO_LONG`] for a digest.
 fn digest(
     mut reader: impl Read,
     budget: &mut u64,
     member: &str,
-) -> Result<(String, u64), ArchiveError> {
+    limit: u64,
+) -> Result<([u8; 32], u64), ArchiveError> {
     let mut hasher = Sha256::new();
     let mut buf = [0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
+        if size > limit {
+            *budget = budget.saturating_sub(size);
+            return Ok((TOO_LONG, size));
+        }
         let n = reader
             .read(&mut buf)
             .map_err(|e| ArchiveError::Corrupt(format!("cannot read `{member}`: {e}")))?;
@@ -149,51 +205,57 @@ fn digest(
         hasher.update(&buf[..n]);
     }
     *budget -= size;
-    Ok((format!("{:x}", hasher.finalize()), size))
+    Ok((hasher.finalize().into(), size))
 }
 
-fn zip_members(reader: impl Read + io::Seek) -> Result<BTreeMap<String, Member>, ArchiveError> {
+fn zip_members(
+    reader: impl Read + io::Seek,
+    limit: &Limit<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), ArchiveError> {
     let mut zip = zip::ZipArchive::new(reader)
         .map_err(|e| ArchiveError::Corrupt(format!("is not a readable zip archive: {e}")))?;
     let mut budget = MAX_TOTAL_BYTES;
-    let mut out = BTreeMap::new();
     for i in 0..zip.len() {
         let entry = zip
             .by_index(i)
             .map_err(|e| ArchiveError::Corrupt(format!("member {i}: {e}")))?;
         let name = entry.name().to_owned();
-        if entry.is_dir() {
-            out.insert(name, dir_member());
-            continue;
-        }
-        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-        let (digest, size) = digest(entry, &mut budget, &name)?;
-        if out
-            .insert(
-                name.clone(),
-                Member {
-                    kind: "file",
-                    executable,
-                    digest,
-                    size,
-                },
-            )
-            .is_some()
-        {
-            return Err(ArchiveError::Corrupt(format!("`{name}` appears twice")));
+        let member = if entry.is_dir() {
+            dir_member()
+        } else {
+            let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+            let (digest, size) = digest(entry, &mut budget, &name, limit(&name))?;
+            Member {
+                kind: "file",
+                executable,
+                digest,
+                size,
+            }
+        };
+        if visit(name, member)?.is_break() {
+            break;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn tar_members(reader: impl Read) -> Result<BTreeMap<String, Member>, ArchiveError> {
+fn tar_members(
+    reader: impl Read,
+    limit: &Limit<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), ArchiveError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
     let entries = archive
         .entries()
         .map_err(|e| ArchiveError::Corrupt(format!("is not a readable tar.gz archive: {e}")))?;
     let mut budget = MAX_TOTAL_BYTES;
-    let mut out = BTreeMap::new();
-    for entry in entries {
+    for (seen, entry) in entries.enumerate() {
+        if seen as u64 >= super::metadata::MAX_MEMBERS {
+            return Err(ArchiveError::TooManyMembers {
+                found: seen as u64 + 1,
+            });
+        }
         let entry = entry.map_err(|e| ArchiveError::Corrupt(format!("bad tar member: {e}")))?;
         let name = entry
             .path()
@@ -215,14 +277,14 @@ fn tar_members(reader: impl Read) -> Result<BTreeMap<String, Member>, ArchiveErr
                 Member {
                     kind: "link",
                     executable: false,
-                    digest: format!("{:x}", Sha256::digest(target.as_bytes())),
+                    digest: Sha256::digest(target.as_bytes()).into(),
                     size: 0,
                 }
             }
             // pax/GNU headers describe the next member; the tar crate folds them in.
             t if t.is_pax_global_extensions() || t.is_pax_local_extensions() => continue,
             _ => {
-                let (digest, size) = digest(entry, &mut budget, &name)?;
+                let (digest, size) = digest(entry, &mut budget, &name, limit(&name))?;
                 Member {
                     kind: "file",
                     executable,
@@ -231,11 +293,11 @@ fn tar_members(reader: impl Read) -> Result<BTreeMap<String, Member>, ArchiveErr
                 }
             }
         };
-        if out.insert(name.clone(), member).is_some() {
-            return Err(ArchiveError::Corrupt(format!("`{name}` appears twice")));
+        if visit(name, member)?.is_break() {
+            break;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Directories carry no contents; their permission bits vary with the builder's umask.
@@ -243,7 +305,7 @@ fn dir_member() -> Member {
     Member {
         kind: "directory",
         executable: false,
-        digest: String::new(),
+        digest: [0; 32],
         size: 0,
     }
 }
@@ -386,6 +448,31 @@ mod tests {
         );
         assert!(
             matches!(same_content(&a, &c).unwrap(), Sameness::Differ(m) if m.contains("p/__init__.py"))
+        );
+    }
+
+    #[test]
+    fn a_published_member_is_hashed_no_further_than_the_local_one() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.whl"), d.path().join("b.whl"));
+        zip(&a, &[("p/data", b"small")], Some(9), 2000);
+        // 256 MiB of zeros deflate to a quarter of a megabyte.
+        let bomb = vec![0u8; 256 << 20];
+        zip(&b, &[("p/data", &bomb)], Some(9), 2000);
+        drop(bomb);
+        let started = std::time::Instant::now();
+        match same_content(&a, &b).unwrap() {
+            Sameness::Differ(m) => assert!(
+                m.starts_with("`p/data` has other contents (5 bytes here"),
+                "{m}"
+            ),
+            Sameness::Same => panic!("a bomb is not the same"),
+        }
+        // Reading it all would take seconds in a debug build; a first chunk takes none.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
         );
     }
 

@@ -21,6 +21,8 @@ pub const REQUEST_TOKEN_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
 /// What of an error body we repeat.
 const MAX_MESSAGE_CHARS: usize = 500;
+/// What of an answer is read: `{"value": "<JWT>"}` is a few kilobytes.
+const MAX_BODY: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdTokenError {
@@ -86,7 +88,7 @@ impl IdTokenRequest {
             host: host.clone(),
             detail: e.without_url().to_string(),
         };
-        let response = client
+        let mut response = client
             .get(url)
             .header(
                 reqwest::header::AUTHORIZATION,
@@ -97,11 +99,21 @@ impl IdTokenRequest {
             .await
             .map_err(transport)?;
         let status = response.status();
-        let body = response.text().await.map_err(transport)?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_BODY {
+                return Err(IdTokenError::Malformed {
+                    detail: format!("the answer is longer than {MAX_BODY} bytes"),
+                });
+            }
+        }
+        let body = String::from_utf8_lossy(&bytes);
         if !status.is_success() {
+            // An echo of our bearer token is cut out before the message is shortened.
             return Err(IdTokenError::Refused {
                 status: status.as_u16(),
-                message: short(&body),
+                message: short(&self.token.redact(&body)),
             });
         }
         #[derive(serde::Deserialize)]

@@ -13,8 +13,15 @@
 //! budget) — for writes only when repeating is safe (PATCH, DELETE, or a POST whose
 //! connection never opened).
 //!
-//! Errors say what happened (method, URL, status, GitHub's message); which permission or
-//! input would fix it is for the caller, who knows what the request was for.
+//! The token goes only to the API's own origin (scheme, host, port) and, for an API at
+//! `api.<domain>`, to `uploads.<domain>` where GitHub takes release assets: a `Link` or
+//! `upload_url` naming anything else is refused before a byte is sent, and a redirect off
+//! the origin is not followed. Every attempt's timeout is capped by the budget left
+//! ([`GitHub::with_deadline`]), and answers are read up to a size cap.
+//!
+//! Errors say what happened (method, URL, status, GitHub's message, with every form of the
+//! token cut out before it is shortened); which permission or input would fix it is for the
+//! caller, who knows what the request was for.
 //!
 //! Built on `reqwest` (already the crate's HTTP stack) rather than octocrab: the gate needs
 //! the raw status, ETag and rate-limit headers of every response, and its own retry rules.
@@ -38,6 +45,13 @@ use crate::retry::{retry_after, within};
 use crate::secret::Secret;
 
 pub(crate) const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// The largest answer read: a page of 100 check runs is well under a megabyte.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+/// What of an error answer is read (its message is a line or two).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// One request's own time limit (a file upload gets more, see [`GitHub::upload_asset`]).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The longest rate-limit wait obeyed unless [`GitHub::with_max_rate_limit_wait`] says
 /// otherwise. GitHub's primary limit resets within the hour, so a `Retry-After` or an
@@ -93,6 +107,27 @@ pub enum GitHubError {
         request: String,
         wait: Duration,
         max: Duration,
+    },
+    #[error("{method} {url}: refusing to send the GitHub token to `{origin}`, which is not the API's origin ({allowed}); the URL came from GitHub's answer (a `Link` next page or a release's `upload_url`)")]
+    ForeignUrl {
+        method: &'static str,
+        url: String,
+        origin: String,
+        allowed: String,
+    },
+    #[error("{method} {url} answered {status}, a redirect to `{to}`, which is not followed: the GitHub token goes only to the API's origin ({allowed})")]
+    Redirect {
+        method: &'static str,
+        url: String,
+        status: u16,
+        to: String,
+        allowed: String,
+    },
+    #[error("{method} {url}: {what}")]
+    Deadline {
+        method: &'static str,
+        url: String,
+        what: String,
     },
     #[error("cannot read `{}` to upload it: {source}", path.display())]
     File {
@@ -198,6 +233,10 @@ type Logger = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct GitHub {
     http: reqwest::Client,
     base: Url,
+    /// Where the token may go: the API's origin, and its uploads origin.
+    origins: Vec<crate::http::Origin>,
+    /// No attempt starts, and none runs, past this (the stage's budget).
+    deadline: Option<Instant>,
     token: Option<Secret>,
     policy: RetryPolicy,
     secondary_wait: Duration,
@@ -234,15 +273,15 @@ impl GitHub {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(60))
+        let http = crate::http::origin_client(Duration::from_secs(15), REQUEST_TIMEOUT)
             .build()
             .map_err(|e| bad(e.to_string()))?;
+        let origins = token_origins(&base);
         Ok(GitHub {
             http,
             base,
+            origins,
+            deadline: None,
             token: token.filter(|t| !t.expose().is_empty()),
             policy: default_policy(),
             secondary_wait: SECONDARY_WAIT,
@@ -252,6 +291,13 @@ impl GitHub {
             log: None,
             max_rate_limit_wait: MAX_RATE_LIMIT_WAIT,
         })
+    }
+
+    /// The stage's deadline: no request starts after it, and every request's timeout ends
+    /// by it.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
@@ -290,6 +336,23 @@ impl GitHub {
                 url: format!("{}{path}", self.base),
                 reason: e.to_string(),
             })
+    }
+
+    /// The origins the token may go to, for messages.
+    fn allowed(&self) -> String {
+        self.origins
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// An answer's text with every form of the token cut out, before anything shortens it.
+    fn scrub(&self, text: &str) -> String {
+        match &self.token {
+            Some(t) => t.redact(text),
+            None => text.to_owned(),
+        }
     }
 
     fn note(&self, msg: &str) {
@@ -411,11 +474,21 @@ impl GitHub {
     ) -> Result<Answer, GitHubError> {
         let key = url.to_string();
         let request = format!("{} {key}", method.name());
+        if !self.origins.iter().any(|o| o.holds(url)) {
+            return Err(GitHubError::ForeignUrl {
+                method: method.name(),
+                url: key,
+                origin: crate::http::Origin::of(url)
+                    .map_or_else(|| url.scheme().to_owned(), |o| o.to_string()),
+                allowed: self.allowed(),
+            });
+        }
         let deadline = self.policy.deadline(Instant::now());
+        let deadline = self.deadline.map_or(deadline, |d| d.min(deadline));
         let attempts = AtomicUsize::new(0);
         let result = (|| async {
             attempts.fetch_add(1, Ordering::SeqCst);
-            self.attempt(method, &key, &request, build).await
+            self.attempt(method, &key, &request, build, deadline).await
         })
         .retry(self.policy.backoff())
         .when(|e: &Attempt| match e {
@@ -459,7 +532,7 @@ impl GitHub {
                 method: method.name(),
                 url: key.clone(),
                 status: status.as_u16(),
-                message: error_message(&text, method != Method::Get),
+                message: error_message(&self.scrub(&text), method != Method::Get),
                 gave_up: status.is_server_error() && method.idempotent(),
             },
             Attempt::Fatal(e) => e,
@@ -474,11 +547,22 @@ impl GitHub {
         key: &str,
         request: &str,
         build: &(dyn Fn() -> Result<reqwest::RequestBuilder, GitHubError> + Sync),
+        deadline: Instant,
     ) -> Result<Answer, Attempt> {
+        let late = |what: String| {
+            Attempt::Fatal(GitHubError::Deadline {
+                method: method.name(),
+                url: key.to_owned(),
+                what,
+            })
+        };
         loop {
             self.wait_for_primary_limit(request)
                 .await
                 .map_err(Attempt::Fatal)?;
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Err(late("the stage's time ran out before this request".into()));
+            };
             let cached = (method == Method::Get)
                 .then(|| self.cache.lock().ok().and_then(|c| c.get(key).cloned()))
                 .flatten();
@@ -492,11 +576,23 @@ impl GitHub {
             if let Some(c) = &cached {
                 req = req.header("If-None-Match", c.etag.as_str());
             }
-            self.bump(|s| s.requests += 1);
-            let resp = req.send().await.map_err(|e| Attempt::Transport {
+            let mut req = req.build().map_err(|e| Attempt::Transport {
                 message: e.to_string(),
-                connected: !e.is_connect(),
+                connected: false,
             })?;
+            // This request's own limit, cut to what is left of the stage's: a server that
+            // drips its answer cannot hold the run past its deadline.
+            let limit = req.timeout().copied().unwrap_or(REQUEST_TIMEOUT).min(left);
+            *req.timeout_mut() = Some(limit);
+            self.bump(|s| s.requests += 1);
+            let mut resp = self
+                .http
+                .execute(req)
+                .await
+                .map_err(|e| Attempt::Transport {
+                    message: e.to_string(),
+                    connected: !e.is_connect(),
+                })?;
             let status = resp.status();
             let headers = resp.headers().clone();
             self.track_primary_limit(&headers);
@@ -515,21 +611,47 @@ impl GitHub {
                     next: c.next,
                 });
             }
+            if status.is_redirection() {
+                // Only a redirect off the API's origin comes back (the client follows the rest).
+                let to = header(&headers, "location").unwrap_or_default();
+                return Err(Attempt::Fatal(GitHubError::Redirect {
+                    method: method.name(),
+                    url: key.to_owned(),
+                    status: status.as_u16(),
+                    to,
+                    allowed: self.allowed(),
+                }));
+            }
             if status.is_success() {
                 self.bump(|s| s.full += 1);
-                let body: Arc<[u8]> = resp
-                    .bytes()
+                let body_err = |message: String| {
+                    Attempt::Fatal(GitHubError::Body {
+                        method: method.name(),
+                        url: key.to_owned(),
+                        message,
+                    })
+                };
+                if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+                    return Err(body_err(format!(
+                        "it announces more than {} bytes, more than any API answer",
+                        MAX_BODY
+                    )));
+                }
+                let mut bytes = Vec::new();
+                while let Some(chunk) = resp
+                    .chunk()
                     .await
-                    .map_err(|e| {
-                        Attempt::Fatal(GitHubError::Body {
-                            method: method.name(),
-                            url: key.to_owned(),
-                            message: e.to_string(),
-                        })
-                    })?
-                    .as_ref()
-                    .into();
-                let next = next_link(&headers);
+                    .map_err(|e| body_err(e.without_url().to_string()))?
+                {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > MAX_BODY {
+                        return Err(body_err(format!(
+                            "more than {MAX_BODY} bytes, more than any API answer"
+                        )));
+                    }
+                }
+                let body: Arc<[u8]> = bytes.into();
+                let next = next_link(&headers, url_of(key));
                 if let (Method::Get, Some(etag)) = (method, header(&headers, "etag")) {
                     if let Ok(mut c) = self.cache.lock() {
                         let cached = Cached {
@@ -542,9 +664,10 @@ impl GitHub {
                 }
                 return Ok(Answer { body, next });
             }
-            let text = resp.text().await.unwrap_or_default();
+            let body = crate::http::read_capped(&mut resp, MAX_ERROR_BODY).await;
+            let text = String::from_utf8_lossy(&body).into_owned();
             if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
-                let message = error_message(&text, false);
+                let message = error_message(&self.scrub(&text), false);
                 if let Some(wait) = rate_limit_wait(&headers, &message, self.secondary_wait) {
                     self.check_wait(wait, request).map_err(Attempt::Fatal)?;
                     self.bump(|s| s.rate_limit_waits += 1);
@@ -705,8 +828,28 @@ pub(crate) fn expand_upload_url(template: &str, name: &str) -> Result<Url, GitHu
     Ok(url)
 }
 
-/// The `rel="next"` target of a `Link` header (RFC 8288, as GitHub writes it).
-pub(crate) fn next_link(headers: &HeaderMap) -> Option<Url> {
+/// The API's origin, and where it takes release assets: `uploads.<domain>` beside an API at
+/// `api.<domain>` (github.com, ghe.com), on the same scheme and port. GitHub Enterprise
+/// Server takes them under its own host (`/api/uploads`).
+fn token_origins(base: &Url) -> Vec<crate::http::Origin> {
+    let mut origins: Vec<_> = crate::http::Origin::of(base).into_iter().collect();
+    if let Some(rest) = base.host_str().and_then(|h| h.strip_prefix("api.")) {
+        let mut uploads = base.clone();
+        if uploads.set_host(Some(&format!("uploads.{rest}"))).is_ok() {
+            origins.extend(crate::http::Origin::of(&uploads));
+        }
+    }
+    origins
+}
+
+/// A request key back to its URL (keys are URLs we built).
+fn url_of(key: &str) -> Option<Url> {
+    Url::parse(key).ok()
+}
+
+/// The `rel="next"` target of a `Link` header (RFC 8288, as GitHub writes it), resolved
+/// against the URL it answered.
+pub(crate) fn next_link(headers: &HeaderMap, base: Option<Url>) -> Option<Url> {
     let link = header(headers, "link")?;
     link.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
@@ -717,7 +860,10 @@ pub(crate) fn next_link(headers: &HeaderMap) -> Option<Url> {
             return None;
         }
         let t = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        Url::parse(t).ok()
+        match &base {
+            Some(b) => b.join(t).ok(),
+            None => Url::parse(t).ok(),
+        }
     })
 }
 
@@ -740,12 +886,18 @@ pub(crate) mod tests {
             r#"<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=3>; rel="last""#,
         )]);
         assert_eq!(
-            next_link(&h).unwrap().as_str(),
+            next_link(&h, None).unwrap().as_str(),
             "https://api.github.com/x?page=2"
         );
         let last_only = headers(&[("link", r#"<https://api.github.com/x?page=1>; rel="prev""#)]);
-        assert!(next_link(&last_only).is_none());
-        assert!(next_link(&HeaderMap::new()).is_none());
+        assert!(next_link(&last_only, None).is_none());
+        assert!(next_link(&HeaderMap::new(), None).is_none());
+        let rel = headers(&[("link", r#"</x?page=2>; rel="next""#)]);
+        let base = Url::parse("https://api.github.com/x?page=1").ok();
+        assert_eq!(
+            next_link(&rel, base).unwrap().as_str(),
+            "https://api.github.com/x?page=2"
+        );
     }
 
     #[test]
@@ -943,6 +1095,86 @@ pub(crate) mod tests {
         let u = expand_upload_url("http://127.0.0.1:9/up/1/assets", "a b.tar.gz").unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:9/up/1/assets?name=a+b.tar.gz");
         assert!(expand_upload_url("not a url{?name}", "x").is_err());
+    }
+
+    #[test]
+    fn the_token_goes_to_the_api_and_its_uploads_host_only() {
+        let names = |api: &str| {
+            token_origins(&Url::parse(api).unwrap())
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names("https://api.github.com/"),
+            ["https://api.github.com", "https://uploads.github.com"]
+        );
+        assert_eq!(
+            names("https://api.acme.ghe.com/"),
+            ["https://api.acme.ghe.com", "https://uploads.acme.ghe.com"]
+        );
+        assert_eq!(
+            names("https://ghe.example/api/v3/"),
+            ["https://ghe.example"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_foreign_url_is_refused_before_anything_is_sent() {
+        let (api, count) = answering_json("200 OK", "x").await;
+        let gh = GitHub::new(&api, Some(Secret::new("ghs_secret_token_value"))).unwrap();
+        let (other, other_count) = answering_json("200 OK", "x").await;
+        for url in [
+            format!("{other}x"),
+            api.replace("http://", "https://") + "x",
+            format!(
+                "http://localhost:{}/x",
+                Url::parse(&api).unwrap().port().unwrap()
+            ),
+        ] {
+            let err = gh
+                .get::<serde_json::Value>(&Url::parse(&url).unwrap())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, GitHubError::ForeignUrl { .. }),
+                "{url}: {err}"
+            );
+        }
+        assert_eq!(*count.lock().unwrap(), 0);
+        assert_eq!(*other_count.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn no_request_outlives_the_deadline() {
+        // Headers, then nothing, the connection held: without the deadline this waits out
+        // the 60 s request limit (five times: a GET is retried).
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    let _ = conn.read(&mut buf).await;
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{")
+                        .await;
+                    tokio::time::sleep(Duration::from_secs(120)).await;
+                });
+            }
+        });
+        let gh = GitHub::new(&api, None)
+            .unwrap()
+            .with_deadline(Instant::now() + Duration::from_millis(500));
+        let url = gh.url("repos/o/r/commits/abc/status").unwrap();
+        let started = Instant::now();
+        assert!(bounded(gh.get::<serde_json::Value>(&url)).await.is_err());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

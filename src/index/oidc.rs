@@ -167,7 +167,8 @@ impl Exchange {
         }
         match parsed {
             Some(a) if !a.errors.is_empty() || a.message.is_some() => {
-                let scrub = |s: &str| id_token.redact(&short(s));
+                // Cut out first, then shorten: a cut could split the token's echo in two.
+                let scrub = |s: &str| short(&id_token.redact(s));
                 Err(ExchangeError::Refused {
                     status,
                     message: scrub(a.message.as_deref().unwrap_or("Token request failed")),
@@ -181,7 +182,7 @@ impl Exchange {
                         .collect(),
                 })
             }
-            _ => Err(self.unexpected(url, status, id_token.redact(&short(&body)))),
+            _ => Err(self.unexpected(url, status, short(&id_token.redact(&body)))),
         }
     }
 
@@ -226,7 +227,7 @@ pub fn now() -> u64 {
 }
 
 async fn read_capped(mut response: reqwest::Response) -> String {
-    String::from_utf8_lossy(&super::upload::read_capped(&mut response, MAX_BODY).await).into_owned()
+    String::from_utf8_lossy(&crate::http::read_capped(&mut response, MAX_BODY).await).into_owned()
 }
 
 pub(crate) fn json_message(body: &str) -> Option<String> {

@@ -19,7 +19,6 @@
 //! Where the index serves the uploaded files is for the verify stage to find out (one
 //! listing after the last upload); only a run that fails asks here, for the report.
 
-use super::upload::Credentials;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +32,9 @@ use tokio::sync::oneshot;
 
 use super::concurrency::{Controller, Decision, Finished, Pushback, Sample, Summary};
 use super::query::{Dialect, IndexQuery, Listing, QueryError};
-use super::upload::{digest_path, FileDigests, Progress, Timeouts, UploadError, Uploader};
+use super::upload::{
+    digest_path, Credentials, FileDigests, Progress, Timeouts, UploadError, Uploader,
+};
 use crate::dist::Distribution;
 use crate::retry::{within, RetryPolicy};
 
@@ -45,6 +46,9 @@ pub struct Tuning {
     pub timeouts: Timeouts,
     /// How often verification asks the index whether it serves the files yet.
     pub verify_interval: Duration,
+    /// How long asking the index what it has may take before the upload, retries included:
+    /// every request's timeout ends by then.
+    pub query_budget: Duration,
 }
 
 impl Default for Tuning {
@@ -53,9 +57,22 @@ impl Default for Tuning {
             retry: RetryPolicy::default(),
             timeouts: Timeouts::default(),
             verify_interval: Duration::from_secs(2),
+            query_budget: QUERY_BUDGET,
         }
     }
 }
+
+/// The default [`Tuning::query_budget`]: PyPI lists even its largest projects in seconds.
+pub const QUERY_BUDGET: Duration = Duration::from_secs(60);
+
+/// How long the listing after the uploads may take: it only adds the files' URLs to the
+/// report (verification asks again, on its own budget).
+const AFTER_UPLOAD_BUDGET: Duration = Duration::from_secs(5);
+
+/// A published copy fetched to compare contents may be this much bigger than the local file
+/// (another compression level), plus [`COPY_SLACK`]; more is not the same distribution.
+const COPY_MARGIN_PERCENT: u64 = 50;
+const COPY_SLACK: u64 = 1024 * 1024;
 
 /// A hidden tuning variable set to something that is not a count or a duration. Ignoring it
 /// would run with the defaults while the test that set it believes otherwise.
@@ -73,8 +90,9 @@ impl Tuning {
     /// `SDD_PUBLISH_RETRY_ATTEMPTS`, `SDD_PUBLISH_RETRY_MIN_DELAY_MS`,
     /// `SDD_PUBLISH_RETRY_MAX_DELAY_MS`, `SDD_PUBLISH_RETRY_TOTAL_MS`,
     /// `SDD_PUBLISH_STALL_TIMEOUT_MS`, `SDD_PUBLISH_CONNECT_TIMEOUT_MS`,
-    /// `SDD_PUBLISH_VERIFY_INTERVAL_MS`; absent or empty values keep the default, anything
-    /// else must be a whole number (at least 1 for counts, timeouts and intervals).
+    /// `SDD_PUBLISH_VERIFY_INTERVAL_MS`, `SDD_PUBLISH_QUERY_BUDGET_MS`; absent or empty
+    /// values keep the default, anything else must be a whole number (at least 1 for counts,
+    /// timeouts and intervals).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Tuning, TuningError> {
         let num = |var: &'static str, min: u64| -> Result<Option<u64>, TuningError> {
             let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
@@ -112,6 +130,7 @@ impl Tuning {
                 stall: ms("SDD_PUBLISH_STALL_TIMEOUT_MS", 1, t.timeouts.stall)?,
             },
             verify_interval: ms("SDD_PUBLISH_VERIFY_INTERVAL_MS", 1, t.verify_interval)?,
+            query_budget: ms("SDD_PUBLISH_QUERY_BUDGET_MS", 1, t.query_budget)?,
         })
     }
 }
@@ -129,6 +148,11 @@ pub struct PublishOptions {
     /// is often re-pushed unchanged) instead of stopping the run (PyPI). Only with
     /// `skip_existing`: without it any existing file is an error.
     pub skip_conflicts: bool,
+    /// See [`Tuning::query_budget`].
+    pub query_budget: Duration,
+    /// Where a published copy is downloaded to compare contents (`RUNNER_TEMP`): never the
+    /// packages dir, which holds what is published.
+    pub scratch: PathBuf,
 }
 
 /// What happened to one file.
@@ -396,7 +420,7 @@ async fn run(
 
     // 1. Every conflict before the first byte goes out (the files hash meanwhile).
     let asked = Instant::now();
-    let listing = query_with_retries(query, project, version, &opts.retry, on)
+    let listing = query_with_retries(query, project, version, opts, on)
         .await
         .map_err(|source| PublishError::Query { source })?;
     let found = dists
@@ -436,7 +460,7 @@ async fn run(
             Some(remote) => {
                 // A re-run rebuilds, and builds are rarely byte-for-byte reproducible: when
                 // the published file holds the same contents, it is the same release.
-                match same_as_published(query, d, existing, remote, opts.dry_run).await {
+                match same_as_published(query, d, existing, remote, opts).await {
                     Ok(size) => {
                         outcomes[i].status = Status::IdenticalSkipped;
                         outcomes[i].sha256 = Some(remote.to_owned());
@@ -590,8 +614,10 @@ async fn run(
     let Some((_, e)) = first_error else {
         return Ok(());
     };
-    // 3. Best effort, for the report of a failed run: where the index serves what landed.
-    if let Ok(after) = query.files(project, version).await {
+    // 3. Best effort, briefly, for the report of a failed run: where the index serves what
+    // landed.
+    let brief = Instant::now() + AFTER_UPLOAD_BUDGET;
+    if let Ok(after) = query.files_by(project, version, brief).await {
         for o in outcomes.iter_mut().filter(|o| o.status == Status::Uploaded) {
             if let Some(f) = after.files.get(&o.filename) {
                 if f.sha256 == o.sha256 {
@@ -636,13 +662,14 @@ type Done = (FileOutcome, Result<(), PublishError>);
 
 /// Fetch the published copy of `d` and compare contents. `Ok(size)` when they match (the
 /// published bytes then replace the local file, unless `dry_run`); `Err` says why not, as
-/// the end of the conflict message.
+/// the end of the conflict message. The copy goes to `opts.scratch`, capped a little above
+/// the local file's size: an index that serves gigabytes fills neither memory nor disk.
 async fn same_as_published(
     query: &IndexQuery,
     d: &Distribution,
     existing: &super::IndexFile,
     remote_sha256: &str,
-    dry_run: bool,
+    opts: &PublishOptions,
 ) -> Result<u64, String> {
     let Some(url) = existing
         .url
@@ -651,26 +678,21 @@ async fn same_as_published(
     else {
         return Err("The index gives no URL for it, so its contents could not be compared.".into());
     };
-    // Beside the local file (same filesystem, so the swap is an atomic rename), under a
-    // hidden name no distribution has, so discovery never picks it up. Removed when dropped:
-    // on every early return, and if the run is cancelled mid-download.
-    let dir = d
-        .path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+    // Under a hidden name no distribution has; removed when dropped: on every early
+    // return, and if the run is cancelled mid-download.
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{}.published-", d.filename))
-        .tempfile_in(dir)
+        .tempfile_in(&opts.scratch)
         .map_err(|e| {
             format!(
                 "Its contents could not be compared: cannot create a file in `{}` for the published copy: {e}.",
-                dir.display()
+                opts.scratch.display()
             )
         })?
         .into_temp_path();
+    let max = d.size + d.size * COPY_MARGIN_PERCENT / 100 + COPY_SLACK;
     let sha = query
-        .download(&url, &tmp)
+        .download(&url, &tmp, max)
         .await
         .map_err(|e| format!("Its contents could not be compared: {e}."))?;
     if sha != remote_sha256 {
@@ -686,16 +708,30 @@ async fn same_as_published(
         Err(e) => return Err(format!("Its contents could not be compared: {e}.")),
     }
     let size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(d.size);
-    if !dry_run {
-        tmp.persist(&d.path).map_err(|e| {
+    if !opts.dry_run {
+        replace_with(&tmp, &d.path).map_err(|e| {
             format!(
-                "The contents match, but the published copy could not replace `{}`: {}.",
-                d.path.display(),
-                e.error
+                "The contents match, but the published copy could not replace `{}`: {e}.",
+                d.path.display()
             )
         })?;
     }
     Ok(size)
+}
+
+/// Put `copy` in `dest`'s place atomically: copied beside `dest` first (the scratch dir may be
+/// another filesystem), then renamed over it.
+fn replace_with(copy: &std::path::Path, dest: &std::path::Path) -> std::io::Result<()> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let beside = tempfile::Builder::new()
+        .prefix(".sdd-publish-replace-")
+        .tempfile_in(dir)?
+        .into_temp_path();
+    std::fs::copy(copy, &beside)?;
+    beside.persist(dest).map_err(|e| e.error)
 }
 
 fn merge(into: &mut FileOutcome, from: FileOutcome) {
@@ -706,25 +742,45 @@ fn merge(into: &mut FileOutcome, from: FileOutcome) {
     };
 }
 
+/// The listing before any upload, within `opts.query_budget` in all: every request's
+/// timeout ends by then, and no retry starts after it.
 async fn query_with_retries(
     query: &IndexQuery,
     project: &str,
     version: &str,
-    policy: &RetryPolicy,
+    opts: &PublishOptions,
     on: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<Listing, QueryError> {
-    let deadline = Instant::now() + policy.total;
-    (|| query.files(project, version))
-        .retry(policy.backoff())
-        .when(QueryError::is_retryable)
-        .adjust(|e, d| within(deadline, d, e.retry_after()))
-        .notify(|e, delay| {
-            on(Event::QueryRetrying {
-                delay,
-                reason: e.to_string(),
-            })
+    let started = Instant::now();
+    let deadline = started + opts.query_budget;
+    let attempts = AtomicUsize::new(0);
+    let result = (|| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        query.files_by(project, version, deadline)
+    })
+    .retry(opts.retry.backoff())
+    .when(QueryError::is_retryable)
+    .adjust(|e, d| within(deadline, d, e.retry_after()))
+    .notify(|e, delay| {
+        on(Event::QueryRetrying {
+            delay,
+            reason: e.to_string(),
         })
-        .await
+    })
+    .await;
+    result.map_err(|last| {
+        let spent = started.elapsed();
+        // Out of time (not a definite answer such as a 401): say so, with the last error.
+        if spent >= opts.query_budget || matches!(last, QueryError::Deadline { .. }) {
+            QueryError::Budget {
+                budget: opts.query_budget,
+                attempts: attempts.load(Ordering::SeqCst),
+                last: Box::new(last),
+            }
+        } else {
+            last
+        }
+    })
 }
 
 struct Ctx<'a, 'r> {
@@ -989,6 +1045,8 @@ mod tests {
             dry_run: false,
             retry: RetryPolicy::default(),
             skip_conflicts: false,
+            query_budget: QUERY_BUDGET,
+            scratch: std::env::temp_dir(),
         };
         let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
         result.unwrap();
@@ -1131,6 +1189,8 @@ mod tests {
                 ..RetryPolicy::default()
             },
             skip_conflicts: false,
+            query_budget: QUERY_BUDGET,
+            scratch: std::env::temp_dir(),
         };
         let decisions = Mutex::new(Vec::new());
         let summary = Mutex::new(None);
@@ -1239,6 +1299,8 @@ mod tests {
             dry_run: false,
             retry: RetryPolicy::default(),
             skip_conflicts: false,
+            query_budget: QUERY_BUDGET,
+            scratch: std::env::temp_dir(),
         };
         let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
         assert!(result.unwrap_err().to_string().contains("broken"));
@@ -1263,7 +1325,17 @@ mod tests {
             sha256: Some("0".repeat(64)),
             url,
         };
-        let why = same_as_published(&query, &d, &listed(None), &"0".repeat(64), false)
+        let scratch = tempfile::tempdir().unwrap();
+        let opts = PublishOptions {
+            skip_existing: true,
+            max_parallel: 1,
+            dry_run: false,
+            retry: RetryPolicy::default(),
+            skip_conflicts: false,
+            query_budget: QUERY_BUDGET,
+            scratch: scratch.path().to_path_buf(),
+        };
+        let why = same_as_published(&query, &d, &listed(None), &"0".repeat(64), &opts)
             .await
             .unwrap_err();
         assert!(why.contains("gives no URL"), "{why}");
@@ -1274,7 +1346,7 @@ mod tests {
             &d,
             &listed(Some(url.to_string())),
             &"0".repeat(64),
-            false,
+            &opts,
         )
         .await
         .unwrap_err();
@@ -1342,6 +1414,8 @@ mod tests {
                 dry_run: false,
                 retry: RetryPolicy::default(),
                 skip_conflicts: false,
+                query_budget: QUERY_BUDGET,
+                scratch: std::env::temp_dir(),
             };
             let (_, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
             let err = result.unwrap_err().to_string();
@@ -1376,6 +1450,8 @@ mod tests {
                 dry_run: false,
                 retry: RetryPolicy::default(),
                 skip_conflicts: true,
+                query_budget: QUERY_BUDGET,
+                scratch: std::env::temp_dir(),
             };
             let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
             match (&outcomes[0].status, skipped) {

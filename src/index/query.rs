@@ -12,26 +12,43 @@
 //!
 //! Every request carries `Cache-Control: no-cache`: a CDN's copy from before our upload
 //! would make a landed file look missing. Parsers never panic on any input.
+//!
+//! What a hostile index cannot do here: hold a request past the caller's deadline (each
+//! request's timeout is what is left of it, [`IndexQuery::files_by`]); fill memory (a page
+//! is spooled to disk past a megabyte and parsed as a stream that keeps only the files of
+//! the version asked about, and any page over [`MAX_PAGE`] is refused); or get the upload
+//! credentials sent anywhere but the configured origin (a redirect off it is not followed
+//! with them, and a file URL on another origin is fetched without them).
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use super::upload::Credentials;
 use crate::dist::filename::normalize_name;
+use crate::http::same_origin;
 
 /// PEP 691 content negotiation: JSON preferred, HTML accepted.
 const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, \
 application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
 const PEP691_JSON: &str = "application/vnd.pypi.simple.v1+json";
 /// A project page bigger than this is not a page we can use (PyPI's largest are ~10 MB).
-const MAX_PAGE: usize = 64 * 1024 * 1024;
+pub const MAX_PAGE: usize = 64 * 1024 * 1024;
+/// Pages up to this size stay in memory; bigger ones are spooled to a temporary file.
+const IN_MEMORY: usize = 1024 * 1024;
+/// Longer file names and URLs than this are not an index's (they are refused, not stored).
+const MAX_FIELD: usize = 8 * 1024;
+/// A PEP 503 page is read in pieces ending after a `</a>`; a piece without one grows at most
+/// to this before it is parsed as it is.
+const MAX_PIECE: usize = 4 * 1024 * 1024;
 
 /// One file the index serves.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -83,6 +100,14 @@ pub enum QueryError {
     },
     #[error("could not download the published file `{url}`: {detail}")]
     Download { url: String, detail: String },
+    #[error("the index did not answer `{url}` in time: {what}")]
+    Deadline { url: String, what: String },
+    #[error("the index did not say which files it has within {} ({attempts} attempt(s); the last: {last}); check `pypi-index-url` / `testpypi-index-url`, or re-run when the index is healthy", crate::units::fmt_duration(*budget))]
+    Budget {
+        budget: Duration,
+        attempts: usize,
+        last: Box<QueryError>,
+    },
     #[error("cannot write the published copy to `{}`: {source}; the packages dir must be writable", path.display())]
     Save {
         path: std::path::PathBuf,
@@ -93,6 +118,7 @@ pub enum QueryError {
 
 fn status_hint(status: u16) -> &'static str {
     match status {
+        300..=399 => "a redirect off the index's origin, which is not followed with the upload credentials; set the index URL to the address it redirects to",
         401 | 403 => "the index wants credentials to read; on a private index make the simple index URL the same host as the upload URL so the token is sent",
         429 | 500..=599 => "the index is overloaded or failing; re-run later",
         _ => "check that the index URL is the simple index (…/simple/)",
@@ -104,6 +130,7 @@ impl QueryError {
     pub fn is_retryable(&self) -> bool {
         match self {
             QueryError::Transport { .. } => true,
+            QueryError::Deadline { .. } | QueryError::Budget { .. } => false,
             QueryError::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
@@ -124,10 +151,13 @@ impl QueryError {
 /// the index already said it does not answer.
 #[derive(Debug, Clone)]
 pub struct IndexQuery {
+    /// For requests without credentials: follows redirects anywhere (over http(s)).
     client: reqwest::Client,
-    simple_url: Url,
-    /// Bounds each request (connect + whole answer): a hung index cannot hang us.
+    /// For requests with credentials: follows redirects only on their own origin.
+    auth_client: reqwest::Client,
+    /// One request's own limit (a deadline can only shorten it).
     timeout: Duration,
+    simple_url: Url,
     /// Sent only when the simple index is on the upload URL's origin (private indexes that
     /// need auth to read) over https or loopback; never to another host.
     credentials: Option<Credentials>,
@@ -147,15 +177,17 @@ impl IndexQuery {
             let path = format!("{}/", simple_url.path());
             simple_url.set_path(&path);
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("sdd-publish/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout)
+        let client = crate::http::anonymous_client(timeout, timeout)
+            .build()
+            .map_err(QueryError::Client)?;
+        let auth_client = crate::http::origin_client(timeout, timeout)
             .build()
             .map_err(QueryError::Client)?;
         Ok(IndexQuery {
             client,
-            simple_url,
+            auth_client,
             timeout,
+            simple_url,
             credentials: None,
             json_api: Arc::new(AtomicU8::new(JSON_API_UNKNOWN)),
         })
@@ -209,25 +241,65 @@ impl IndexQuery {
         Some(u)
     }
 
-    /// Stream a file the index serves into `dest`, returning its sha256. The caller owns
-    /// `dest` (and removes it on error). Used when a re-run rebuilt a file the index already
-    /// has, to compare contents.
-    pub async fn download(&self, url: &Url, dest: &std::path::Path) -> Result<String, QueryError> {
-        use sha2::Digest;
-        use tokio::io::AsyncWriteExt;
-        let mut req = self.client.get(url.clone()).timeout(self.timeout);
-        if let Some(c) = &self.credentials {
-            if same_origin(&self.simple_url, url) {
-                req = req.basic_auth(&c.username, Some(c.password.expose()));
+    /// The request for `url`: with the credentials when `url` is on the configured index's
+    /// origin (and they may go there), else without; its timeout ends by `deadline`.
+    fn request(
+        &self,
+        url: &Url,
+        deadline: Option<Instant>,
+    ) -> Result<reqwest::RequestBuilder, QueryError> {
+        let mut timeout = self.timeout;
+        if let Some(d) = deadline {
+            match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => timeout = timeout.min(left),
+                _ => {
+                    return Err(QueryError::Deadline {
+                        url: url.to_string(),
+                        what: "its time ran out before the request".into(),
+                    })
+                }
             }
         }
+        let req = match &self.credentials {
+            Some(c) if same_origin(&self.simple_url, url) => self
+                .auth_client
+                .get(url.clone())
+                .basic_auth(&c.username, Some(c.password.expose())),
+            _ => self.client.get(url.clone()),
+        };
+        Ok(req.timeout(timeout))
+    }
+
+    /// Stream a file the index serves into `dest`, returning its sha256. The caller owns
+    /// `dest` (and removes it on error). Used when a re-run rebuilt a file the index already
+    /// has, to compare contents; more than `max` bytes (announced or sent) is refused, so a
+    /// hostile index cannot fill the disk.
+    pub async fn download(
+        &self,
+        url: &Url,
+        dest: &std::path::Path,
+        max: u64,
+    ) -> Result<String, QueryError> {
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
         let failed = |detail: String| QueryError::Download {
             url: url.to_string(),
             detail,
         };
         let transport = |e: reqwest::Error| failed(super::upload::error_chain(&e.without_url()));
-        let mut resp = req.send().await.map_err(transport)?;
+        let too_big = || {
+            failed(format!(
+                "it is bigger than {}, far more than the local file; it is not the same distribution",
+                crate::units::human_size(max)
+            ))
+        };
+        let mut resp = self.request(url, None)?.send().await.map_err(transport)?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(failed(format!(
+                "HTTP {status}: a redirect to another origin, not followed with the index's credentials"
+            )));
+        }
         if !status.is_success() {
             let hint = match status.as_u16() {
                 401 | 403 => "; the index wants credentials for it, which are only sent to the simple index's own origin",
@@ -235,13 +307,21 @@ impl IndexQuery {
             };
             return Err(failed(format!("HTTP {status}{hint}")));
         }
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(too_big());
+        }
         let io = |source: std::io::Error| QueryError::Save {
             path: dest.to_path_buf(),
             source,
         };
         let mut out = tokio::fs::File::create(dest).await.map_err(io)?;
         let mut hasher = sha2::Sha256::new();
+        let mut written = 0u64;
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            written += chunk.len() as u64;
+            if written > max {
+                return Err(too_big());
+            }
             hasher.update(&chunk);
             out.write_all(&chunk).await.map_err(io)?;
         }
@@ -249,23 +329,48 @@ impl IndexQuery {
         Ok(format!("{:x}", hasher.finalize()))
     }
 
-    /// Every file the index has for `project` (only `version`'s matter to the caller, but
-    /// the simple index lists them all). A project the index has never seen is empty.
+    /// The files the index has for `version` of `project` (the simple index lists every
+    /// version's; the others are dropped as they are read). A project the index has never
+    /// seen is empty. Each request has the query's own timeout.
     pub async fn files(&self, project: &str, version: &str) -> Result<Listing, QueryError> {
+        self.listing(project, version, None).await
+    }
+
+    /// [`IndexQuery::files`], every request's timeout ending by `deadline`.
+    pub async fn files_by(
+        &self,
+        project: &str,
+        version: &str,
+        deadline: Instant,
+    ) -> Result<Listing, QueryError> {
+        self.listing(project, version, Some(deadline)).await
+    }
+
+    async fn listing(
+        &self,
+        project: &str,
+        version: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Listing, QueryError> {
         let page = self.project_url(project);
-        let (status, ct, body, final_url) = self.get(&page, SIMPLE_ACCEPT).await?;
-        if status == StatusCode::NOT_FOUND {
+        let ours = Ours::new(version);
+        let keep = |f: &str| ours.holds(f);
+        let fetched = self.get(&page, SIMPLE_ACCEPT, deadline).await?;
+        if fetched.status == StatusCode::NOT_FOUND {
             return Ok(Listing {
                 files: BTreeMap::new(),
                 dialect: Dialect::Pep503Html,
             });
         }
-        if ct.starts_with(PEP691_JSON) || ct.contains("json") {
-            let files = parse_pep691(&body, &final_url).map_err(|detail| QueryError::Parse {
-                url: final_url.to_string(),
-                what: "PEP 691 JSON project page",
-                detail,
-            })?;
+        if fetched.content_type.starts_with(PEP691_JSON) || fetched.content_type.contains("json") {
+            let files =
+                read_pep691(fetched.body.reader(), &fetched.url, &keep).map_err(|detail| {
+                    QueryError::Parse {
+                        url: fetched.url.to_string(),
+                        what: "PEP 691 JSON project page",
+                        detail,
+                    }
+                })?;
             return Ok(Listing {
                 files,
                 dialect: Dialect::Pep691Json,
@@ -273,14 +378,15 @@ impl IndexQuery {
         }
         // HTML: a PyPI-like index may still have the richer JSON API beside it. An index
         // that showed it has none is not asked again (pypiserver has none).
-        let html = parse_pep503(&String::from_utf8_lossy(&body), &final_url);
+        let html = read_pep503(fetched.body.reader(), &fetched.url, &keep);
+        drop(fetched);
         let api = self
             .json_api_url(project, version)
             .filter(|_| self.json_api.load(Ordering::Relaxed) != JSON_API_ABSENT);
         if let Some(api) = api {
-            let absent = match self.get(&api, "application/json").await {
-                Ok((StatusCode::OK, ct, api_body, api_url)) if ct.contains("json") => {
-                    match parse_json_api(&api_body, &api_url) {
+            let absent = match self.get(&api, "application/json", deadline).await {
+                Ok(got) if got.status == StatusCode::OK && got.content_type.contains("json") => {
+                    match read_json_api(got.body.reader(), &got.url, &keep) {
                         Ok(files) => {
                             self.json_api.store(JSON_API_PRESENT, Ordering::Relaxed);
                             return Ok(Listing {
@@ -292,11 +398,13 @@ impl IndexQuery {
                     }
                 }
                 // Something, but not the API.
-                Ok((StatusCode::OK, ..)) => true,
-                // Not found: the API would know a version the simple page lists; one it
-                // does not list yet may just not be there yet.
-                Ok(_) => lists_version(&html, version),
-                // Overloaded, refused, unreachable: that says nothing about the API.
+                Ok(got) if got.status == StatusCode::OK => true,
+                // Not found: the API would know a version the simple page lists (the page
+                // keeps only that version's files); one it does not list yet may just not
+                // be there yet.
+                Ok(_) => !html.is_empty(),
+                // Overloaded, refused, unreachable, out of time: that says nothing about
+                // the API.
                 Err(_) => false,
             };
             if absent {
@@ -309,27 +417,30 @@ impl IndexQuery {
         })
     }
 
-    /// One GET, caches bypassed; success and 404 come back, anything else is an error.
+    /// One GET, caches bypassed; success and 404 come back, anything else is an error. The
+    /// body is read whole (it is parsed after), in memory or, past [`IN_MEMORY`], on disk.
     async fn get(
         &self,
         url: &Url,
         accept: &'static str,
-    ) -> Result<(StatusCode, String, Vec<u8>, Url), QueryError> {
-        let mut req = self
-            .client
-            .get(url.clone())
-            .timeout(self.timeout)
+        deadline: Option<Instant>,
+    ) -> Result<Fetched, QueryError> {
+        let req = self
+            .request(url, deadline)?
             .header(ACCEPT, HeaderValue::from_static(accept))
             .header(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        if let Some(c) = &self.credentials {
-            if same_origin(&self.simple_url, url) {
-                req = req.basic_auth(&c.username, Some(c.password.expose()));
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() && deadline.is_some_and(|d| Instant::now() >= d) {
+                return QueryError::Deadline {
+                    url: url.to_string(),
+                    what: "the answer was not complete when the time was up".into(),
+                };
             }
-        }
-        let transport = |e: reqwest::Error| QueryError::Transport {
-            url: url.to_string(),
-            detail: super::upload::error_chain(&e),
-            source: e.without_url(),
+            QueryError::Transport {
+                url: url.to_string(),
+                detail: super::upload::error_chain(&e),
+                source: e.without_url(),
+            }
         };
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
@@ -341,45 +452,115 @@ impl IndexQuery {
                 retry_after: crate::retry::retry_after(resp.headers()),
             });
         }
-        let ct = resp
+        let content_type = resp
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let mut body = Vec::new();
+        let too_big = || QueryError::Parse {
+            url: url.to_string(),
+            what: "project page of a sane size",
+            detail: format!("more than {MAX_PAGE} bytes"),
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_PAGE as u64) {
+            return Err(too_big());
+        }
+        let mut body = Body::default();
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_PAGE {
-                return Err(QueryError::Parse {
-                    url: url.to_string(),
-                    what: "project page of a sane size",
-                    detail: format!("more than {MAX_PAGE} bytes"),
-                });
+            body.write(&chunk).map_err(|e| QueryError::Parse {
+                url: url.to_string(),
+                what: "project page that can be buffered",
+                detail: e.to_string(),
+            })?;
+            if body.len > MAX_PAGE {
+                return Err(too_big());
             }
         }
-        Ok((status, ct, body, final_url))
+        Ok(Fetched {
+            status,
+            content_type,
+            body,
+            url: final_url,
+        })
     }
 }
 
-/// Whether the listing has a file of `version` (PEP 440 equality, so `1.0` is `1.0.0`).
-fn lists_version(files: &BTreeMap<String, IndexFile>, version: &str) -> bool {
-    use crate::dist::filename::{parse_sdist, parse_wheel};
-    let Ok(want) = version.parse::<pep440_rs::Version>() else {
-        return false;
-    };
-    files.keys().any(|f| {
-        parse_wheel(f)
-            .map(|w| w.version)
-            .or_else(|_| parse_sdist(f).map(|s| s.version))
-            .is_ok_and(|v| v == want)
-    })
+/// One answer: its status, content type, body and the URL it came from (after redirects).
+struct Fetched {
+    status: StatusCode,
+    content_type: String,
+    body: Body,
+    url: Url,
 }
 
-fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
+/// A body in memory, or spooled to a temporary file once it outgrows [`IN_MEMORY`].
+#[derive(Default)]
+struct Body {
+    memory: Vec<u8>,
+    file: Option<std::fs::File>,
+    len: usize,
+}
+
+impl Body {
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.len += chunk.len();
+        if self.file.is_none() && self.memory.len() + chunk.len() > IN_MEMORY {
+            let mut f = tempfile::tempfile()?;
+            f.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(f);
+        }
+        match &mut self.file {
+            Some(f) => f.write_all(chunk),
+            None => {
+                self.memory.extend_from_slice(chunk);
+                Ok(())
+            }
+        }
+    }
+
+    /// The body from its start.
+    fn reader(&self) -> Box<dyn BufRead + '_> {
+        match &self.file {
+            Some(f) => {
+                let mut f = f;
+                if f.rewind().is_err() {
+                    return Box::new(std::io::empty());
+                }
+                Box::new(BufReader::with_capacity(64 * 1024, f))
+            }
+            None => Box::new(self.memory.as_slice()),
+        }
+    }
+}
+
+/// Which listed files are of the version asked about: a wheel's or sdist's version, compared
+/// as PEP 440 versions (`1.0` is `1.0.0`), or as text when ours does not parse.
+struct Ours {
+    raw: String,
+    parsed: Option<pep440_rs::Version>,
+}
+
+impl Ours {
+    fn new(version: &str) -> Ours {
+        Ours {
+            raw: version.to_owned(),
+            parsed: version.parse().ok(),
+        }
+    }
+
+    fn holds(&self, filename: &str) -> bool {
+        use crate::dist::filename::{parse_sdist, parse_wheel};
+        let theirs = parse_wheel(filename)
+            .map(|w| w.version)
+            .or_else(|_| parse_sdist(filename).map(|s| s.version));
+        match (theirs, &self.parsed) {
+            (Ok(v), Some(ours)) => v == *ours,
+            (Ok(v), None) => v.to_string() == self.raw,
+            (Err(_), _) => false,
+        }
+    }
 }
 
 /// A path segment: everything outside the unreserved set percent-encoded.
@@ -395,44 +576,228 @@ fn sha256_hex(s: &str) -> Option<String> {
     (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_ascii_lowercase())
 }
 
-#[derive(Deserialize)]
-struct Pep691Page {
-    #[serde(default)]
-    files: Vec<Pep691File>,
-}
-
-#[derive(Deserialize)]
-struct Pep691File {
-    filename: String,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    hashes: BTreeMap<String, serde_json::Value>,
-}
-
 /// Warehouse's PEP 691 shape: `{"meta": …, "name": …, "files": [{"filename", "url",
-/// "hashes": {"sha256": …}, …}]}`.
+/// "hashes": {"sha256": …}, …}]}`; every file.
+#[cfg(test)]
 pub fn parse_pep691(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexFile>, String> {
-    let p: Pep691Page = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    Ok(p.files
-        .into_iter()
-        .map(|f| entry(page, f.filename, f.url, &f.hashes))
-        .collect())
+    read_pep691(body, page, &|_| true)
+}
+
+/// Warehouse's `/pypi/<name>/<version>/json`: `{"info": …, "urls": [{"filename", "url",
+/// "digests": {"sha256", …}}]}`; every file.
+#[cfg(test)]
+pub fn parse_json_api(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexFile>, String> {
+    read_json_api(body, page, &|_| true)
+}
+
+/// [`parse_pep691`] as a stream, keeping only the files `keep` names: memory holds those
+/// and one entry at a time, whatever the page's size.
+pub fn read_pep691(
+    body: impl Read,
+    page: &Url,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<String, IndexFile>, String> {
+    read_listing(body, "files", page, keep)
+}
+
+/// [`parse_json_api`] as a stream (see [`read_pep691`]).
+pub fn read_json_api(
+    body: impl Read,
+    page: &Url,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<String, IndexFile>, String> {
+    read_listing(body, "urls", page, keep)
+}
+
+fn read_listing(
+    body: impl Read,
+    field: &'static str,
+    page: &Url,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<String, IndexFile>, String> {
+    let mut de = serde_json::Deserializer::from_reader(body);
+    let files = ListingSeed { field, page, keep }
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(files)
+}
+
+/// The page object: the array under `field` is read entry by entry, the rest skipped.
+struct ListingSeed<'a> {
+    field: &'static str,
+    page: &'a Url,
+    keep: &'a dyn Fn(&str) -> bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ListingSeed<'_> {
+    type Value = BTreeMap<String, IndexFile>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListingSeed<'_> {
+    type Value = BTreeMap<String, IndexFile>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an object with `{}`", self.field)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut files = BTreeMap::new();
+        while let Some(Field(key)) = map.next_key()? {
+            if key == self.field {
+                files = map.next_value_seed(EntriesSeed {
+                    page: self.page,
+                    keep: self.keep,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(files)
+    }
+}
+
+struct EntriesSeed<'a> {
+    page: &'a Url,
+    keep: &'a dyn Fn(&str) -> bool,
+}
+
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
+    type Value = BTreeMap<String, IndexFile>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesSeed<'_> {
+    type Value = BTreeMap<String, IndexFile>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of files")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut files = BTreeMap::new();
+        while let Some(f) = seq.next_element::<Listed>()? {
+            if (self.keep)(&f.filename.0) {
+                let (name, file) = entry(self.page, f);
+                files.insert(name, file);
+            }
+        }
+        Ok(files)
+    }
 }
 
 /// One listed file: both JSON dialects give a name, a URL relative to the page, and a map of
-/// digests of which only sha256 matters here.
-fn entry(
-    page: &Url,
-    filename: String,
-    url: Option<String>,
-    digests: &BTreeMap<String, serde_json::Value>,
-) -> (String, IndexFile) {
-    let sha256 = digests
-        .get("sha256")
-        .and_then(|v| v.as_str())
-        .and_then(sha256_hex);
-    let url = url.map(|u| resolve(page, &u));
+/// digests (`hashes` in PEP 691, `digests` in the JSON API) of which only sha256 matters.
+#[derive(Deserialize)]
+struct Listed {
+    filename: Field,
+    #[serde(default)]
+    url: Option<Field>,
+    #[serde(default, alias = "digests")]
+    hashes: Digests,
+}
+
+/// A string no longer than [`MAX_FIELD`]: a longer one is an error, never stored.
+struct Field(String);
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Field;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a string of at most {MAX_FIELD} bytes")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Field, E> {
+                if v.len() > MAX_FIELD {
+                    return Err(E::custom(format!(
+                        "a string of {} bytes, more than the {MAX_FIELD} a file name or URL may have",
+                        v.len()
+                    )));
+                }
+                Ok(Field(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The sha256 among an entry's digests; other digests and values that are not strings are
+/// skipped.
+#[derive(Default)]
+struct Digests(Option<String>);
+
+impl<'de> Deserialize<'de> for Digests {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Digests;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of digests")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Digests, A::Error> {
+                let mut sha = None;
+                while let Some(Field(k)) = map.next_key()? {
+                    if k == "sha256" {
+                        sha = map.next_value::<MaybeStr>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Digests(sha))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A short string, or nothing for any other JSON value (which is consumed).
+struct MaybeStr(Option<String>);
+
+impl<'de> Deserialize<'de> for MaybeStr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeStr;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MaybeStr, E> {
+                Ok(MaybeStr((v.len() <= MAX_FIELD).then(|| v.to_owned())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<MaybeStr, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<MaybeStr, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<MaybeStr, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<MaybeStr, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_unit<E>(self) -> Result<MaybeStr, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeStr, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeStr, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn entry(page: &Url, f: Listed) -> (String, IndexFile) {
+    let sha256 = f.hashes.0.as_deref().and_then(sha256_hex);
+    let url = f.url.map(|u| resolve(page, &u.0));
+    let filename = f.filename.0;
     (
         filename.clone(),
         IndexFile {
@@ -441,31 +806,6 @@ fn entry(
             url,
         },
     )
-}
-
-#[derive(Deserialize)]
-struct JsonApiPage {
-    #[serde(default)]
-    urls: Vec<JsonApiFile>,
-}
-
-#[derive(Deserialize)]
-struct JsonApiFile {
-    filename: String,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    digests: BTreeMap<String, serde_json::Value>,
-}
-
-/// Warehouse's `/pypi/<name>/<version>/json`: `{"info": …, "urls": [{"filename", "url",
-/// "digests": {"sha256", …}}]}`.
-pub fn parse_json_api(body: &[u8], page: &Url) -> Result<BTreeMap<String, IndexFile>, String> {
-    let p: JsonApiPage = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    Ok(p.urls
-        .into_iter()
-        .map(|f| entry(page, f.filename, f.url, &f.digests))
-        .collect())
 }
 
 fn resolve(page: &Url, href: &str) -> String {
@@ -477,8 +817,65 @@ fn resolve(page: &Url, href: &str) -> String {
 /// PEP 503: every `<a href="URL#sha256=HEX">FILENAME</a>`. Attributes in any order, quoted
 /// with `"` or `'` or not at all, entities decoded; comments skipped. The file name is the
 /// anchor text, or the URL's last path segment when the text is empty.
+#[cfg(test)]
 pub fn parse_pep503(html: &str, page: &Url) -> BTreeMap<String, IndexFile> {
+    read_pep503(html.as_bytes(), page, &|_| true)
+}
+
+/// [`parse_pep503`] as a stream, keeping only the files `keep` names: the page is read in
+/// pieces that end after an `</a>` outside any comment (at most [`MAX_PIECE`] each), so
+/// memory holds one piece whatever the page's size. A read error ends the page.
+pub fn read_pep503(
+    mut body: impl Read,
+    page: &Url,
+    keep: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, IndexFile> {
     let mut out = BTreeMap::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = body.read(&mut chunk).unwrap_or(0);
+        buf.extend_from_slice(&chunk[..n]);
+        let cut = if n == 0 {
+            Some(buf.len())
+        } else {
+            piece_end(&buf).or((buf.len() > MAX_PIECE).then_some(buf.len()))
+        };
+        if let Some(cut) = cut {
+            let piece = String::from_utf8_lossy(&buf[..cut]).into_owned();
+            buf.drain(..cut);
+            anchors_into(&piece, page, keep, &mut out);
+        }
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+/// Where a piece of HTML may end: after the last `</a…>`, unless that is inside a comment
+/// not yet closed (then before the comment).
+fn piece_end(buf: &[u8]) -> Option<usize> {
+    let lower = buf.to_ascii_lowercase();
+    let mut upto = lower.len();
+    let cut = loop {
+        let open = lower[..upto].windows(3).rposition(|w| w == b"</a")?;
+        match lower[open..].iter().position(|b| *b == b'>') {
+            Some(gt) => break open + gt + 1,
+            None => upto = open,
+        }
+    };
+    match lower[..cut].windows(4).rposition(|w| w == b"<!--") {
+        Some(c) if !lower[c..cut].windows(3).any(|w| w == b"-->") => (c > 0).then_some(c),
+        _ => Some(cut),
+    }
+}
+
+fn anchors_into(
+    html: &str,
+    page: &Url,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut BTreeMap<String, IndexFile>,
+) {
     for (attrs, text) in anchors(html) {
         let Some(href) = attrs
             .iter()
@@ -499,7 +896,7 @@ pub fn parse_pep503(html: &str, page: &Url) -> BTreeMap<String, IndexFile> {
         } else {
             text
         };
-        if filename.is_empty() {
+        if filename.is_empty() || filename.len() > MAX_FIELD || !keep(&filename) {
             continue;
         }
         out.insert(
@@ -511,7 +908,6 @@ pub fn parse_pep503(html: &str, page: &Url) -> BTreeMap<String, IndexFile> {
             },
         );
     }
-    out
 }
 
 fn percent_decode(s: &str) -> String {
@@ -984,14 +1380,14 @@ mod tests {
         let dest = dir.path().join("copy");
         let file = base.join("/f/x-1.0.tar.gz").unwrap();
         assert_eq!(
-            q.download(&file, &dest).await.unwrap(),
+            q.download(&file, &dest, 1024).await.unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
         assert!(seen.lock().unwrap()[0].header("authorization").is_some());
 
         let missing = base.join("/f/gone.tar.gz").unwrap();
-        let err = q.download(&missing, &dest).await.unwrap_err();
+        let err = q.download(&missing, &dest, 1024).await.unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, QueryError::Download { .. }), "{err:?}");
         assert!(
@@ -1001,11 +1397,134 @@ mod tests {
         assert!(!text.contains("which files it has"), "{text}");
 
         let unwritable = dir.path().join("no-such-dir").join("copy");
-        let err = q.download(&file, &unwritable).await.unwrap_err();
+        let err = q.download(&file, &unwritable, 1024).await.unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, QueryError::Save { .. }), "{err:?}");
         assert!(text.contains(&unwritable.display().to_string()), "{text}");
         assert!(!format!("{err:?}").contains("QUERYTOKEN"), "{err:?}");
+    }
+
+    #[test]
+    fn only_the_asked_versions_files_are_kept() {
+        let ours = Ours::new("1.0");
+        assert!(
+            ours.holds("x-1.0.0-py3-none-any.whl"),
+            "PEP 440: 1.0 is 1.0.0"
+        );
+        assert!(ours.holds("x-1.0.tar.gz"));
+        assert!(!ours.holds("x-1.0.1-py3-none-any.whl"));
+        assert!(!ours.holds("x-1.0.zip"), "not a file we upload");
+        let json = format!(
+            r#"{{"files":[{{"filename":"x-0.9.tar.gz","url":"/a","hashes":{{"sha256":"{SHA}"}}}},
+            {{"filename":"x-1.0.tar.gz","url":"/b","hashes":{{"md5":"00","sha256":"{SHA}","other":[1,{{"a":2}}]}}}}],"meta":{{}}}}"#
+        );
+        let keep = |f: &str| ours.holds(f);
+        let files = read_pep691(json.as_bytes(), &page(), &keep).unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["x-1.0.tar.gz"]);
+        assert_eq!(files["x-1.0.tar.gz"].sha256.as_deref(), Some(SHA));
+        // A field too long to be a file name is refused, not stored.
+        let long = format!(
+            r#"{{"files":[{{"filename":"{}"}}]}}"#,
+            "a".repeat(MAX_FIELD + 1)
+        );
+        assert!(read_pep691(long.as_bytes(), &page(), &keep).is_err());
+    }
+
+    /// A reader that hands out at most `n` bytes per read, to cut pages anywhere.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn html_read_in_pieces_finds_the_same_files() {
+        let mut html = String::new();
+        for i in 0..200 {
+            html.push_str(&format!(
+                "<a href=\"/p/x-1.{i}.tar.gz#sha256={SHA}\">x-1.{i}.tar.gz</a>\n"
+            ));
+            if i == 50 {
+                // A comment holding anchors, across any piece boundary, hides them.
+                html.push_str("<!-- <a href=\"/ghost.tar.gz\">x-9.tar.gz</a> -->\n");
+            }
+        }
+        let whole = parse_pep503(&html, &page());
+        assert_eq!(whole.len(), 200);
+        for step in [1, 7, 64, 4096] {
+            let r = Trickle(html.as_bytes(), step);
+            assert_eq!(read_pep503(r, &page(), &|_| true), whole, "reads of {step}");
+        }
+        assert_eq!(piece_end(b"<a>x</a><a>y</A >z"), Some(17));
+        assert_eq!(piece_end(b"<a>x</a> <!-- <a>y</a>"), Some(9));
+        assert_eq!(piece_end(b"<!-- <a>y</a>"), None);
+        assert_eq!(piece_end(b"<a>x</a"), None);
+    }
+
+    #[tokio::test]
+    async fn a_download_bigger_than_allowed_is_refused() {
+        let (base, _) = serve(vec![(
+            "/f/x-1.0.tar.gz",
+            "200 OK",
+            "application/octet-stream",
+            "0123456789".into(),
+        )])
+        .await;
+        let q = IndexQuery::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("copy");
+        let url = base.join("/f/x-1.0.tar.gz").unwrap();
+        let err = q.download(&url, &dest, 9).await.unwrap_err();
+        assert!(err.to_string().contains("it is bigger than 9 B"), "{err}");
+        assert!(q.download(&url, &dest, 10).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_request_ends_by_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!(
+            "http://{}/simple/",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = read_request(&mut sock).await;
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n")
+                        .await;
+                    loop {
+                        if sock.write_all(b" ").await.is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                });
+            }
+        });
+        let q = IndexQuery::new(base, Duration::from_secs(60)).unwrap();
+        let started = Instant::now();
+        let err = q
+            .files_by("x", "1.0", Instant::now() + Duration::from_millis(700))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, QueryError::Deadline { .. }), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        // Past the deadline nothing is sent at all.
+        let err = q.files_by("x", "1.0", Instant::now()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("ran out before the request"),
+            "{err}"
+        );
     }
 
     proptest! {

@@ -559,6 +559,9 @@ impl Uploader {
     }
 
     /// The server's own explanation, from a capped read of the body; never the password.
+    /// Every form of the credentials is cut out of the body as read (a read cut short at the
+    /// cap also loses a form's first characters at the end), and again from the message once
+    /// decoded (JSON escapes, HTML entities) — both before the message is shortened.
     async fn message(&self, mut response: reqwest::Response) -> String {
         let status = response.status();
         let is_json = response
@@ -566,31 +569,25 @@ impl Uploader {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("json"));
-        let body = read_capped(&mut response, MAX_ERROR_BODY).await;
+        let body = crate::http::read_capped(&mut response, MAX_ERROR_BODY).await;
+        let credentials = self.credentials();
+        let mut redactor = crate::secret::Redactor::default();
+        redactor.add(&credentials.password);
+        redactor.add_user(&credentials.username);
         let text = String::from_utf8_lossy(&body);
-        let message = extract_message(&text, is_json).unwrap_or_else(|| {
+        let text = if body.len() >= MAX_ERROR_BODY {
+            redactor.redact_truncated(&text)
+        } else {
+            redactor.redact(&text)
+        };
+        extract_message_with(&text, is_json, &|m| redactor.redact(m)).unwrap_or_else(|| {
             format!(
                 "{} {}",
                 status.as_u16(),
                 status.canonical_reason().unwrap_or("(no reason given)")
             )
-        });
-        self.credentials().password.redact(&message)
+        })
     }
-}
-
-/// At most `max` bytes of an answer's body, for its message: a hostile server cannot fill
-/// memory, and a body cut short (or broken off) still says what arrived.
-pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    while body.len() < max {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    body.truncate(max);
-    body
 }
 
 /// The error and its causes on one line, without the URL (the caller names it once).
@@ -630,7 +627,18 @@ fn transport(filename: &str, url: &Url, e: reqwest::Error) -> UploadError {
 
 /// warehouse (with `Accept: application/json`) answers `{"message": ...}`; pypiserver's
 /// bottle pages put the reason in `<pre>` and the status in `<title>`; others send text.
+#[cfg(test)]
 pub(crate) fn extract_message(body: &str, is_json: bool) -> Option<String> {
+    extract_message_with(body, is_json, &str::to_owned)
+}
+
+/// [`extract_message`], `scrub` applied to the decoded message before it is shortened.
+pub(crate) fn extract_message_with(
+    body: &str,
+    is_json: bool,
+    scrub: &dyn Fn(&str) -> String,
+) -> Option<String> {
+    let tidy = |s: &str| tidy(&scrub(s));
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return None;

@@ -25,9 +25,12 @@ pub(crate) async fn run(
     if ctx.sha.is_empty() || ctx.repository.is_empty() {
         return (outcome, Err(StageError::NoCommit.into()));
     }
-    // Rate-limit waits and retries print plain lines (URLs and seconds, never the token).
+    // Rate-limit waits and retries are logged through the runtime like every other line.
     let gh = match crate::github::GitHub::new(&ctx.api_url, token.cloned()) {
-        Ok(gh) => gh.with_logger(|m| println!("{m}")),
+        Ok(gh) => {
+            let logger = rt.clone();
+            gh.with_logger(move |m| logger.info(m))
+        }
         Err(e) => return (outcome, Err(e.into())),
     };
     let cfg = WaitConfig {

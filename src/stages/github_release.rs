@@ -127,8 +127,9 @@ pub(crate) async fn run(
         },
         dry_run,
     };
-    let gh =
-        crate::github::GitHub::new(&ctx.api_url, token.cloned())?.with_logger(|m| println!("{m}"));
+    let logger = rt.clone();
+    let gh = crate::github::GitHub::new(&ctx.api_url, token.cloned())?
+        .with_logger(move |m| logger.info(m));
     let outcome = crate::github_release::sync(&gh, &request, &|line| rt.info(line)).await?;
     if let Some(url) = &outcome.url {
         rt.info(&format!("GitHub Release: {url}"));

@@ -115,6 +115,8 @@ pub(crate) struct Connection<'s> {
     session: Option<Session<'s>>,
     uploader: Uploader,
     query: IndexQuery,
+    /// How long asking the index may take (see `Tuning::query_budget`).
+    query_budget: std::time::Duration,
 }
 
 impl Connection<'_> {
@@ -132,9 +134,10 @@ impl Connection<'_> {
         name: &str,
         version: &str,
     ) -> Vec<&'d Distribution> {
+        let by = std::time::Instant::now() + self.query_budget;
         let on_index = self
             .query
-            .files(name, version)
+            .files_by(name, version, by)
             .await
             .map(|l| l.files)
             .unwrap_or_default();
@@ -174,6 +177,10 @@ pub(crate) async fn connect<'s>(
         }
         Some(s) => Some(s.credentials().await?.0),
     };
+    if let Some(c) = &credentials {
+        // An index that echoes `Authorization: Basic …` echoes this user with the password.
+        rt.mask_user(&c.username);
+    }
     let url = &target.upload_url;
     let placeholder = Credentials::token(crate::secret::Secret::new(String::new()));
     let uploader = Uploader::with_timeouts(
@@ -198,6 +205,7 @@ pub(crate) async fn connect<'s>(
         session,
         uploader,
         query,
+        query_budget: settings.tuning.query_budget,
     })
 }
 
@@ -213,12 +221,13 @@ pub(crate) struct Uploads {
 }
 
 /// Upload every file, each with its attestation when `attestations` has one (`None`: this run
-/// does not attest).
+/// does not attest). `scratch` (the runner's temp dir) takes downloads, never `packages-dir`.
 pub(crate) async fn run(
     dists: &[Distribution],
     connection: Connection<'_>,
     attestations: Option<HashMap<String, String>>,
     settings: &Settings,
+    scratch: &std::path::Path,
     rt: &Runtime,
 ) -> (Uploads, Result<(), RunError>) {
     debug_assert!(dists.windows(2).all(|w| w[0].kind <= w[1].kind));
@@ -227,6 +236,7 @@ pub(crate) async fn run(
         session,
         uploader,
         query,
+        ..
     } = connection;
     let trusted = session.as_ref().is_some_and(Session::is_trusted_publishing);
     // `None`: not attesting; the names: files whose attestation was made (and saved).
@@ -255,6 +265,8 @@ pub(crate) async fn run(
         retry: settings.tuning.retry,
         // TestPyPI: a version pushed again with other contents is skipped with a warning.
         skip_conflicts: target.names == crate::config::TESTPYPI,
+        query_budget: settings.tuning.query_budget,
+        scratch: scratch.to_path_buf(),
     };
     let bars = crate::progress::Bars::new(!rt.is_actions());
     let parallelism = std::sync::Mutex::new(None);

@@ -156,7 +156,7 @@ struct TrustedRun {
 fn trusted_run(mint: Mint, faults: &[&str], attestations: &str) -> TrustedRun {
     let token = match &mint {
         Mint::Token { token, .. } => token.clone(),
-        Mint::Refuse { .. } => "pypi-NEVERMINTED0123456789".into(),
+        Mint::Refuse { .. } => "pypi-Nv3Rq8Zt1Kx6Wm4Hj9Pc".into(),
     };
     let server = PyPIServer::start_with_token(&token);
     let github = OidcDouble::start(Some(server.port), claims(), mint);
@@ -522,7 +522,7 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
     env.set("INPUT_VERIFY_INSTALL", "false")
         .set("GITHUB_API_URL", api.api_url())
         .set("GITHUB_WORKSPACE", ws.path().display().to_string())
-        .set("INPUT_GITHUB_TOKEN", "ghs_RELEASETOKEN0123")
+        .set("INPUT_GITHUB_TOKEN", "ghs_Rl4Kp9Xe2Vn7Tq5Jz")
         .set("INPUT_RELEASE", "auto");
     let r = env.run(ws.path(), &["run"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
@@ -641,10 +641,10 @@ fn run_sends_each_file_its_verified_attestation_and_says_when_a_rerun_cannot() {
 fn attestations_true_refuses_token_uploads_and_false_never_attests() {
     let sigstore = SigstoreDouble::start(&[]);
     let ws = workspace_with_dists("0.1.0");
-    let server = PyPIServer::start_with_token("pypi-UPLOADTOKEN0123456789");
+    let server = PyPIServer::start_with_token("pypi-Up5Yd2Lg7Tw9Qs3Mx8Bn");
     let mut env = crate::oidc::tag_push();
     env.set("INPUT_PYPI_URL", server.upload_url())
-        .set("INPUT_PYPI_TOKEN", "pypi-UPLOADTOKEN0123456789")
+        .set("INPUT_PYPI_TOKEN", "pypi-Up5Yd2Lg7Tw9Qs3Mx8Bn")
         .set("INPUT_ATTESTATIONS", "true");
     sigstore.configure(&mut env);
     let r = env.run(ws.path(), &["run"]);

@@ -241,6 +241,7 @@ const TUNING: &[(&str, bool)] = &[
     ("SDD_PUBLISH_CONNECT_TIMEOUT_MS", true),
     ("SDD_PUBLISH_STALL_TIMEOUT_MS", true),
     ("SDD_PUBLISH_VERIFY_INTERVAL_MS", true),
+    ("SDD_PUBLISH_QUERY_BUDGET_MS", true),
 ];
 
 /// The catalogue. Variables the runner always sets are an error when they hold what the

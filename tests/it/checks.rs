@@ -738,7 +738,7 @@ fn a_failed_gate_stops_the_run_before_any_file_work() {
         r.all_output()
     );
     assert!(
-        r.summary.contains("| [Test Suite](https://github.com/"),
+        r.summary.contains("| [Test Suite](<https://github.com/"),
         "{}",
         r.summary
     );

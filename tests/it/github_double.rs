@@ -129,7 +129,7 @@ pub struct GitHubDouble {
 }
 
 /// A fixture from `tests/fixtures/github/`, read once.
-fn fixture(name: &str) -> Value {
+pub fn fixture(name: &str) -> Value {
     static CACHE: std::sync::OnceLock<Mutex<BTreeMap<String, Value>>> = std::sync::OnceLock::new();
     let mut cache = CACHE
         .get_or_init(Default::default)

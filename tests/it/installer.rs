@@ -501,13 +501,58 @@ fn a_tampered_cache_is_refused_and_replaced() {
         "the tampered binary was kept"
     );
 
-    // Tampered again, and this time nothing to reinstall from: refused, not used.
+    // The binary replaced, with nothing to reinstall from: the cached archive is checked
+    // against the committed sha256 and the binary unpacked from it again.
     fs::write(&bin, "#!/bin/sh\necho evil\n").unwrap();
+    fs::remove_dir_all(&release.dir).unwrap();
+    let run = runner.install();
+    assert_eq!(run.ok(), bin);
+    assert_eq!(file_sha256(&bin), release.binary_sha256);
+    assert!(run.stderr.contains("tampered"), "{}", run.transcript());
+}
+
+#[test]
+fn a_cache_replaced_whole_is_refused_against_the_committed_sha256() {
+    // What an attacker with write access to the tool cache can do: replace the binary, the
+    // archive kept beside it, and any record written there, all consistently. Only
+    // dist/sha256sums (committed, read from the action's checkout) decides.
+    let release = Release::linux();
+    let mut runner = Runner::new();
+    runner.release(&release);
+    let bin = runner.install().ok();
+    let dir = runner.cache_dir("x86_64-unknown-linux-musl");
+    let evil = b"#!/bin/sh\necho evil\n";
+    let evil_archive = tar_gz("sdd-publish", evil);
+    fs::write(&bin, evil).unwrap();
+    fs::write(
+        dir.join("sdd-publish-x86_64-unknown-linux-musl.tar.gz"),
+        &evil_archive,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("installed.sha256"),
+        format!("{} {}\n", sha256_hex(evil), sha256_hex(&evil_archive)),
+    )
+    .unwrap();
+
+    // With the release reachable: refused, downloaded again, the pinned binary installed.
+    let run = runner.install();
+    assert_eq!(run.ok(), bin);
+    assert!(run.stderr.contains("tampered"), "{}", run.transcript());
+    assert_eq!(file_sha256(&bin), release.binary_sha256);
+
+    // Poisoned again with nothing to download: refused, and nothing of it is left to run.
+    fs::write(&bin, evil).unwrap();
+    fs::write(
+        dir.join("sdd-publish-x86_64-unknown-linux-musl.tar.gz"),
+        &evil_archive,
+    )
+    .unwrap();
     fs::remove_dir_all(&release.dir).unwrap();
     let run = runner.install();
     run.failed();
     assert!(run.stderr.contains("tampered"), "{}", run.transcript());
-    assert!(!bin.exists(), "the tampered binary is still in the cache");
+    assert!(!bin.exists(), "the poisoned binary is still in the cache");
 }
 
 #[test]
@@ -723,15 +768,13 @@ fn without_a_pinned_release_it_builds_from_source_with_cargo_install() {
     assert!(args.iter().any(|a| a == "--root"), "{args:?}");
     assert!(run_version(&bin).contains("fake cargo build"));
 
-    // Cached: a second run does not build again.
+    // Never reused: nothing committed could verify a cached build, so a second run builds
+    // again, whatever the cache holds (here: a binary an attacker put there).
     fs::remove_file(&log).unwrap();
+    fs::write(&bin, "#!/bin/sh\necho evil\n").unwrap();
     assert_eq!(runner.install().ok(), bin);
-    assert!(!log.exists(), "built again instead of using the cache");
-
-    // Changed sources (same version): the cached build is stale, build again.
-    fs::write(checkout.join("src/main.rs"), "fn main() { println!(); }\n").unwrap();
-    assert_eq!(runner.install().ok(), bin);
-    assert!(log.exists(), "a build from other sources was reused");
+    assert!(log.exists(), "a cached source build was reused");
+    assert!(run_version(&bin).contains("fake cargo build"));
 }
 
 /// The real fallback: `cargo install --locked --path <repo>` for an unknown platform. Slow on

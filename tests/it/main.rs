@@ -19,6 +19,7 @@ mod devversion;
 mod docs;
 mod faults;
 mod github_double;
+mod hostile;
 mod installer;
 mod lint;
 mod oidc;

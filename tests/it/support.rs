@@ -378,29 +378,179 @@ pub fn workspace_with_dists(version: &str) -> tempfile::TempDir {
     ws
 }
 
-/// Every secret the suite has handed out (index tokens, passwords). Each run through
-/// [`ActionEnv::run`] is checked against all of them, so no test can leak one unnoticed.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+thread_local! {
+    /// Every secret this test has handed out (index tokens, passwords). Each run through
+    /// [`ActionEnv::run`] is checked against all of them, so no test can leak one unnoticed.
+    /// Per test (libtest runs each test on its own thread): one test's made-up token cannot
+    /// collide, eight characters at a time, with another test's ordinary output.
+    static SECRETS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// User names credentials travel with (`Authorization: Basic base64(user:secret)`).
+    static USERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Every 8-byte run of every form of every secret, lower-cased, with what it came from.
+    static WINDOWS: std::cell::RefCell<Option<std::rc::Rc<Windows>>> = const { std::cell::RefCell::new(None) };
+}
+/// An 8-byte run of a credential's form (lower-cased) → which form it is.
+type Windows = HashMap<[u8; 8], String>;
+
+/// How short a run of a credential's form still counts as a leak: a cut-off token is one.
+pub const LEAK_WINDOW: usize = 8;
 
 pub fn register_secret(secret: &str) {
-    if secret.len() >= 8 {
-        SECRETS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(secret.to_owned());
+    if secret.len() < LEAK_WINDOW {
+        return;
     }
+    SECRETS.with_borrow_mut(|all| {
+        if !all.iter().any(|s| s == secret) {
+            all.push(secret.to_owned());
+            WINDOWS.set(None);
+        }
+    });
 }
 
-/// Panic if any registered secret appears in `text` anywhere but an `::add-mask::` line
-/// (the one place it must appear, so the runner can hide it).
+/// A user name some credential is sent with (`__token__` and git's `x-access-token` are
+/// always known).
+pub fn register_user(user: &str) {
+    USERS.with_borrow_mut(|all| {
+        if !all.iter().any(|u| u == user) {
+            all.push(user.to_owned());
+            WINDOWS.set(None);
+        }
+    });
+}
+
+/// Every form a credential can take in text a server or a log writes: raw, percent-encoded
+/// (reserved characters or every byte; either hex case, as matching ignores case), form
+/// encoding, JSON (with `\/`, or `\uXXXX` outside ASCII), HTML attributes, base64 at each
+/// byte alignment (standard and URL-safe), and `Basic base64(user:secret)` for every user.
+/// Written here independently of the code under test.
+pub fn credential_forms(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    let b = secret.as_bytes();
+    let pct = |all: bool| -> String {
+        b.iter()
+            .map(|&c| {
+                if !all && (c.is_ascii_alphanumeric() || b"-._~".contains(&c)) {
+                    (c as char).to_string()
+                } else {
+                    format!("%{c:02X}")
+                }
+            })
+            .collect()
+    };
+    let json = serde_json::to_string(secret).unwrap();
+    let json = json[1..json.len() - 1].to_string();
+    let ascii_json: String = json
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                let mut u = [0u16; 2];
+                c.encode_utf16(&mut u)
+                    .iter()
+                    .map(|x| format!("\\u{x:04x}"))
+                    .collect()
+            }
+        })
+        .collect();
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;");
+    let mut out = vec![
+        ("raw", secret.to_owned()),
+        ("percent-encoded", pct(false)),
+        ("percent-encoded (every byte)", pct(true)),
+        (
+            "form-encoded",
+            url::form_urlencoded::byte_serialize(b).collect(),
+        ),
+        ("JSON-escaped", json.clone()),
+        ("JSON-escaped with \\/", json.replace('/', "\\/")),
+        ("JSON-escaped ASCII", ascii_json),
+        ("HTML-escaped", html),
+    ];
+    for (name, engine) in [
+        ("base64", base64::engine::general_purpose::STANDARD_NO_PAD),
+        (
+            "base64url",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ),
+    ] {
+        for shift in 0..3usize {
+            let mut shifted = vec![0u8; shift];
+            shifted.extend_from_slice(b);
+            let enc = engine.encode(&shifted);
+            let start = (shift * 8).div_ceil(6);
+            if let Some(s) = enc.get(start..enc.len().saturating_sub(2)) {
+                out.push((name, s.to_owned()));
+            }
+        }
+    }
+    let mut users: Vec<String> = vec!["__token__".into(), "x-access-token".into()];
+    users.extend(USERS.with_borrow(|u| u.clone()));
+    for u in users {
+        // From the first character holding a bit of the secret: the user's own part is no
+        // secret (and is in every request that user sends).
+        let enc = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{secret}"));
+        let from = ((u.len() + 1) * 8) / 6;
+        out.push(("Basic user:secret", enc[from..].to_owned()));
+    }
+    out
+}
+
+fn leak_windows() -> std::rc::Rc<Windows> {
+    if let Some(w) = WINDOWS.with_borrow(|w| w.clone()) {
+        return w;
+    }
+    let mut windows = HashMap::new();
+    for s in SECRETS.with_borrow(|s| s.clone()) {
+        for (kind, form) in credential_forms(&s) {
+            let lower = form.to_ascii_lowercase().into_bytes();
+            for w in lower.windows(LEAK_WINDOW) {
+                let key: [u8; 8] = w.try_into().unwrap();
+                windows
+                    .entry(key)
+                    .or_insert_with(|| format!("{kind} form of a registered secret"));
+            }
+        }
+    }
+    let windows = std::rc::Rc::new(windows);
+    WINDOWS.set(Some(windows.clone()));
+    windows
+}
+
+/// The first run of at least [`LEAK_WINDOW`] characters of any form of any registered
+/// secret in `text` (case-insensitive), with what it is.
+pub fn find_secret(text: &str) -> Option<(String, String)> {
+    let windows = leak_windows();
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    (0..bytes.len().saturating_sub(LEAK_WINDOW - 1)).find_map(|i| {
+        let key: [u8; 8] = bytes[i..i + LEAK_WINDOW].try_into().unwrap();
+        windows.get(&key).map(|kind| {
+            let mut from = i.saturating_sub(20);
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let mut to = (i + 28).min(text.len());
+            while !text.is_char_boundary(to) {
+                to += 1;
+            }
+            (kind.clone(), text[from..to].to_owned())
+        })
+    })
+}
+
+/// Panic if any form of any registered secret (see [`credential_forms`]; eight characters
+/// of one are enough) appears in `text` anywhere but an `::add-mask::` line (the one place
+/// the raw value must appear, so the runner can hide it).
 pub fn assert_no_secrets(what: &str, text: &str) {
-    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for line in text.lines().filter(|l| !l.starts_with("::add-mask::")) {
-        for s in &secrets {
-            assert!(
-                !line.contains(s.as_str()),
-                "{what}: a secret leaked into the output: {line:?}"
-            );
+        if let Some((kind, around)) = find_secret(line) {
+            panic!("{what}: a secret leaked into the output ({kind}): …{around:?}…");
         }
     }
 }
@@ -536,6 +686,35 @@ impl ActionEnv {
 
     /// Run `sdd-publish <args>` in `cwd` with exactly these variables (plus PATH and HOME).
     pub fn run(&self, cwd: &Path, args: &[&str]) -> RunResult {
+        self.run_via(&[], cwd, args)
+    }
+
+    /// [`ActionEnv::run`], and the binary's peak resident memory in KiB, as the kernel
+    /// counts it (`getrusage(RUSAGE_CHILDREN)` in a Python parent that runs nothing else).
+    pub fn run_measured(&self, cwd: &Path, args: &[&str]) -> (RunResult, u64) {
+        let python = venv_bin("python");
+        let rss = self.dir.path().join("maxrss");
+        let script = "import os,resource,subprocess,sys\n\
+            r=subprocess.run(sys.argv[2:])\n\
+            open(sys.argv[1],'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+            sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)";
+        let prefix = [
+            python.display().to_string(),
+            "-c".into(),
+            script.into(),
+            rss.display().to_string(),
+        ];
+        let r = self.run_via(&prefix, cwd, args);
+        let kib = std::fs::read_to_string(&rss)
+            .unwrap_or_else(|e| panic!("no peak memory recorded ({e}): {}", r.all_output()))
+            .trim()
+            .parse()
+            .unwrap();
+        (r, kib)
+    }
+
+    /// Run the binary with `prefix` (a program and its arguments) in front of it.
+    fn run_via(&self, prefix: &[String], cwd: &Path, args: &[&str]) -> RunResult {
         for (k, v) in &self.vars {
             // Tokens and passwords, not every name with TOKEN in it: the value of
             // ACTIONS_ID_TOKEN_REQUEST_URL is a URL that other tests print on purpose.
@@ -543,7 +722,15 @@ impl ActionEnv {
                 register_secret(v);
             }
         }
-        let out: Output = Command::new(sdd_publish_bin())
+        let mut cmd = match prefix.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(sdd_publish_bin());
+                c
+            }
+            None => Command::new(sdd_publish_bin()),
+        };
+        let out: Output = cmd
             .args(args)
             .current_dir(cwd)
             .env_clear()
