@@ -11,7 +11,8 @@
 //! failed check, rehearsals (`workflow_dispatch` with `dry-run`, on the tag and on a feature
 //! branch), and the pre-flight stopping a release whose console script crashes or whose
 //! critical tests fail. The pytest those tests need comes from the wheelhouse, served by the
-//! PyPI stand-in as PyPI would.
+//! PyPI stand-in as PyPI would. `examples/wheels-matrix.yml`'s publish job runs against a
+//! TestPyPI conflict, and `examples/private-index.yml` against devpi-server with a user.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -192,6 +193,17 @@ impl World {
     /// Run the workflow for one event under act. The log is also kept in
     /// `target/act-logs/<label>.log`, for reading a run that passed.
     fn act(&self, label: &str, event: &str, payload: Value) -> Outcome {
+        self.act_with(label, event, payload, &[])
+    }
+
+    /// [`World::act`] with more secrets.
+    fn act_with(
+        &self,
+        label: &str,
+        event: &str,
+        payload: Value,
+        secrets: &[(&str, &str)],
+    ) -> Outcome {
         let event_file = self.tmp.path().join("event.json");
         std::fs::write(&event_file, payload.to_string()).unwrap();
         let home = self.tmp.path().join("home");
@@ -257,6 +269,9 @@ impl World {
         for (k, v) in &env {
             cmd.arg("--env").arg(format!("{k}={v}"));
         }
+        for (k, v) in secrets {
+            cmd.env(k, v).args(["--secret", k]);
+        }
 
         let out = cmd.output().unwrap();
         let log = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -272,15 +287,15 @@ impl World {
     }
 
     fn push(&self, label: &str, git_ref: &str) -> Outcome {
-        self.act(
-            label,
-            "push",
-            json!({
-                "ref": git_ref,
-                "after": self.head,
-                "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
-            }),
-        )
+        self.act(label, "push", self.push_event(git_ref))
+    }
+
+    fn push_event(&self, git_ref: &str) -> Value {
+        json!({
+            "ref": git_ref,
+            "after": self.head,
+            "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
+        })
     }
 
     /// The improved-sdd files a server stores (not the wheelhouse PyPI also serves).
@@ -829,6 +844,77 @@ fn the_matrix_example_publishes_every_wheel_and_warns_on_a_testpypi_conflict() {
 /// The workflow with `job` alone, its `needs` dropped: act runs a job's needs even with `-j`,
 /// and build jobs on macOS and Windows runners (cibuildwheel, artifact uploads) cannot run
 /// here; the artifacts they would leave are prepared by the test instead. The job itself is
+/// `examples/private-index.yml` on a tag push, against devpi-server with a real user: the
+/// three settings a user edits (upload URL, simple index, user) pointed at it, her password
+/// in the workflow's secret. The upload, the pre-flight and the verification from the index
+/// pass; a re-run of the tag (which rebuilds) skips both files as the published ones.
+#[test]
+fn the_private_index_example_publishes_to_devpi_as_a_user() {
+    let devpi = crate::devpi::Devpi::start();
+    let w = World::of_example(
+        "private-index.yml",
+        None,
+        vec![],
+        &sdd_publish_bin(),
+        &|_| {},
+    );
+    let base = format!("http://127.0.0.1:{}/alice/dev/", devpi.port);
+    let workflow = w.project.join(".github/workflows/private-index.yml");
+    let text = std::fs::read_to_string(&workflow).unwrap();
+    let mut edited = text.clone();
+    for (setting, value) in [
+        ("PRIVATE_INDEX_URL", base.clone()),
+        ("PRIVATE_INDEX_SIMPLE_URL", format!("{base}+simple/")),
+        ("PRIVATE_INDEX_USER", "alice".to_string()),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{setting}: ")))
+            .unwrap_or_else(|| panic!("the example sets {setting} in its env"));
+        edited = edited.replace(line, &format!("  {setting}: {value}"));
+    }
+    std::fs::write(&workflow, edited).unwrap();
+    let secrets = [("PRIVATE_INDEX_PASSWORD", devpi.password.as_str())];
+    let tag = w.push_event("refs/tags/v0.1.0");
+
+    let o = w.act_with("private-index", "push", tag.clone(), &secrets);
+    assert!(o.ok, "{}", o.log);
+    let served: Vec<String> = devpi.served().into_keys().collect();
+    assert_eq!(served, vec![WHEEL, SDIST], "{}", o.log);
+    assert_eq!(o.output("should-publish").as_deref(), Some("true"));
+    assert_eq!(o.output("verified").as_deref(), Some("true"), "{}", o.log);
+    let summary = o.summary();
+    for needle in [
+        "user `alice` with the password in `pypi-token` (`pypi-username` input)",
+        "| **Pre-flight:** |",
+        "| **Upload:** | 2 uploaded, 0 already there",
+    ] {
+        assert!(summary.contains(needle), "{needle}:\n{summary}");
+    }
+    assert!(
+        o.log.contains("improved-sdd 0.1.0"),
+        "the smoke command ran: {}",
+        o.log
+    );
+
+    let again = w.act_with("private-index-rerun", "push", tag, &secrets);
+    assert!(again.ok, "{}", again.log);
+    assert_eq!(
+        again.output("uploaded").as_deref(),
+        Some(""),
+        "{}",
+        again.log
+    );
+    assert!(
+        again
+            .summary()
+            .contains("| **Upload:** | 0 uploaded, 2 already there (identical, skipped) |"),
+        "{}",
+        again.summary()
+    );
+    assert_eq!(devpi.served().len(), 2);
+}
+
 /// the example's, unchanged.
 fn only_job(workflow: &str, job: &str) -> String {
     let mut doc: serde_yaml::Value = serde_yaml::from_str(workflow).unwrap();

@@ -1,4 +1,4 @@
-//! A private index with real users: devpi-server (`devpi-init`, then `devpi-server` on a
+//! A private index with real users (also behind `examples/private-index.yml` under act): devpi-server (`devpi-init`, then `devpi-server` on a
 //! free loopback port; the user and the index made with devpi-client). Its layout is not
 //! PyPI's: the upload URL is `/<user>/<index>/`, the simple index
 //! `/<user>/<index>/+simple/` (PEP 691 JSON, relative file URLs under `/<user>/<index>/+f/`).
@@ -31,15 +31,15 @@ fn devpi_bin(name: &str) -> PathBuf {
 
 /// A devpi-server on 127.0.0.1 with user `alice` and her index `alice/dev` (no bases: no
 /// PyPI mirror behind it, and `--offline-mode` besides).
-struct Devpi {
+pub(crate) struct Devpi {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
-    password: String,
+    pub(crate) password: String,
 }
 
 impl Devpi {
-    fn start() -> Devpi {
+    pub(crate) fn start() -> Devpi {
         let dir = tempfile::tempdir().unwrap();
         let server_dir = dir.path().join("server");
         let out = Command::new(devpi_bin("devpi-init"))
@@ -83,7 +83,8 @@ impl Devpi {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        let password = format!("devpi-PASSWORD{}", random_hex(10));
+        // No word in it: the redactor hides any eight characters of a secret, "PASSWORD" too.
+        let password = format!("devpi-{}", random_hex(12));
         register_secret(&password);
         let server = Devpi {
             child,
@@ -121,7 +122,7 @@ impl Devpi {
     }
 
     /// The files `alice/dev` serves for improved-sdd, with their sha256.
-    fn served(&self) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn served(&self) -> std::collections::BTreeMap<String, String> {
         let (status, body) = http_get(self.port, "/alice/dev/+simple/improved-sdd/");
         if status == 404 {
             return Default::default();
