@@ -14,7 +14,6 @@ use crate::gha::oidc::{Claims, IdTokenError, IdTokenRequest};
 use crate::gha::Runtime;
 use crate::index::oidc::{now, Exchange, ExchangeError, MintFailure, Minted};
 use crate::index::Credentials;
-use crate::secret::Secret;
 
 /// Re-mint when the current token has less than this left: a slow upload must not outlive it.
 pub const REMINT_MARGIN_SECS: u64 = 5 * 60;
@@ -56,7 +55,8 @@ pub struct IndexNames {
 /// How this run authenticates.
 #[derive(Debug, Clone)]
 pub enum Method {
-    Token(Secret),
+    /// The token input, with its user name (`__token__`, or a private index's user).
+    Token(Credentials),
     TrustedPublishing(IdTokenRequest),
 }
 
@@ -88,7 +88,7 @@ const FORK_NOTE: &str = "This run is a pull request from a fork: GitHub never gi
 /// reports the missing token input.
 pub fn choose(
     mode: TrustedPublishing,
-    token: Option<&Secret>,
+    token: Option<&Credentials>,
     id_token: Option<&IdTokenRequest>,
     names: IndexNames,
     fork_pull_request: bool,
@@ -142,8 +142,8 @@ impl<'a> Session<'a> {
         project: Option<String>,
     ) -> Result<Session<'a>, AuthError> {
         let state = match method {
-            Method::Token(t) => State::Token {
-                credentials: Credentials::token(t),
+            Method::Token(credentials) => State::Token {
+                credentials,
                 issued: false,
             },
             Method::TrustedPublishing(request) => State::Trusted {
@@ -408,6 +408,7 @@ fn fix(code: &str, claims: &Claims, label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
     use std::collections::BTreeMap;
 
     const PYPI: IndexNames = IndexNames {
@@ -435,7 +436,7 @@ mod tests {
     #[test]
     fn choice_table() {
         use TrustedPublishing::*;
-        let tok = Secret::new("pypi-abc");
+        let tok = Credentials::token(Secret::new("pypi-abc"));
         let req = request();
         let is_token =
             |r: Result<Option<Method>, AuthError>| matches!(r, Ok(Some(Method::Token(_))));

@@ -116,6 +116,10 @@ pub(crate) struct PlanArgs {
     /// The repository's default branch [default: from $GITHUB_EVENT_PATH, else main].
     #[arg(long)]
     default_branch: Option<String>,
+    /// A rehearsal: nothing is published, and `workflow_dispatch` on any branch plans what
+    /// a publish branch would get.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -290,6 +294,7 @@ fn plan_cmd(env: &dyn Env, args: PlanArgs) -> ExitCode {
         tag_pattern,
         branches,
         default_branch,
+        dry_run,
     } = args;
     let rt = Runtime::from_env(env);
     // A variable the runner would never set is an error here too: a plan from a guessed
@@ -332,11 +337,13 @@ fn plan_cmd(env: &dyn Env, args: PlanArgs) -> ExitCode {
         mode,
         tag_pattern: &tag_pattern,
         branches: &branches,
+        rehearsal: dry_run,
     });
     rt.print(&format!(
-        "target: {}\nshould-publish: {}\nreason: {}",
+        "target: {}\nshould-publish: {}\ndry-run: {}\nreason: {}",
         p.target,
-        p.should_publish(),
+        p.should_publish() && !dry_run,
+        dry_run && p.should_publish(),
         p.reason
     ));
     ExitCode::SUCCESS

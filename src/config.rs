@@ -7,6 +7,7 @@
 //! instead of `pypi_*`/`testpypi_*` pairs matched in several places.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
@@ -36,6 +37,8 @@ pub struct TargetNames {
     pub url_input: &'static str,
     pub index_url_input: &'static str,
     pub token_input: &'static str,
+    /// The user name input (`__token__` unless a private index wants a real user).
+    pub username_input: &'static str,
     /// The repository secret the docs suggest for the token input.
     pub secret: &'static str,
     /// The variable that stands in for an empty `url_input`, as `TWINE_REPOSITORY_URL` and
@@ -52,6 +55,7 @@ pub const PYPI: TargetNames = TargetNames {
     url_input: "pypi-url",
     index_url_input: "pypi-index-url",
     token_input: "pypi-token",
+    username_input: "pypi-username",
     secret: "PYPI_API_TOKEN",
     url_env: "SDD_PUBLISH_PYPI_URL",
     default_url: DEFAULT_PYPI_URL,
@@ -64,28 +68,50 @@ pub const TESTPYPI: TargetNames = TargetNames {
     url_input: "testpypi-url",
     index_url_input: "testpypi-index-url",
     token_input: "testpypi-token",
+    username_input: "testpypi-username",
     secret: "TEST_PYPI_API_TOKEN",
     url_env: "SDD_PUBLISH_TESTPYPI_URL",
     default_url: DEFAULT_TESTPYPI_URL,
     default_index_url: DEFAULT_TESTPYPI_INDEX_URL,
 };
 
-/// One package index the run can publish to: where, and as whom. (A per-index username for
-/// private indexes belongs here, beside `token`, with its input in [`TargetNames`].)
+/// One package index the run can publish to: where, and as whom.
 #[derive(Debug, Clone)]
 pub struct IndexTarget {
     /// The legacy upload endpoint.
     pub upload_url: Url,
     /// The simple index, asked what it already has before uploading and polled by verify.
     pub index_url: Url,
-    /// The API token input; `None` means trusted publishing or nothing.
+    /// The API token input (a password when `username` is a real user); `None` means
+    /// trusted publishing or nothing.
     pub token: Option<Secret>,
+    /// Who the token belongs to: [`TOKEN_USERNAME`] for API tokens (PyPI, TestPyPI), a real
+    /// user for private indexes (devpi, Artifactory, Nexus), as twine's `-u` takes.
+    pub username: String,
     /// The [`TargetNames::url_env`] variable, when it supplied `upload_url`.
     pub url_from_env: Option<&'static str>,
     pub names: TargetNames,
 }
 
+/// The user name PyPI's API tokens go with.
+pub const TOKEN_USERNAME: &str = "__token__";
+
 impl IndexTarget {
+    /// The token input with its user name, for the upload and the index query.
+    pub fn credentials(&self) -> Option<crate::index::Credentials> {
+        self.token
+            .clone()
+            .map(|password| crate::index::Credentials {
+                username: self.username.clone(),
+                password,
+            })
+    }
+
+    /// A real user rather than `__token__`: the token input is that user's password.
+    pub fn has_user(&self) -> bool {
+        self.username != TOKEN_USERNAME
+    }
+
     /// The names `auth` puts in its messages.
     pub fn auth_names(&self) -> IndexNames {
         IndexNames {
@@ -141,13 +167,153 @@ pub struct Settings {
     pub github_token: Option<Secret>,
     /// After the upload: install `name==version` into a fresh environment.
     pub verify_install: bool,
-    /// Run in that environment after installing, e.g. `improved-sdd --help`.
-    pub verify_command: Option<String>,
+    /// `verify-command`, one command per line, run in that environment after installing
+    /// (e.g. `improved-sdd --help` and `improved-sdd --version`), and in the pre-flight.
+    pub verify_commands: Vec<String>,
+    /// Before any upload: the local files installed into a fresh environment, the commands
+    /// run there; `None` when `preflight` is off.
+    pub preflight: Option<PreflightSettings>,
     /// A verification failure fails the run (default: a warning; the files are public).
     pub verify_strict: bool,
     pub verify_timeout: Duration,
     /// The GitHub Release after the upload.
     pub release: ReleaseSettings,
+}
+
+/// The pre-flight's own settings (`verify-command` runs there too).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreflightSettings {
+    /// `test-command`, one command per line, run in the workspace against the installed
+    /// package.
+    pub test_commands: Vec<String>,
+    /// `test-requirements`: what else goes into the environment (test tools, extras).
+    pub requirements: Vec<Requirement>,
+}
+
+/// One line of `test-requirements`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Requirement {
+    /// `.[test,docs]`: extras of the project itself, installed from the local file.
+    Extras(Vec<String>),
+    /// `-r FILE`: a requirements file, relative to the workspace.
+    File(PathBuf),
+    /// A requirement specifier, e.g. `pytest>=8`.
+    Spec(String),
+}
+
+/// Command lines: one command per non-empty line, trimmed.
+fn command_lines(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `test-requirements`: one per line; `#` starts a comment line. Installer options other
+/// than `-r` are refused: the indexes come from the target, and an option such as
+/// `--index-url` would install something else than what the run checks.
+fn requirements(value: Option<&str>) -> Result<Vec<Requirement>, InputError> {
+    let invalid = |line: &str, why: &str| {
+        InputError::Invalid {
+        input: "test-requirements".into(),
+        value: line.into(),
+        expected: format!("one requirement per line: a specifier such as `pytest>=8`, the project's extras as `.[test]`, or `-r requirements-test.txt` ({why})"),
+    }
+    };
+    let mut out = Vec::new();
+    for line in value.unwrap_or_default().lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(extras) = line.strip_prefix(".[").and_then(|r| r.strip_suffix(']')) {
+            let names: Vec<String> = extras.split(',').map(|e| e.trim().to_owned()).collect();
+            let valid = |e: &str| {
+                !e.is_empty()
+                    && e.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            };
+            if !names.iter().all(|e| valid(e)) {
+                return Err(invalid(line, "an extra is a name such as `test`"));
+            }
+            out.push(Requirement::Extras(names));
+        } else if let Some(file) = line
+            .strip_prefix("-r ")
+            .or_else(|| line.strip_prefix("--requirement "))
+        {
+            out.push(Requirement::File(PathBuf::from(file.trim())));
+        } else if line.starts_with('-') {
+            return Err(invalid(line, "installer options are not accepted"));
+        } else if line.starts_with('.') {
+            return Err(invalid(
+                line,
+                "a path is not accepted: the project comes from the checked files",
+            ));
+        } else {
+            check_requirement(line).map_err(|why| invalid(line, &why))?;
+            out.push(Requirement::Spec(line.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// A PEP 508 requirement, as pep508_rs reads it. A name ending in `.`, `-` or `_` before
+/// more text is refused first: pep508_rs 0.9 panics on those (see `dist::rules::metadata`).
+fn check_requirement(line: &str) -> Result<(), String> {
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .unwrap_or(line.len());
+    if line[..end].ends_with(['.', '-', '_']) {
+        return Err("a name must end with a letter or digit".into());
+    }
+    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(line)
+        .map(|_| ())
+        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_owned())
+}
+
+/// `preflight` (on by default when there is something to run) and what it runs.
+fn preflight_settings(
+    raw: &RawInputs,
+    verify_commands: &[String],
+) -> Result<Option<PreflightSettings>, InputError> {
+    let settings = PreflightSettings {
+        test_commands: command_lines(raw.test_command.as_deref()),
+        requirements: requirements(raw.test_requirements.as_deref())?,
+    };
+    let wanted = !verify_commands.is_empty() || !settings.test_commands.is_empty();
+    if flag("preflight", raw.preflight.as_deref(), wanted)? {
+        return Ok(Some(settings));
+    }
+    for (input, set) in [
+        ("test-command", !settings.test_commands.is_empty()),
+        ("test-requirements", !settings.requirements.is_empty()),
+    ] {
+        if set {
+            return Err(InputError::Invalid {
+                input: "preflight".into(),
+                value: "false".into(),
+                expected: format!("`true` when `{input}` is set: it is used only by the pre-flight (or remove `{input}`)"),
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// A user name for basic auth: no colon (it would end the user part), no whitespace.
+fn username(input: &str, value: Option<&str>) -> Result<String, InputError> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(TOKEN_USERNAME.to_owned());
+    };
+    if v.contains(':') || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(InputError::Invalid {
+            input: input.into(),
+            value: v.into(),
+            expected: "a user name without `:` or spaces (the index's account name, or `__token__` for an API token)".into(),
+        });
+    }
+    Ok(v.to_owned())
 }
 
 /// `release: auto | true | false`.
@@ -396,6 +562,8 @@ impl Settings {
     pub fn from_raw(raw: RawInputs) -> Result<Settings, InputError> {
         let wait = gate_settings(&raw)?;
         let release = release_settings(&raw)?;
+        let verify_commands = command_lines(raw.verify_command.as_deref());
+        let preflight = preflight_settings(&raw, &verify_commands)?;
         let mode = one_of("mode", raw.mode.as_deref(), &Mode::NAMES, Mode::Auto)?;
         let tag_pattern = raw
             .tag_pattern
@@ -415,11 +583,6 @@ impl Settings {
             raw.verify_timeout.as_deref(),
             Duration::from_secs(600),
         )?;
-        let verify_command = raw
-            .verify_command
-            .clone()
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty());
         let dev_version = flag("dev-version", raw.dev_version.as_deref(), false)?;
         let build = raw
             .build
@@ -461,15 +624,22 @@ impl Settings {
                 })?,
         };
         let [pypi, testpypi] = [
-            (PYPI, &raw.pypi_url, &raw.pypi_index_url, &raw.pypi_token),
+            (
+                PYPI,
+                &raw.pypi_url,
+                &raw.pypi_index_url,
+                &raw.pypi_token,
+                &raw.pypi_username,
+            ),
             (
                 TESTPYPI,
                 &raw.testpypi_url,
                 &raw.testpypi_index_url,
                 &raw.testpypi_token,
+                &raw.testpypi_username,
             ),
         ]
-        .map(|(names, url, index, token)| index_target(names, url, index, token));
+        .map(|(names, url, index, token, user)| index_target(names, url, index, token, user));
         let (pypi, testpypi) = (pypi?, testpypi?);
         Ok(Settings {
             wait,
@@ -499,7 +669,8 @@ impl Settings {
                 .collect(),
             trusted_publishing,
             verify_install,
-            verify_command,
+            verify_commands,
+            preflight,
             verify_strict,
             verify_timeout,
             skip_existing,
@@ -516,6 +687,13 @@ impl Settings {
             Target::Testpypi => Some(&self.testpypi),
             Target::None => None,
         }
+    }
+
+    /// Where dependencies come from besides the target's own index: PyPI for a TestPyPI
+    /// target (TestPyPI holds few real dependencies), else nothing.
+    pub fn dependency_index(&self, target: &IndexTarget) -> Option<&Url> {
+        (target.names == TESTPYPI && self.pypi.index_url != target.index_url)
+            .then_some(&self.pypi.index_url)
     }
 
     /// The secrets among the inputs, for masking before anything prints.
@@ -536,6 +714,7 @@ fn index_target(
     url: &Option<String>,
     index: &Option<String>,
     token: &Option<String>,
+    user: &Option<String>,
 ) -> Result<IndexTarget, InputError> {
     let upload_url = parse_url(names.url_input, url.as_deref().unwrap_or(names.default_url))?;
     let index_url = index_url(
@@ -548,6 +727,7 @@ fn index_target(
         upload_url,
         index_url,
         token: secret(token.clone()),
+        username: username(names.username_input, user.as_deref())?,
         url_from_env: None,
         names,
     })
@@ -943,5 +1123,156 @@ mod tests {
         let e =
             Settings::from_env(&env(&[("INPUT_RELEASE-NAME", "{nmae} {version}")])).unwrap_err();
         assert!(e.to_string().contains("`{nmae}`"), "{e}");
+    }
+
+    #[test]
+    fn preflight_is_on_when_there_is_something_to_run() {
+        let none = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(none.preflight, None);
+        assert!(none.verify_commands.is_empty());
+        let smoke = Settings::from_env(&env(&[(
+            "INPUT_VERIFY_COMMAND",
+            "improved-sdd --help\n\n  improved-sdd --version  \n",
+        )]))
+        .unwrap();
+        assert_eq!(
+            smoke.verify_commands,
+            ["improved-sdd --help", "improved-sdd --version"]
+        );
+        assert_eq!(smoke.preflight, Some(PreflightSettings::default()));
+        let tests = Settings::from_env(&env(&[
+            ("INPUT_TEST_COMMAND", "pytest tests/unit -q"),
+            (
+                "INPUT_TEST_REQUIREMENTS",
+                "# the runner\npytest>=8\n.[test, docs]\n-r requirements-test.txt\npytest-cov ; python_version >= '3.9'",
+            ),
+        ]))
+        .unwrap();
+        let p = tests.preflight.unwrap();
+        assert_eq!(p.test_commands, ["pytest tests/unit -q"]);
+        assert_eq!(
+            p.requirements,
+            [
+                Requirement::Spec("pytest>=8".into()),
+                Requirement::Extras(vec!["test".into(), "docs".into()]),
+                Requirement::File(PathBuf::from("requirements-test.txt")),
+                Requirement::Spec("pytest-cov ; python_version >= '3.9'".into()),
+            ]
+        );
+        // Asked for without commands: the install alone is checked.
+        let bare = Settings::from_env(&env(&[("INPUT_PREFLIGHT", "true")])).unwrap();
+        assert_eq!(bare.preflight, Some(PreflightSettings::default()));
+        let off = Settings::from_env(&env(&[
+            ("INPUT_VERIFY_COMMAND", "x --help"),
+            ("INPUT_PREFLIGHT", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(off.preflight, None);
+        assert_eq!(off.verify_commands, ["x --help"]);
+    }
+
+    #[test]
+    fn bad_preflight_settings_name_the_input_and_the_fix() {
+        for (vars, input, says) in [
+            (
+                &[
+                    ("INPUT_TEST_COMMAND", "pytest"),
+                    ("INPUT_PREFLIGHT", "false"),
+                ][..],
+                "`preflight`",
+                "`true` when `test-command` is set",
+            ),
+            (
+                &[
+                    ("INPUT_TEST_REQUIREMENTS", "pytest"),
+                    ("INPUT_PREFLIGHT", "false"),
+                ][..],
+                "`preflight`",
+                "`test-requirements`",
+            ),
+            (
+                &[(
+                    "INPUT_TEST_REQUIREMENTS",
+                    "--extra-index-url https://x/simple/",
+                )][..],
+                "`test-requirements`",
+                "installer options are not accepted",
+            ),
+            (
+                &[("INPUT_TEST_REQUIREMENTS", ".[te st]")][..],
+                "`test-requirements`",
+                "an extra is a name",
+            ),
+            (
+                &[("INPUT_TEST_REQUIREMENTS", "./vendor/tool.whl")][..],
+                "`test-requirements`",
+                "a path is not accepted",
+            ),
+            (
+                &[("INPUT_TEST_REQUIREMENTS", "pytest >= = 8")][..],
+                "`test-requirements`",
+                "one requirement per line",
+            ),
+            (
+                &[("INPUT_TEST_REQUIREMENTS", "pytest- >=8")][..],
+                "`test-requirements`",
+                "must end with a letter or digit",
+            ),
+            (
+                &[("INPUT_PREFLIGHT", "sure")][..],
+                "`preflight`",
+                "YAML 1.2 boolean",
+            ),
+        ] {
+            let msg = Settings::from_env(&env(vars)).unwrap_err().to_string();
+            assert!(msg.contains(input) && msg.contains(says), "{vars:?}: {msg}");
+        }
+    }
+
+    #[test]
+    fn usernames_default_to_token_and_refuse_what_basic_auth_cannot_carry() {
+        let i = Settings::from_env(&env(&[("INPUT_PYPI_TOKEN", "pypi-abc")])).unwrap();
+        assert_eq!(i.pypi.username, TOKEN_USERNAME);
+        assert!(!i.pypi.has_user());
+        let c = i.pypi.credentials().unwrap();
+        assert_eq!(
+            (c.username.as_str(), c.password.expose()),
+            ("__token__", "pypi-abc")
+        );
+        let i = Settings::from_env(&env(&[
+            ("INPUT_TESTPYPI_USERNAME", " alice "),
+            ("INPUT_TESTPYPI_TOKEN", "s3cret"),
+        ]))
+        .unwrap();
+        assert_eq!(i.testpypi.username, "alice");
+        assert!(i.testpypi.has_user() && !i.pypi.has_user());
+        assert_eq!(i.testpypi.credentials().unwrap().username, "alice");
+        assert!(i.pypi.credentials().is_none());
+        for (k, bad) in [
+            ("INPUT_PYPI_USERNAME", "alice:pw"),
+            ("INPUT_TESTPYPI_USERNAME", "al ice"),
+        ] {
+            let msg = Settings::from_env(&env(&[(k, bad)]))
+                .unwrap_err()
+                .to_string();
+            let input = k
+                .trim_start_matches("INPUT_")
+                .to_lowercase()
+                .replace('_', "-");
+            assert!(
+                msg.contains(&format!("`{input}`")) && msg.contains("without `:`"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn testpypi_takes_dependencies_from_pypi_too() {
+        let i = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(
+            i.dependency_index(&i.testpypi).map(Url::as_str),
+            Some(DEFAULT_PYPI_INDEX_URL)
+        );
+        assert_eq!(i.dependency_index(&i.pypi), None);
     }
 }

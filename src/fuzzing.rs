@@ -374,6 +374,10 @@ mod gha {
         "{",
         "success,neutral",
         "dist/",
+        "pytest>=8\n.[test]\n-r requirements.txt",
+        ".[",
+        "a-! >=1",
+        "__token__",
     ];
 
     const ENV: &[&str] = &[

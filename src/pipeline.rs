@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::config::{ReleaseWhen, Settings};
 use crate::gha::{Context, Runtime};
 use crate::plan::{Plan, Target};
-use crate::report::{Report, RunFacts};
+use crate::report::{Phase, Report, RunFacts};
 use crate::stages::{self, RunError};
 
 /// What `run` needs from the outside world.
@@ -37,6 +37,7 @@ pub(crate) async fn run(rc: &RunContext<'_>) -> (Report, Result<(), RunError>) {
     report.total_secs = started.elapsed().as_secs_f64();
     if let Err(e) = &result {
         report.error = Some(e.to_string());
+        report.stopped_at = Some(report.phase);
     }
     (report, result)
 }
@@ -48,7 +49,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
         ctx, settings, rt, ..
     } = rc;
 
-    let plan = timed(rt, report, "plan", "Plan", async || {
+    let plan = timed(rt, report, Phase::Plan, "Plan", async || {
         let plan = stages::plan::run(ctx, settings);
         rt.info(&format!("{} (target: {})", plan.reason, plan.target));
         plan
@@ -63,10 +64,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     }
 
     // Configuration before any file work: a missing token is known without reading a byte.
+    report.phase = Phase::Setup;
     let endpoint = stages::publish::endpoint(ctx, settings, target, rt)?;
     report.index_url = Some(target.upload_url.to_string());
     report.auth = Some(endpoint.auth_description());
-    stages::attest::preflight(&settings.attest, &endpoint.method, target)?;
+    if let Some(method) = &endpoint.method {
+        stages::attest::preflight(&settings.attest, method, target)?;
+    }
     let release = wants_release(settings, &plan);
     if release {
         stages::github_release::preflight(&settings.release, rc.cwd)?;
@@ -74,7 +78,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
 
     if let Some(gate) = &settings.wait {
         let token = settings.github_token.as_ref();
-        let (checks, result) = timed(rt, report, "wait", "Wait for checks", async || {
+        let (checks, result) = timed(rt, report, Phase::Wait, "Wait for checks", async || {
             stages::gate::run(ctx, gate, token, rt).await
         })
         .await;
@@ -84,7 +88,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
 
     if let Some(command) = &settings.build {
         report.build_command = Some(command.clone());
-        let built = timed(rt, report, "build", "Build", async || {
+        let built = timed(rt, report, Phase::Build, "Build", async || {
             stages::build::run(command, settings, plan.target, ctx, rc.cwd, rt).await
         })
         .await?;
@@ -92,9 +96,13 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     }
 
     let dir = rc.cwd.join(&settings.packages_dir);
-    let (validated, result) = timed(rt, report, "check", "Check distributions", async || {
-        stages::validate::run(&dir, &plan, &settings.tag_pattern, rt)
-    })
+    let (validated, result) = timed(
+        rt,
+        report,
+        Phase::Check,
+        "Check distributions",
+        async || stages::validate::run(&dir, &plan, &settings.tag_pattern, rt),
+    )
     .await;
     report.record_validation(&validated);
     result?;
@@ -102,14 +110,35 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     let project_url = crate::index::project_url(&target.index_url, &name, &version);
     report.project_url = Some(project_url.clone());
 
-    let label = target.names.label;
     let dists = &validated.dists;
+    if let Some(preflight) = &settings.preflight {
+        let candidate = stages::preflight::Candidate {
+            name: &name,
+            version: &version,
+            dists,
+        };
+        let (preflighted, result) = timed(
+            rt,
+            report,
+            Phase::Preflight,
+            "Pre-flight (the local files installed and run before any upload)",
+            async || {
+                stages::preflight::run(&candidate, preflight, target, settings, ctx, rc.cwd, rt)
+                    .await
+            },
+        )
+        .await;
+        report.record_preflight(preflighted);
+        result?;
+    }
+
+    let label = target.names.label;
     let scratch = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
     let project = Some(name.clone());
     let connection = timed(
         rt,
         report,
-        "connect",
+        Phase::Connect,
         &format!("Connect to {label}"),
         async || stages::publish::connect(dists, endpoint, project, settings, rt).await,
     )
@@ -120,7 +149,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     if let Some(id_token) = stages::attest::wanted(&settings.attest, connection.id_token_request())
     {
         let lacking = connection.lacking(dists, &name, &version).await;
-        let (made, result) = timed(rt, report, "attest", "Attest (PEP 740)", async || {
+        let (made, result) = timed(rt, report, Phase::Attest, "Attest (PEP 740)", async || {
             stages::attest::run(&lacking, id_token, &settings.attest, settings.dry_run, rt).await
         })
         .await;
@@ -135,7 +164,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     let (uploads, result) = timed(
         rt,
         report,
-        "upload",
+        Phase::Upload,
         &format!("Upload to {label}"),
         async || stages::publish::run(dists, connection, forms, settings, &scratch, rt).await,
     )
@@ -144,11 +173,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
     result?;
 
     if !settings.dry_run {
-        let files = report
-            .files
-            .iter()
-            .filter_map(|f| Some((f.filename.clone(), f.sha256.clone()?)))
-            .collect();
+        let files = report.published_digests();
         let release = stages::verify::Release {
             name: &name,
             version: &version,
@@ -157,7 +182,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
         let (verified, result) = timed(
             rt,
             report,
-            "verify",
+            Phase::Verify,
             &format!("Verify on {label}"),
             // The upload's index query: one connection pool, and what it learnt of the index.
             async || stages::verify::run(&release, target, &uploads.query, settings, ctx, rt).await,
@@ -179,7 +204,7 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
             attestations: &attested.map(|a| a.saved()).unwrap_or_default(),
         };
         let token = settings.github_token.as_ref();
-        let outcome = timed(rt, report, "release", "GitHub Release", async || {
+        let outcome = timed(rt, report, Phase::Release, "GitHub Release", async || {
             stages::github_release::run(
                 &published,
                 &settings.release,
@@ -201,15 +226,16 @@ async fn stages(rc: &RunContext<'_>, report: &mut Report) -> Result<(), RunError
 async fn timed<T>(
     rt: &Runtime,
     report: &mut Report,
-    key: &str,
+    phase: Phase,
     title: &str,
     stage: impl AsyncFnOnce() -> T,
 ) -> T {
     let started = Instant::now();
+    report.phase = phase;
     rt.group_start(title);
     let out = stage().await;
     rt.group_end();
-    report.stage(key, started);
+    report.stage(phase.key(), started);
     out
 }
 

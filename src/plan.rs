@@ -91,6 +91,8 @@ pub struct PlanInput<'a> {
     pub tag_pattern: &'a Pattern,
     /// Publish branches; empty means the repository's default branch.
     pub branches: &'a [Pattern],
+    /// A dry run: `workflow_dispatch` on any branch rehearses what a publish branch gets.
+    pub rehearsal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -166,33 +168,44 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         };
     }
     if let Some(branch) = input.git_ref.strip_prefix("refs/heads/") {
+        let on = if event == "push" {
+            "push to".to_owned()
+        } else {
+            format!("{event} on")
+        };
+        let testpypi = |reason: String| Plan {
+            target: Target::Testpypi,
+            reason,
+            tag: None,
+        };
+        // A rehearsal on any branch gets what a publish branch would: the dev version, the
+        // checks, the pre-flight, nothing uploaded.
+        let rehearse = input.rehearsal && event == "workflow_dispatch";
         if !input.branches.is_empty() {
+            let names = input
+                .branches
+                .iter()
+                .map(Pattern::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             return match input.branches.iter().find(|p| p.is_match(branch)) {
-                Some(p) => Plan {
-                    target: Target::Testpypi,
-                    reason: format!(
-                        "push to branch {branch} matches branches ({}) → TestPyPI",
-                        p.as_str()
-                    ),
-                    tag: None,
-                },
+                Some(p) => testpypi(format!(
+                    "{on} branch {branch} matches branches ({}) → TestPyPI",
+                    p.as_str()
+                )),
+                None if rehearse => testpypi(format!(
+                    "{on} branch {branch} with dry-run rehearses what a push to a publish branch ({names}) would publish → TestPyPI"
+                )),
                 None => none(format!(
-                    "branch {branch} is not a publish branch ({}); nothing to publish",
-                    input
-                        .branches
-                        .iter()
-                        .map(Pattern::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "branch {branch} is not a publish branch ({names}); nothing to publish"
                 )),
             };
         }
         return match input.default_branch {
-            Some(d) if d == branch => Plan {
-                target: Target::Testpypi,
-                reason: format!("push to default branch {branch} → TestPyPI"),
-                tag: None,
-            },
+            Some(d) if d == branch => testpypi(format!("{on} default branch {branch} → TestPyPI")),
+            Some(d) if rehearse => testpypi(format!(
+                "{on} branch {branch} with dry-run rehearses what a push to the default branch {d} would publish → TestPyPI"
+            )),
             Some(d) => none(format!(
                 "branch {branch} is not the default branch {d}; nothing to publish"
             )),
@@ -221,6 +234,7 @@ mod tests {
         branches: &'static [&'static str],
         fork: bool,
         default: Option<&'static str>,
+        rehearsal: bool,
         want: Target,
         reason: &'static str,
     }
@@ -239,6 +253,7 @@ mod tests {
             branches: &[],
             fork: false,
             default: Some("master"),
+            rehearsal: false,
             want,
             reason,
         }
@@ -257,7 +272,13 @@ mod tests {
             row("pull_request", "refs/pull/7/merge", Auto, No, "pull_request events never publish in auto mode"),
             row("pull_request_target", "refs/heads/master", Auto, No, "pull_request_target events never publish in auto mode"),
             row("workflow_dispatch", "refs/tags/v1.0.0", Auto, P, "tag v1.0.0 matches v* → PyPI"),
-            row("workflow_dispatch", "refs/heads/master", Auto, T, "push to default branch master → TestPyPI"),
+            row("workflow_dispatch", "refs/heads/master", Auto, T, "workflow_dispatch on default branch master → TestPyPI"),
+            row("workflow_dispatch", "refs/heads/feature/x", Auto, No, "branch feature/x is not the default branch master; nothing to publish"),
+            Row { rehearsal: true, ..row("workflow_dispatch", "refs/heads/feature/x", Auto, T, "workflow_dispatch on branch feature/x with dry-run rehearses what a push to the default branch master would publish → TestPyPI") },
+            Row { rehearsal: true, branches: &["main", "release/*"], ..row("workflow_dispatch", "refs/heads/feature/x", Auto, T, "workflow_dispatch on branch feature/x with dry-run rehearses what a push to a publish branch (main, release/*) would publish → TestPyPI") },
+            Row { rehearsal: true, ..row("push", "refs/heads/feature/x", Auto, No, "branch feature/x is not the default branch master; nothing to publish") },
+            Row { rehearsal: true, default: None, ..row("workflow_dispatch", "refs/heads/feature/x", Auto, No, "branch feature/x: the default branch is unknown (the event payload has no repository.default_branch); set the `branches` input") },
+            Row { rehearsal: true, ..row("workflow_dispatch", "refs/tags/v1.0.0", Auto, P, "tag v1.0.0 matches v* → PyPI") },
             row("release", "refs/tags/v3.1.4", Auto, P, "tag v3.1.4 matches v* → PyPI"),
             row("schedule", "refs/heads/master", Auto, No, "event schedule does not publish in auto mode (only push, workflow_dispatch and release do); set mode: testpypi or pypi to force a target"),
             row("pull_request", "refs/pull/7/merge", Pypi, P, "mode: pypi forces PyPI"),
@@ -284,6 +305,7 @@ mod tests {
                 mode: r.mode,
                 tag_pattern: &tag_pattern,
                 branches: &branches,
+                rehearsal: r.rehearsal,
             });
             assert_eq!(
                 (p.target, p.reason.as_str()),
@@ -308,6 +330,7 @@ mod tests {
             mode: Mode::Auto,
             tag_pattern: &pat,
             branches: &[],
+            rehearsal: false,
         });
         assert_eq!(p.target, Target::Pypi);
         assert_eq!(p.tag.as_deref(), Some("release-1.0"));

@@ -18,6 +18,8 @@ pub enum FileResult {
     IdenticalSkipped,
     /// Dry run: this file would have been uploaded.
     WouldUpload,
+    /// The index holds other contents under this name (TestPyPI): skipped with a warning.
+    ConflictSkipped(String),
     /// The upload of this file failed; the message is the server's or the transport's.
     Failed(String),
     /// Not attempted: an earlier file failed, or a check stopped the run first.
@@ -31,6 +33,7 @@ impl FileResult {
             FileResult::Uploaded => "uploaded",
             FileResult::IdenticalSkipped => "identical, skipped",
             FileResult::WouldUpload => "would upload",
+            FileResult::ConflictSkipped(_) => "other contents there, skipped",
             FileResult::Failed(_) => "FAILED",
             FileResult::NotAttempted => "not attempted",
         }
@@ -44,6 +47,7 @@ impl From<&crate::index::Status> for FileResult {
             Status::Uploaded => FileResult::Uploaded,
             Status::IdenticalSkipped => FileResult::IdenticalSkipped,
             Status::WouldUpload => FileResult::WouldUpload,
+            Status::ConflictSkipped(m) => FileResult::ConflictSkipped(m.clone()),
             Status::Failed(m) => FileResult::Failed(m.clone()),
             Status::NotAttempted => FileResult::NotAttempted,
         }
@@ -73,6 +77,63 @@ pub struct FileAttestation {
     pub path: String,
     /// Rekor's log index of its entry.
     pub rekor_log_index: u64,
+}
+
+/// The steps of a run, in order: where it is, and where it stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    #[default]
+    Plan,
+    /// The index's credentials and the release notes, read before any file work.
+    Setup,
+    Wait,
+    Build,
+    Check,
+    Preflight,
+    /// Authentication to the index (trusted publishing's token exchange).
+    Connect,
+    /// PEP 740 attestations (made and logged, nothing uploaded yet).
+    Attest,
+    Upload,
+    Verify,
+    Release,
+}
+
+impl Phase {
+    /// The stage's key in the Time row and the JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Plan => "plan",
+            Phase::Setup => "setup",
+            Phase::Wait => "wait",
+            Phase::Build => "build",
+            Phase::Check => "check",
+            Phase::Preflight => "preflight",
+            Phase::Connect => "connect",
+            Phase::Attest => "attest",
+            Phase::Upload => "upload",
+            Phase::Verify => "verify",
+            Phase::Release => "release",
+        }
+    }
+
+    /// The stage as `reason` names it.
+    fn words(self) -> &'static str {
+        match self {
+            Phase::Plan => "the plan",
+            Phase::Setup => "the setup (credentials, release notes)",
+            Phase::Wait => "the checks gate",
+            Phase::Build => "the build",
+            Phase::Check => "the distribution check",
+            Phase::Preflight => "the pre-flight",
+            Phase::Connect => "the connection to the index",
+            Phase::Attest => "the attestations",
+            Phase::Upload => "the upload",
+            Phase::Verify => "verification",
+            Phase::Release => "the GitHub Release",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,6 +177,15 @@ pub struct Report {
     pub verify_steps: Vec<String>,
     /// What the release stage did (created/updated, assets).
     pub release_detail: Option<String>,
+    /// The pre-flight (the local files installed and run before any upload), when it ran.
+    pub preflight: Option<crate::verify::preflight::PreflightReport>,
+    /// What stopped the pre-flight, as a row of the Problems table.
+    pub preflight_problem: Option<Problem>,
+    /// The stage the run is in; [`Report::stopped_at`] keeps it when a stage fails.
+    #[serde(skip)]
+    pub phase: Phase,
+    /// The stage whose failure ended the run.
+    pub stopped_at: Option<Phase>,
     /// How many files uploaded at once, and why (the upload engine measures it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<String>,
@@ -232,6 +302,12 @@ impl Report {
         }
     }
 
+    /// The pre-flight stage's outcome.
+    pub(crate) fn record_preflight(&mut self, p: crate::stages::preflight::Preflighted) {
+        self.preflight = Some(p.report);
+        self.preflight_problem = p.problem;
+    }
+
     /// The attest stage's outcome: attestations were asked for, and each file's that was made.
     pub(crate) fn record_attestations(&mut self, a: &crate::stages::attest::Attestations) {
         self.attesting = true;
@@ -262,6 +338,21 @@ impl Report {
     pub(crate) fn record_release(&mut self, o: crate::github_release::ReleaseOutcome) {
         self.release_detail = Some(release_detail(&o));
         self.release_url = o.url;
+    }
+
+    /// (filename, sha256) of each file the index now holds as ours: uploaded, or found there
+    /// identical. What verification checks the index serves.
+    pub(crate) fn published_digests(&self) -> Vec<(String, String)> {
+        self.files
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.result,
+                    FileResult::Uploaded | FileResult::IdenticalSkipped
+                )
+            })
+            .filter_map(|f| Some((f.filename.clone(), f.sha256.clone()?)))
+            .collect()
     }
 
     /// (filename, size, sha256) of each file, as the upload left them.
@@ -298,20 +389,46 @@ impl Report {
             .collect()
     }
 
+    /// This run publishes: it has a target, is no rehearsal, and nothing before the upload
+    /// stopped it (the gate, the build, the check, the pre-flight). A run that reached the
+    /// upload counts even when a later step failed: files may be on the index.
+    pub fn should_publish(&self) -> bool {
+        self.plan.as_ref().is_some_and(Plan::should_publish)
+            && !self.dry_run
+            && self.checks.as_ref().is_none_or(|c| c.passed)
+            && self.stopped_at.is_none_or(|p| p >= Phase::Upload)
+    }
+
+    /// A rehearsal of a publish: `dry-run` with a target.
+    pub fn rehearsed(&self) -> bool {
+        self.dry_run && self.target() != Target::None
+    }
+
+    /// The `reason` output: the plan's, or which stage stopped the run before the upload,
+    /// or that this is a rehearsal.
+    pub fn reason(&self) -> String {
+        let Some(plan) = &self.plan else {
+            return String::new();
+        };
+        match self.stopped_at {
+            Some(p) if p < Phase::Upload && plan.should_publish() => format!(
+                "{} failed, so nothing was published (the plan: {})",
+                p.words(),
+                plan.reason
+            ),
+            _ if self.rehearsed() => format!("dry run, nothing was published: {}", plan.reason),
+            _ => plan.reason.clone(),
+        }
+    }
+
     /// The step outputs, in a fixed order. Every output is always written (empty when
     /// unknown) so downstream `needs.<job>.outputs.*` expressions never see a stale value.
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
-        let plan = self.plan.as_ref();
         vec![
-            (
-                "should-publish",
-                // A failed gate means "do not publish", whatever the plan said.
-                (plan.is_some_and(Plan::should_publish)
-                    && self.checks.as_ref().is_none_or(|c| c.passed))
-                .to_string(),
-            ),
+            ("should-publish", self.should_publish().to_string()),
+            ("dry-run", self.rehearsed().to_string()),
             ("target", self.target().as_str().to_owned()),
-            ("reason", plan.map(|p| p.reason.clone()).unwrap_or_default()),
+            ("reason", self.reason()),
             ("name", self.name.clone().unwrap_or_default()),
             ("version", self.version.clone().unwrap_or_default()),
             ("uploaded", self.uploaded().join("\n")),
@@ -353,6 +470,18 @@ impl Report {
             (None, _) if self.dry_run => {
                 format!("dry run: would publish {what} to {}", target.label())
             }
+            (None, _)
+                if self.uploaded().is_empty()
+                    && self
+                        .files
+                        .iter()
+                        .any(|f| matches!(f.result, FileResult::ConflictSkipped(_))) =>
+            {
+                format!(
+                    "{what} is already on {} with other contents: nothing uploaded",
+                    target.label()
+                )
+            }
             (None, _) if self.uploaded().is_empty() && !self.skipped().is_empty() => format!(
                 "{what} is already on {}: every file identical, nothing uploaded",
                 target.label()
@@ -384,6 +513,9 @@ impl Report {
                         format!("identical, skipped ({})", md_escape(n))
                     }
                     (FileResult::WouldUpload, _) => "would upload (dry run)".to_string(),
+                    (FileResult::ConflictSkipped(m), _) => {
+                        format!("**skipped: other contents on the index:** {}", md_escape(m))
+                    }
                     (FileResult::Failed(m), _) => format!("failed: {}", md_escape(m)),
                     (other, _) => other.word().to_string(),
                 };
@@ -438,9 +570,9 @@ impl Report {
                 md.push('\n');
             }
         }
-        if !self.problems.is_empty() {
+        if !self.problems.is_empty() || self.preflight_problem.is_some() {
             md.push_str("### Problems\n\n| File | Rule | Found | Fix |\n|---|---|---|---|\n");
-            for p in &self.problems {
+            for p in self.problems.iter().chain(&self.preflight_problem) {
                 md.push_str(&format!(
                     "| {} | {}{} | {} | {} |\n",
                     code(&p.path.display().to_string()),
@@ -546,7 +678,17 @@ impl Report {
                 ),
             ));
         }
-        if !self.files.is_empty() && self.validation.as_ref().is_some_and(|v| v.errors == 0) {
+        if let Some(p) = &self.preflight {
+            rows.push(("Pre-flight", self.preflight_cell(p)));
+        }
+        let stopped_first = self.stopped_at.filter(|p| *p < Phase::Upload);
+        if let (Some(p), true) = (stopped_first, self.validation.is_some()) {
+            rows.push((
+                "Upload",
+                format!("nothing uploaded: {} stopped the run first", p.words()),
+            ));
+        } else if !self.files.is_empty() && self.validation.as_ref().is_some_and(|v| v.errors == 0)
+        {
             let count = |r: &dyn Fn(&FileResult) -> bool| {
                 self.files.iter().filter(|f| r(&f.result)).count()
             };
@@ -557,6 +699,12 @@ impl Report {
                     count(&|r| *r == FileResult::IdenticalSkipped)
                 ),
             ];
+            let conflicts = count(&|r| matches!(r, FileResult::ConflictSkipped(_)));
+            if conflicts > 0 {
+                parts.push(format!(
+                    "**{conflicts} skipped: other contents already there under the name**"
+                ));
+            }
             let would = count(&|r| *r == FileResult::WouldUpload);
             if would > 0 {
                 parts.push(format!("{would} would upload (dry run)"));
@@ -619,6 +767,41 @@ impl Report {
             rows.push(("Tool", r.tool.clone()));
         }
         rows
+    }
+
+    /// What the pre-flight established, and where it failed.
+    fn preflight_cell(&self, p: &crate::verify::preflight::PreflightReport) -> String {
+        let mut parts = Vec::new();
+        if let Some(f) = &p.installed {
+            let how = match &p.sdist_because {
+                Some(_) => "built and installed (no wheel fits this Python)",
+                None => "installed",
+            };
+            parts.push(format!(
+                "{} {how} from the local files into a fresh environment ({})",
+                code(f),
+                p.installer
+            ));
+        }
+        for c in &p.passed {
+            parts.push(format!("{} passed", code(c)));
+        }
+        if !p.imported.is_empty() {
+            parts.push(format!(
+                "the tests imported {} from the environment",
+                p.imported
+                    .iter()
+                    .map(|(m, _)| code(m))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(problem) = &self.preflight_problem {
+            parts.push(format!("**failed:** {}", md_escape(&problem.message)));
+        } else if self.stopped_at != Some(Phase::Preflight) {
+            parts.push("nothing uploaded before this passed".into());
+        }
+        parts.join("; ")
     }
 
     /// A file's check verdict: passed, or its error/warning count.
@@ -847,6 +1030,7 @@ mod tests {
             names,
             [
                 "should-publish",
+                "dry-run",
                 "target",
                 "reason",
                 "name",
@@ -860,12 +1044,83 @@ mod tests {
             ]
         );
         assert_eq!(outs[0].1, "true");
-        assert_eq!(outs[5].1, "improved_sdd-1.0.0-py3-none-any.whl");
-        assert_eq!(outs[6].1, "improved_sdd-1.0.0-cp312-none-any.whl");
-        assert_eq!(outs[7].1, "[]");
+        assert_eq!(outs[1].1, "false");
+        assert_eq!(outs[6].1, "improved_sdd-1.0.0-py3-none-any.whl");
+        assert_eq!(outs[7].1, "improved_sdd-1.0.0-cp312-none-any.whl");
+        assert_eq!(outs[8].1, "[]");
         let empty = Report::default().outputs();
         assert_eq!(empty[0].1, "false");
-        assert_eq!(empty[1].1, "none");
+        assert_eq!(empty[2].1, "none");
+    }
+
+    /// `should-publish` means "this run publishes": not on a rehearsal, not after a stage
+    /// before the upload stopped it; a run that reached the upload counts. `reason` says
+    /// which stage stopped it, and `dry-run` tells a rehearsal from nothing to do.
+    #[test]
+    fn should_publish_dry_run_and_reason_by_where_the_run_ended() {
+        let plan_reason = "tag v1.0.0 matches v* → PyPI";
+        for (stopped_at, dry_run, publishes, rehearsed, reason) in [
+            (None, false, true, false, plan_reason.to_string()),
+            (
+                None,
+                true,
+                false,
+                true,
+                format!("dry run, nothing was published: {plan_reason}"),
+            ),
+            (
+                Some(Phase::Preflight),
+                false,
+                false,
+                false,
+                format!("the pre-flight failed, so nothing was published (the plan: {plan_reason})"),
+            ),
+            (
+                Some(Phase::Build),
+                true,
+                false,
+                true,
+                format!("the build failed, so nothing was published (the plan: {plan_reason})"),
+            ),
+            (
+                Some(Phase::Setup),
+                false,
+                false,
+                false,
+                format!("the setup (credentials, release notes) failed, so nothing was published (the plan: {plan_reason})"),
+            ),
+            (Some(Phase::Upload), false, true, false, plan_reason.to_string()),
+            (Some(Phase::Verify), false, true, false, plan_reason.to_string()),
+        ] {
+            let mut r = report();
+            r.stopped_at = stopped_at;
+            r.dry_run = dry_run;
+            let get = |name: &str| {
+                r.outputs()
+                    .into_iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v)
+                    .unwrap()
+            };
+            let case = format!("{stopped_at:?} dry_run={dry_run}");
+            assert_eq!(get("should-publish"), publishes.to_string(), "{case}");
+            assert_eq!(get("dry-run"), rehearsed.to_string(), "{case}");
+            assert_eq!(get("reason"), reason, "{case}");
+        }
+        // Nothing to publish stays the plan's own words, rehearsal or not.
+        let mut none = report();
+        none.plan = Some(Plan {
+            target: Target::None,
+            reason: "pull_request events never publish in auto mode".into(),
+            tag: None,
+        });
+        none.dry_run = true;
+        none.stopped_at = Some(Phase::Plan);
+        assert_eq!(
+            none.reason(),
+            "pull_request events never publish in auto mode"
+        );
+        assert!(!none.should_publish() && !none.rehearsed());
     }
 
     #[test]
@@ -934,7 +1189,7 @@ mod tests {
         let outs = r.outputs();
         assert_eq!(outs[0].1, "false");
         assert_eq!(
-            outs[7].1,
+            outs[8].1,
             r#"[{"name":"Test | Suite","conclusion":"failure","url":"https://github.com/o/r/runs/5"}]"#
         );
         let md = r.summary_markdown();

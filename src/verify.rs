@@ -5,6 +5,11 @@
 //! from silently taking a same-named package from the PyPI extra index), else `python -m venv`
 //! and pip. Waiting until the index serves the files is a separate step (it needs the index
 //! query), so this stage assumes the files are there.
+//!
+//! [`preflight`] does the same before the upload, from the local files; both go through
+//! [`Venv`], the one place that makes an environment, installs into it and runs in it.
+
+pub mod preflight;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -56,8 +61,9 @@ pub struct InstallCheck {
     pub index_url: String,
     /// Where dependencies come from when the target is TestPyPI (PyPI's simple index).
     pub extra_index_url: Option<String>,
-    /// Run through the shell inside the environment, e.g. `improved-sdd --help`.
-    pub command: Option<String>,
+    /// Each run through the shell inside the environment, in order, e.g. `improved-sdd --help`
+    /// then `improved-sdd --version`; the first that fails stops the check.
+    pub commands: Vec<String>,
     /// A scratch directory; the environment is made inside it.
     pub workdir: PathBuf,
     pub timeout: Duration,
@@ -66,8 +72,8 @@ pub struct InstallCheck {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InstallReport {
     pub installer: &'static str,
-    /// The smoke command's output (stdout then stderr), trimmed.
-    pub command_output: Option<String>,
+    /// Each command's output (stdout and stderr as they came), trimmed, in order.
+    pub command_outputs: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +123,34 @@ pub enum VerifyError {
     Timeout { step: String, secs: u64 },
 }
 
+/// What went wrong running a tool in a scratch environment, before its own verdict: the
+/// callers (verification, the pre-flight) say which input fixes it.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("could not run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("`{step}` did not finish within {secs} s")]
+    Timeout { step: String, secs: u64 },
+    #[error("could not create a scratch directory in `{}`: {source}", .dir.display())]
+    Scratch {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<EnvError> for VerifyError {
+    fn from(e: EnvError) -> VerifyError {
+        match e {
+            EnvError::Spawn { program, source } => VerifyError::Spawn { program, source },
+            EnvError::Timeout { step, secs } => VerifyError::Timeout { step, secs },
+            EnvError::Scratch { dir, source } => VerifyError::Scratch { dir, source },
+        }
+    }
+}
+
 /// The last lines of a tool's output: enough to see the cause, not a page of noise.
 fn tail(out: &std::process::Output, lines: usize) -> String {
     let text = format!(
@@ -124,6 +158,10 @@ fn tail(out: &std::process::Output, lines: usize) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    last_lines(&text, lines)
+}
+
+fn last_lines(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.trim_end().lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -133,22 +171,22 @@ async fn run(
     program: &str,
     step: &str,
     timeout: Duration,
-) -> Result<std::process::Output, VerifyError> {
+) -> Result<std::process::Output, EnvError> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|source| VerifyError::Spawn {
+    let child = cmd.spawn().map_err(|source| EnvError::Spawn {
         program: program.to_owned(),
         source,
     })?;
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => Ok(out),
-        Ok(Err(source)) => Err(VerifyError::Spawn {
+        Ok(Err(source)) => Err(EnvError::Spawn {
             program: program.to_owned(),
             source,
         }),
-        Err(_) => Err(VerifyError::Timeout {
+        Err(_) => Err(EnvError::Timeout {
             step: step.to_owned(),
             secs: timeout.as_secs(),
         }),
@@ -201,6 +239,263 @@ fn venv_bin(venv: &Path) -> PathBuf {
     } else {
         venv.join("bin")
     }
+}
+
+/// Where an install takes the distributions from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sources<'a> {
+    /// The target's simple index; for TestPyPI, PyPI too for the dependencies.
+    Index {
+        url: &'a str,
+        extra: Option<&'a str>,
+    },
+    /// Only the files in this folder: no index, no dependencies, no builds.
+    Files(&'a Path),
+}
+
+/// How a command ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Ran {
+    pub success: bool,
+    /// `exit status 1`, `killed by signal 9`.
+    pub status: String,
+    /// The last lines of its output (stdout and stderr as they came).
+    pub tail: String,
+}
+
+/// A fresh virtual environment in a scratch directory, made by uv when it is on PATH, else
+/// by `python -m venv`; everything it runs is isolated (see [`isolate`]) and bounded by
+/// `timeout`. Verification and the pre-flight both install and run through it.
+#[derive(Debug)]
+pub(crate) struct Venv {
+    installer: Installer,
+    dir: PathBuf,
+    timeout: Duration,
+}
+
+impl Venv {
+    /// Make the environment at `dir`. `Ok(Err(output))` when the tool ran and failed.
+    pub(crate) async fn create(
+        installer: &Installer,
+        dir: PathBuf,
+        timeout: Duration,
+    ) -> Result<Result<Venv, String>, EnvError> {
+        let mut make = match installer {
+            Installer::Uv(uv) => {
+                let mut c = Command::new(uv);
+                c.arg("venv").arg("--quiet").arg(&dir);
+                c
+            }
+            Installer::Pip { python } => {
+                let mut c = Command::new(python);
+                c.args(["-m", "venv"]).arg(&dir);
+                c
+            }
+        };
+        isolate(&mut make, std::env::vars_os());
+        let venv = Venv {
+            installer: installer.clone(),
+            dir,
+            timeout,
+        };
+        let out = run(
+            make,
+            &venv.program(),
+            "create the virtual environment",
+            timeout,
+        )
+        .await?;
+        Ok(if out.status.success() {
+            Ok(venv)
+        } else {
+            Err(tail(&out, 20))
+        })
+    }
+
+    fn program(&self) -> String {
+        match &self.installer {
+            Installer::Uv(p) | Installer::Pip { python: p } => p.display().to_string(),
+        }
+    }
+
+    /// The environment's own interpreter.
+    pub(crate) fn python(&self) -> PathBuf {
+        venv_bin(&self.dir).join(if cfg!(windows) {
+            "python.exe"
+        } else {
+            "python"
+        })
+    }
+
+    /// Install `args` (requirements, `-r FILE`) from `from`, with no cache. `Ok(Err(tail))`
+    /// when the installer ran and failed.
+    pub(crate) async fn install(
+        &self,
+        args: &[std::ffi::OsString],
+        from: Sources<'_>,
+        no_deps: bool,
+        step: &str,
+    ) -> Result<Result<(), String>, EnvError> {
+        let mut install = match &self.installer {
+            Installer::Uv(uv) => {
+                let mut c = Command::new(uv);
+                c.args(["pip", "install", "--no-cache", "--python"])
+                    .arg(self.python());
+                c
+            }
+            Installer::Pip { .. } => {
+                let mut c = Command::new(self.python());
+                c.args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-cache-dir",
+                    "--disable-pip-version-check",
+                ]);
+                c
+            }
+        };
+        isolate(&mut install, std::env::vars_os());
+        match (&self.installer, from) {
+            (_, Sources::Files(dir)) => {
+                install.arg("--no-index").arg("--find-links").arg(dir);
+                match self.installer {
+                    Installer::Uv(_) => install.arg("--no-build"),
+                    Installer::Pip { .. } => install.arg("--only-binary=:all:"),
+                };
+            }
+            // uv ranks `--index` above `--default-index` and stops at the first index that has
+            // a package: the target wins for our project, PyPI serves the dependencies.
+            (
+                Installer::Uv(_),
+                Sources::Index {
+                    url,
+                    extra: Some(extra),
+                },
+            ) => {
+                install
+                    .arg("--index")
+                    .arg(url)
+                    .arg("--default-index")
+                    .arg(extra);
+            }
+            (_, Sources::Index { url, extra }) => {
+                install.arg("--index-url").arg(url);
+                if let Some(extra) = extra {
+                    install.arg("--extra-index-url").arg(extra);
+                }
+            }
+        }
+        if no_deps {
+            install.arg("--no-deps");
+        }
+        install.args(args);
+        let out = run(install, &self.program(), step, self.timeout).await?;
+        Ok(if out.status.success() {
+            Ok(())
+        } else {
+            Err(tail(&out, 20))
+        })
+    }
+
+    /// A command line run through the shell with the environment first on PATH, as an
+    /// activated environment would, in `cwd`, with `env` added.
+    pub(crate) fn shell(
+        &self,
+        command: &str,
+        cwd: &Path,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Command {
+        let bin = venv_bin(&self.dir);
+        let path = std::env::join_paths(
+            std::iter::once(bin).chain(
+                std::env::var_os("PATH")
+                    .iter()
+                    .flat_map(std::env::split_paths),
+            ),
+        )
+        .unwrap_or_default();
+        let mut c = Command::new(if cfg!(windows) { "bash" } else { "sh" });
+        isolate(&mut c, std::env::vars_os());
+        // stderr joins stdout, so the output reads in the order it was written.
+        c.arg("-c")
+            .arg(format!("exec 2>&1\n{command}"))
+            .env("PATH", path)
+            .env("VIRTUAL_ENV", &self.dir)
+            .env_remove("PYTHONHOME")
+            .current_dir(cwd);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Run a command (see [`Venv::shell`]), handing each line of its output to `line` as it
+    /// comes, within the timeout.
+    pub(crate) async fn run_command(
+        &self,
+        command: &str,
+        cwd: &Path,
+        env: &[(&str, &std::ffi::OsStr)],
+        line: &dyn Fn(&str),
+    ) -> Result<Ran, EnvError> {
+        use tokio::io::AsyncBufReadExt;
+        let mut c = self.shell(command, cwd, env);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let spawn = |source| EnvError::Spawn {
+            program: if cfg!(windows) { "bash" } else { "sh" }.into(),
+            source,
+        };
+        let mut child = c.spawn().map_err(spawn)?;
+        let stdout = child.stdout.take();
+        let mut kept: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        let work = async {
+            if let Some(out) = stdout {
+                let mut lines = tokio::io::BufReader::new(out).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    line(&l);
+                    if kept.len() == 40 {
+                        kept.pop_front();
+                    }
+                    kept.push_back(l);
+                }
+            }
+            child.wait().await
+        };
+        let status = match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(spawn(source)),
+            Err(_) => {
+                return Err(EnvError::Timeout {
+                    step: command.to_owned(),
+                    secs: self.timeout.as_secs(),
+                })
+            }
+        };
+        Ok(Ran {
+            success: status.success(),
+            status: exit_status(&status),
+            tail: kept.into_iter().collect::<Vec<_>>().join("\n"),
+        })
+    }
+}
+
+/// `exit status 1`, or the signal that ended it.
+fn exit_status(status: &std::process::ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("killed by signal {sig}");
+        }
+    }
+    status.to_string()
 }
 
 /// What must be served: each file with the sha256 we uploaded (or found identical).
@@ -301,140 +596,81 @@ pub async fn wait_until_served(
     }
 }
 
-/// Make the environment, install exactly `name==version`, run the smoke command.
-/// A fresh directory under `base` for the install check's environment (removed on drop).
-pub(crate) fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
+/// A fresh directory under `base` for a scratch environment (removed on drop); `prefix`
+/// names what it is for.
+pub(crate) fn scratch_dir_for(base: &Path, prefix: &str) -> Result<tempfile::TempDir, EnvError> {
     tempfile::Builder::new()
-        .prefix("sdd-publish-verify")
+        .prefix(prefix)
         .tempdir_in(base)
-        .map_err(|source| VerifyError::Scratch {
+        .map_err(|source| EnvError::Scratch {
             dir: base.to_path_buf(),
             source,
         })
 }
 
+/// A fresh directory under `base` for the install check's environment (removed on drop).
+pub(crate) fn scratch_dir(base: &Path) -> Result<tempfile::TempDir, VerifyError> {
+    Ok(scratch_dir_for(base, "sdd-publish-verify")?)
+}
+
+/// Make the environment, install exactly `name==version` from the index, run the smoke
+/// commands.
 pub async fn install_and_smoke(check: &InstallCheck) -> Result<InstallReport, VerifyError> {
-    let venv = check.workdir.join("verify-venv");
     let requirement = format!("{}=={}", check.name, check.version);
     let label = check.installer.label();
-    let python = venv_bin(&venv).join(if cfg!(windows) {
-        "python.exe"
-    } else {
-        "python"
-    });
-
-    let (mut make, mut install) = match &check.installer {
-        Installer::Uv(uv) => {
-            let mut make = Command::new(uv);
-            make.arg("venv").arg("--quiet").arg(&venv);
-            let mut install = Command::new(uv);
-            install
-                .args(["pip", "install", "--no-cache", "--python"])
-                .arg(&python);
-            (make, install)
-        }
-        Installer::Pip { python: base } => {
-            let mut make = Command::new(base);
-            make.args(["-m", "venv"]).arg(&venv);
-            let mut install = Command::new(&python);
-            install.args([
-                "-m",
-                "pip",
-                "install",
-                "--no-cache-dir",
-                "--disable-pip-version-check",
-            ]);
-            (make, install)
-        }
-    };
-    for c in [&mut make, &mut install] {
-        isolate(c, std::env::vars_os());
-    }
-    let program = match &check.installer {
-        Installer::Uv(p) | Installer::Pip { python: p } => p.display().to_string(),
-    };
-    let out = run(
-        make,
-        &program,
-        "create the virtual environment",
+    let venv = match Venv::create(
+        &check.installer,
+        check.workdir.join("verify-venv"),
         check.timeout,
     )
-    .await?;
-    if !out.status.success() {
-        return Err(VerifyError::Venv {
-            installer: label,
-            output: tail(&out, 20),
-        });
-    }
-
-    match (&check.installer, &check.extra_index_url) {
-        // uv ranks `--index` above `--default-index` and stops at the first index that has
-        // a package: the target wins for our project, PyPI serves the dependencies.
-        (Installer::Uv(_), Some(extra)) => {
-            install
-                .arg("--index")
-                .arg(&check.index_url)
-                .arg("--default-index")
-                .arg(extra);
+    .await?
+    {
+        Ok(v) => v,
+        Err(output) => {
+            return Err(VerifyError::Venv {
+                installer: label,
+                output,
+            })
         }
-        (_, extra) => {
-            install.arg("--index-url").arg(&check.index_url);
-            if let Some(extra) = extra {
-                install.arg("--extra-index-url").arg(extra);
-            }
-        }
-    }
-    install.arg(&requirement);
-    let out = run(
-        install,
-        &program,
-        &format!("install {requirement}"),
-        check.timeout,
-    )
-    .await?;
-    if !out.status.success() {
+    };
+    let from = Sources::Index {
+        url: &check.index_url,
+        extra: check.extra_index_url.as_deref(),
+    };
+    if let Err(output) = venv
+        .install(
+            &[requirement.clone().into()],
+            from,
+            false,
+            &format!("install {requirement}"),
+        )
+        .await?
+    {
         return Err(VerifyError::Install {
             requirement,
             index: check.index_url.clone(),
             installer: label,
-            output: tail(&out, 20),
+            output,
         });
     }
-
-    let command_output = match &check.command {
-        None => None,
-        Some(command) => {
-            let bin = venv_bin(&venv);
-            let path = std::env::join_paths(
-                std::iter::once(bin.clone()).chain(
-                    std::env::var_os("PATH")
-                        .iter()
-                        .flat_map(std::env::split_paths),
-                ),
-            )
-            .unwrap_or_default();
-            let mut c = Command::new(if cfg!(windows) { "bash" } else { "sh" });
-            isolate(&mut c, std::env::vars_os());
-            c.arg("-c")
-                .arg(command)
-                .env("PATH", path)
-                .env("VIRTUAL_ENV", &venv)
-                .current_dir(&check.workdir);
-            let out = run(c, "sh", command, check.timeout).await?;
-            if !out.status.success() {
-                return Err(VerifyError::Command {
-                    command: command.clone(),
-                    requirement,
-                    status: out.status.to_string(),
-                    output: tail(&out, 20),
-                });
-            }
-            Some(tail(&out, 40))
+    let mut command_outputs = Vec::new();
+    for command in &check.commands {
+        let ran = venv
+            .run_command(command, &check.workdir, &[], &|_| {})
+            .await?;
+        if !ran.success {
+            return Err(VerifyError::Command {
+                command: command.clone(),
+                requirement,
+                status: ran.status,
+                output: last_lines(&ran.tail, 20),
+            });
         }
-    };
+        command_outputs.push((command.clone(), ran.tail));
+    }
     Ok(InstallReport {
         installer: label,
-        command_output,
+        command_outputs,
     })
 }
 
@@ -522,9 +758,10 @@ mod tests {
     async fn a_step_past_the_timeout_is_stopped_and_named() {
         let mut c = Command::new("sh");
         c.args(["-c", "sleep 30"]);
-        let err = run(c, "sh", "install x==1.0", Duration::from_millis(200))
+        let err: VerifyError = run(c, "sh", "install x==1.0", Duration::from_millis(200))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .into();
         assert_eq!(
             err.to_string(),
             "`install x==1.0` did not finish within 0 s (`verify-timeout`); raise `verify-timeout` if the index or the installer is just slow, or set `verify-install: false` to check only that the index serves the files"
@@ -542,7 +779,7 @@ mod tests {
             version: "1.0".into(),
             index_url: "http://127.0.0.1:9/simple/".into(),
             extra_index_url: None,
-            command: None,
+            commands: Vec::new(),
             workdir: dir.path().to_path_buf(),
             timeout: Duration::from_secs(5),
         };

@@ -144,6 +144,10 @@ pub struct PublishOptions {
     /// Ask the index, upload nothing.
     pub dry_run: bool,
     pub retry: RetryPolicy,
+    /// A file already on the index with other contents is skipped (TestPyPI, where a version
+    /// is often re-pushed unchanged) instead of stopping the run (PyPI). Only with
+    /// `skip_existing`: without it any existing file is an error.
+    pub skip_conflicts: bool,
     /// See [`Tuning::query_budget`].
     pub query_budget: Duration,
     /// Where a published copy is downloaded to compare contents (`RUNNER_TEMP`): never the
@@ -158,6 +162,8 @@ pub enum Status {
     /// Already on the index with the same sha256.
     IdenticalSkipped,
     WouldUpload,
+    /// Already on the index with other contents, and skipped (`skip_conflicts`): why.
+    ConflictSkipped(String),
     Failed(String),
     NotAttempted,
 }
@@ -467,6 +473,14 @@ async fn run(
                             } else {
                                 "the published bytes replace the rebuilt file, so later stages use exactly what the index serves"
                             }
+                        ));
+                        on(Event::Done(&outcomes[i]));
+                        continue;
+                    }
+                    Err(why) if opts.skip_conflicts => {
+                        outcomes[i].status = Status::ConflictSkipped(format!(
+                            "`{}` is already on the index with other contents (sha256 {remote} there, {} here). {why}",
+                            d.filename, g.sha256
                         ));
                         on(Event::Done(&outcomes[i]));
                         continue;
@@ -1030,6 +1044,7 @@ mod tests {
             max_parallel: 2,
             dry_run: false,
             retry: RetryPolicy::default(),
+            skip_conflicts: false,
             query_budget: QUERY_BUDGET,
             scratch: std::env::temp_dir(),
         };
@@ -1173,6 +1188,7 @@ mod tests {
                 max_delay: Duration::from_millis(50),
                 ..RetryPolicy::default()
             },
+            skip_conflicts: false,
             query_budget: QUERY_BUDGET,
             scratch: std::env::temp_dir(),
         };
@@ -1282,6 +1298,7 @@ mod tests {
             max_parallel: 8,
             dry_run: false,
             retry: RetryPolicy::default(),
+            skip_conflicts: false,
             query_budget: QUERY_BUDGET,
             scratch: std::env::temp_dir(),
         };
@@ -1314,6 +1331,7 @@ mod tests {
             max_parallel: 1,
             dry_run: false,
             retry: RetryPolicy::default(),
+            skip_conflicts: false,
             query_budget: QUERY_BUDGET,
             scratch: scratch.path().to_path_buf(),
         };
@@ -1395,6 +1413,7 @@ mod tests {
                 max_parallel: 1,
                 dry_run: false,
                 retry: RetryPolicy::default(),
+                skip_conflicts: false,
                 query_budget: QUERY_BUDGET,
                 scratch: std::env::temp_dir(),
             };
@@ -1407,6 +1426,53 @@ mod tests {
                 .contains(&"/files/p-1.0.tar.gz".into());
             // Only a run that would skip an identical file compares contents.
             assert_eq!(downloaded, skip_existing, "{err}");
+        }
+    }
+
+    /// TestPyPI's rule: other contents under an existing name are skipped, not fatal, and
+    /// nothing is sent; without `skip_existing` any existing file stays an error.
+    #[tokio::test]
+    async fn a_conflict_is_skipped_when_asked_and_only_with_skip_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dists = [dist(dir.path(), "p-1.0.tar.gz", DistKind::Sdist)];
+        for (skip_existing, skipped) in [(true, true), (false, false)] {
+            let (base, paths) = index_listing_other_bytes().await;
+            let up = Uploader::new(
+                base.clone(),
+                super::super::Credentials::token(Secret::new("pypi-CONFLICTSKIP")),
+            )
+            .unwrap();
+            let query =
+                IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
+            let opts = PublishOptions {
+                skip_existing,
+                max_parallel: 1,
+                dry_run: false,
+                retry: RetryPolicy::default(),
+                skip_conflicts: true,
+                query_budget: QUERY_BUDGET,
+                scratch: std::env::temp_dir(),
+            };
+            let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
+            match (&outcomes[0].status, skipped) {
+                (Status::ConflictSkipped(why), true) => {
+                    result.unwrap();
+                    assert!(
+                        why.contains("`p-1.0.tar.gz` is already on the index with other contents")
+                            && why.contains(&"e".repeat(64)),
+                        "{why}"
+                    );
+                }
+                (Status::Failed(m), false) => {
+                    assert!(m.contains("same name, different bytes"), "{m}");
+                    assert!(result.is_err());
+                }
+                (other, _) => panic!("skip_existing={skip_existing}: {other:?}"),
+            }
+            assert!(
+                paths.lock().unwrap().iter().all(|p| p != "/"),
+                "nothing was uploaded"
+            );
         }
     }
 

@@ -9,6 +9,7 @@
 //! | [`gate`]         | commit, gate settings         | `report::ChecksReport`              |
 //! | [`build`]        | command, dev-version settings | [`build::BuildOutcome`]             |
 //! | [`validate`]     | packages-dir, plan            | [`validate::Validated`]             |
+//! | [`preflight`]    | distributions, index target   | [`preflight::Preflighted`]          |
 //! | [`attest`]       | files the index lacks, ID token | [`attest::Attestations`]          |
 //! | [`publish`]      | distributions, index target   | `index::FileOutcome` per file       |
 //! | [`verify`]       | release, index target         | [`verify::Verified`]                |
@@ -19,6 +20,7 @@ pub(crate) mod build;
 pub(crate) mod gate;
 pub(crate) mod github_release;
 pub(crate) mod plan;
+pub(crate) mod preflight;
 pub(crate) mod publish;
 pub(crate) mod validate;
 pub(crate) mod verify;
@@ -55,6 +57,23 @@ pub enum StageError {
     Build(#[from] crate::build::BuildError),
     #[error("verification: {0}")]
     Verify(#[source] crate::verify::VerifyError),
+    /// `test`: the failed command is a `test-command` line (else a `verify-command` one).
+    #[error("pre-flight: {error}; nothing was uploaded")]
+    Preflight {
+        #[source]
+        error: crate::verify::preflight::PreflightError,
+        test: bool,
+    },
+    #[error("the index at {url} (the {label} target) refused the password of user `{username}` (HTTP {status}): {message}")]
+    PasswordRefused {
+        url: String,
+        label: &'static str,
+        username: String,
+        status: u16,
+        message: String,
+        username_input: &'static str,
+        token_input: &'static str,
+    },
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
     #[error("waiting for checks: {0}")]
@@ -156,6 +175,14 @@ impl StageError {
                 "Expected a UTF-8 text changelog; fix the `release-notes-file` input (it is relative to the workspace), or remove it to use CHANGELOG.md when there is one".into(),
             ),
             StageError::NoRepository => Some("Run it in a workflow, or set `release: false`".into()),
+            StageError::Preflight { error, test } => preflight_fix(error, *test),
+            StageError::PasswordRefused {
+                username_input,
+                token_input,
+                ..
+            } => Some(format!(
+                "Check the user in `{username_input}` and that `{token_input}` holds that user's current password (for an API token, leave `{username_input}` at `__token__`)"
+            )),
             StageError::Attest(_) => Some(
                 "Nothing was uploaded; to publish without PEP 740 attestations, set `attestations: false`".into(),
             ),
@@ -165,6 +192,25 @@ impl StageError {
             _ => None,
         }
     }
+}
+
+/// How to fix a failed pre-flight, in the workflow's words.
+fn preflight_fix(e: &crate::verify::preflight::PreflightError, test: bool) -> Option<String> {
+    use crate::verify::preflight::PreflightError as P;
+    use crate::verify::EnvError;
+    Some(match e {
+        P::Env(EnvError::Spawn { .. }) => "Install Python 3 (or uv) on the runner, e.g. with actions/setup-python, or set `preflight: false`".into(),
+        P::Env(EnvError::Timeout { .. }) => "Raise `verify-timeout` (it bounds each pre-flight step: the environment, each install, each command), or set `preflight: false`".into(),
+        P::Env(EnvError::Scratch { .. }) => "Point RUNNER_TEMP (TMPDIR outside Actions) at a writable directory".into(),
+        P::Venv { .. } => "The runner's Python cannot make a virtual environment: use actions/setup-python (or install python3-venv), or set `preflight: false`".into(),
+        P::NoInstallable { .. } => "Build a wheel for the runner's Python (or a pure-Python `py3-none-any` wheel), or put the sdist in `packages-dir` too".into(),
+        P::Install { .. } => "Every dependency, and each line of `test-requirements`, must install from the target's index (for TestPyPI, PyPI too); the installer's output above names what did not".into(),
+        P::Inspect { .. } => "Set `preflight: false` to go on without it, and report this".into(),
+        P::Command { .. } if test => "Its output is above, in the Pre-flight log group. The tests ran against the built files: fix the project (or the `test-command` input)".into(),
+        P::Command { .. } => "Its output is above, in the Pre-flight log group. The built files must pass it: fix the project (or the `verify-command` input)".into(),
+        P::SourceTree { .. } => "Make the tests import the project by its name (not from a path put on sys.path), or move it to a src layout".into(),
+        P::NotImported { .. } => "Put the test runner into the pre-flight environment through `test-requirements` (e.g. `pytest`), so the command runs there and not on the runner's own Python".into(),
+    })
 }
 
 /// Why a run stopped: what went wrong (its source chain kept) and, apart from it, how to fix

@@ -29,5 +29,6 @@ pub(crate) fn run(ctx: &Context, settings: &Settings) -> Plan {
         mode: settings.mode,
         tag_pattern: &tag_pattern,
         branches: &branches,
+        rehearsal: settings.dry_run,
     })
 }

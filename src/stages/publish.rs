@@ -22,15 +22,27 @@ use crate::index::{self as idx, Credentials, IndexQuery, Uploader};
 /// token is known without reading a byte.
 pub(crate) struct Endpoint<'s> {
     pub target: &'s IndexTarget,
-    pub method: auth::Method,
+    /// `None`: a dry run without credentials, which asks the index anonymously.
+    pub method: Option<auth::Method>,
 }
 
 impl Endpoint<'_> {
     /// How the upload authenticates, for the summary (never the credential itself).
     pub(crate) fn auth_description(&self) -> String {
-        match &self.method {
+        let names = &self.target.names;
+        let Some(method) = &self.method else {
+            return format!(
+                "none (dry run: the index was asked anonymously; a real run needs `{}` or trusted publishing)",
+                names.token_input
+            );
+        };
+        match method {
+            auth::Method::Token(c) if self.target.has_user() => format!(
+                "user `{}` with the password in `{}` (`{}` input)",
+                c.username, names.token_input, names.username_input
+            ),
             auth::Method::Token(_) => {
-                format!("API token (`{}` input)", self.target.names.token_input)
+                format!("API token (`{}` input)", names.token_input)
             }
             auth::Method::TrustedPublishing(_) => {
                 "trusted publishing (a short-lived token minted by OIDC for this run)".into()
@@ -55,12 +67,27 @@ pub(crate) fn endpoint<'s>(
     }
     match auth::choose(
         settings.trusted_publishing,
-        target.token.as_ref(),
+        target.credentials().as_ref(),
         ctx.id_token.as_ref(),
         target.auth_names(),
         fork_pull_request(ctx),
     )? {
-        Some(method) => Ok(Endpoint { target, method }),
+        Some(method) => Ok(Endpoint {
+            target,
+            method: Some(method),
+        }),
+        // A rehearsal needs no credentials (in a workflow it often runs outside the
+        // environment that holds them): it only asks the index what it has.
+        None if settings.dry_run => {
+            rt.notice(&format!(
+                "dry run: no `{}` and no ID token (`id-token: write`) for {}; asking the index anonymously. A real run needs one of them",
+                target.names.token_input, target.names.label
+            ));
+            Ok(Endpoint {
+                target,
+                method: None,
+            })
+        }
         None => Err(StageError::MissingToken {
             label: target.names.label,
             input: target.names.token_input,
@@ -84,7 +111,8 @@ fn fork_pull_request(ctx: &Context) -> bool {
 /// done), the uploader, and the query that asks what it already has.
 pub(crate) struct Connection<'s> {
     target: &'s IndexTarget,
-    session: Session<'s>,
+    /// `None`: a dry run without credentials.
+    session: Option<Session<'s>>,
     uploader: Uploader,
     query: IndexQuery,
     /// How long asking the index may take (see `Tuning::query_budget`).
@@ -95,7 +123,7 @@ impl Connection<'_> {
     /// The job's ID-token endpoint when publishing by trusted publishing (attestations need
     /// ID tokens of their own).
     pub(crate) fn id_token_request(&self) -> Option<&IdTokenRequest> {
-        self.session.id_token_request()
+        self.session.as_ref()?.id_token_request()
     }
 
     /// The files the index does not have yet. When it cannot say, all of them: the upload
@@ -130,19 +158,24 @@ pub(crate) async fn connect<'s>(
     rt: &'s Runtime,
 ) -> Result<Connection<'s>, RunError> {
     let target = endpoint.target;
-    let mut session = Session::new(
-        rt,
-        endpoint.method,
-        &target.upload_url,
-        target.auth_names(),
-        project,
-    )?;
+    let mut session = match endpoint.method {
+        Some(method) => Some(Session::new(
+            rt,
+            method,
+            &target.upload_url,
+            target.auth_names(),
+            project,
+        )?),
+        None => None,
+    };
     // A dry run contacts no OIDC endpoint: it asks the index anonymously.
-    let credentials = if settings.dry_run && session.is_trusted_publishing() {
-        rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
-        None
-    } else {
-        Some(session.credentials().await?.0)
+    let credentials = match &mut session {
+        None => None,
+        Some(s) if settings.dry_run && s.is_trusted_publishing() => {
+            rt.info("dry run: would mint a short-lived token by trusted publishing (OIDC)");
+            None
+        }
+        Some(s) => Some(s.credentials().await?.0),
     };
     if let Some(c) = &credentials {
         // An index that echoes `Authorization: Basic …` echoes this user with the password.
@@ -205,17 +238,19 @@ pub(crate) async fn run(
         query,
         ..
     } = connection;
-    let trusted = session.is_trusted_publishing();
+    let trusted = session.as_ref().is_some_and(Session::is_trusted_publishing);
     // `None`: not attesting; the names: files whose attestation was made (and saved).
     let attested: Option<Vec<String>> = attestations.as_ref().map(|a| a.keys().cloned().collect());
     let uploader = uploader.with_attestations(attestations.unwrap_or_default());
-    let url = &target.upload_url;
     // Trusted publishing: before each upload attempt, a token near its expiry is re-minted
     // and handed to the uploader (uploads run in parallel, so the session is shared).
     let session = tokio::sync::Mutex::new(session);
     let refresh = || -> idx::RefreshFuture<'_> {
         Box::pin(async {
             let mut s = session.lock().await;
+            let Some(s) = s.as_mut() else {
+                return Ok(None);
+            };
             s.credentials()
                 .await
                 .map(|(c, fresh)| fresh.then_some(c))
@@ -228,6 +263,8 @@ pub(crate) async fn run(
         max_parallel: settings.max_parallel,
         dry_run: settings.dry_run,
         retry: settings.tuning.retry,
+        // TestPyPI: a version pushed again with other contents is skipped with a warning.
+        skip_conflicts: target.names == crate::config::TESTPYPI,
         query_budget: settings.tuning.query_budget,
         scratch: scratch.to_path_buf(),
     };
@@ -247,7 +284,7 @@ pub(crate) async fn run(
             _ => {}
         }
         bars.suspend(|| {
-            log_event(rt, url, &e);
+            log_event(rt, target, &e);
             if let (Some(made), idx::Event::Done(o)) = (&attested, &e) {
                 attestation_not_sent(rt, o, made.contains(&o.filename));
             }
@@ -259,10 +296,27 @@ pub(crate) async fn run(
         parallelism: parallelism.into_inner().unwrap_or_else(|e| e.into_inner()),
         query,
     };
-    (
-        uploads,
-        result.map_err(|e| StageError::Publish(Box::new(e)).into()),
-    )
+    (uploads, result.map_err(|e| refused(e, target).into()))
+}
+
+/// A private index's refusal of a user's password names that user and both inputs; an API
+/// token's refusal keeps the index engine's message.
+fn refused(e: idx::PublishError, target: &IndexTarget) -> StageError {
+    match e {
+        idx::PublishError::Upload {
+            source: idx::UploadError::Auth { status, message },
+            ..
+        } if target.has_user() => StageError::PasswordRefused {
+            url: target.upload_url.to_string(),
+            label: target.names.label,
+            username: target.username.clone(),
+            status,
+            message,
+            username_input: target.names.username_input,
+            token_input: target.names.token_input,
+        },
+        e => StageError::Publish(Box::new(e)),
+    }
 }
 
 /// An index takes a file's attestations with its first upload only: a file skipped as
@@ -283,12 +337,21 @@ pub(crate) fn status_word(s: &idx::Status) -> &'static str {
         idx::Status::Uploaded => "uploaded",
         idx::Status::IdenticalSkipped => "identical, skipped",
         idx::Status::WouldUpload => "would upload",
+        idx::Status::ConflictSkipped(_) => "other contents there, skipped",
         idx::Status::Failed(_) => "FAILED",
         idx::Status::NotAttempted => "not attempted",
     }
 }
 
-fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
+/// The warning for a file skipped because the index holds other contents under its name.
+pub(crate) fn conflict_warning(why: &str, label: &str) -> String {
+    format!(
+        "{why} Skipped on {label}; the other files go on. {label} never replaces a file: turn on `dev-version` (with `build`) so every push publishes a unique X.Y.Z.devN, or bump the version"
+    )
+}
+
+fn log_event(rt: &Runtime, target: &IndexTarget, e: &idx::Event<'_>) {
+    let url = &target.upload_url;
     use crate::units::human_size;
     match e {
         idx::Event::Checked {
@@ -357,6 +420,10 @@ fn log_event(rt: &Runtime, url: &url::Url, e: &idx::Event<'_>) {
                 },
                 idx::Status::WouldUpload => {
                     format!("would upload {} to {url} (sha256 {sha})", o.filename)
+                }
+                idx::Status::ConflictSkipped(why) => {
+                    rt.warning(&conflict_warning(why, target.names.label));
+                    return;
                 }
                 idx::Status::Failed(m) => format!("FAILED {}: {m}", o.filename),
                 idx::Status::NotAttempted => format!("not attempted: {}", o.filename),

@@ -121,16 +121,14 @@ async fn steps(
     let base = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = v::scratch_dir(&base).map_err(Failure::Check)?;
     // A TestPyPI install finds its dependencies on PyPI.
-    let pypi = &settings.pypi.index_url;
-    let extra =
-        (target.names == crate::config::TESTPYPI && *pypi != *simple_url).then(|| pypi.to_string());
+    let extra = settings.dependency_index(target).map(|u| u.to_string());
     let install = v::InstallCheck {
         installer,
         name: name.to_owned(),
         version: version.to_owned(),
         index_url: simple_url.to_string(),
         extra_index_url: extra,
-        command: settings.verify_command.clone(),
+        commands: settings.verify_commands.clone(),
         workdir: scratch.path().to_path_buf(),
         timeout: settings.verify_timeout,
     };
@@ -145,7 +143,7 @@ async fn steps(
         "`{name}=={version}` installs into a fresh environment ({})",
         r.installer
     ));
-    if let (Some(cmd), Some(out)) = (&settings.verify_command, &r.command_output) {
+    for (cmd, out) in &r.command_outputs {
         rt.info(&format!("$ {cmd}\n{out}"));
         steps.push(format!("`{cmd}` runs (exit 0)"));
     }

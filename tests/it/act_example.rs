@@ -8,7 +8,11 @@
 //! built by the workflow's own `python -m build` (isolated, from a local wheelhouse).
 //!
 //! One scenario per test: a master push, a tag push, a re-run of the tag, a pull request, a
-//! failed check, and a rehearsal (`workflow_dispatch` with `dry-run`).
+//! failed check, rehearsals (`workflow_dispatch` with `dry-run`, on the tag and on a feature
+//! branch), and the pre-flight stopping a release whose console script crashes or whose
+//! critical tests fail. The pytest those tests need comes from the wheelhouse, served by the
+//! PyPI stand-in as PyPI would. `examples/wheels-matrix.yml`'s publish job runs against a
+//! TestPyPI conflict, and `examples/private-index.yml` against devpi-server with a user.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +25,8 @@ use crate::support::*;
 
 const CHECKOUT: &str = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683";
 const SETUP_PYTHON: &str = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065";
+const DOWNLOAD_ARTIFACT: &str =
+    "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093";
 const ACTION: &str = "org/sdd-publish-action@v1";
 // No word in it: the secrets guard matches any eight characters of it in the output.
 const GITHUB_TOKEN: &str = "ghs_Xq7Lm2Vr9Tz4Kb8Nw5Jd";
@@ -38,6 +44,8 @@ struct World {
     files: FileServer,
     sums: PathBuf,
     head: String,
+    /// The example under `examples/` this world runs.
+    example: &'static str,
 }
 
 /// What one `act` run left behind.
@@ -55,7 +63,7 @@ impl Outcome {
         };
         let mut md = first[first.find("Summary - ").unwrap() + "Summary - ".len()..].to_owned();
         md.push('\n');
-        for l in lines.take_while(|l| !l.starts_with("[Publish/")) {
+        for l in lines.take_while(|l| !l.starts_with('[')) {
             md.push_str(l);
             md.push('\n');
         }
@@ -81,6 +89,33 @@ impl World {
     /// [`World::new`] with `bin` installed as the action's `sdd-publish` (a benchmark wraps
     /// the real binary to measure it).
     fn with_binary(check_runs: Vec<Value>, bin: &Path) -> World {
+        World::with(check_runs, bin, &|_| {})
+    }
+
+    /// A green world whose project `edit` changed before its commit (a bug the pre-flight
+    /// must catch).
+    fn green_with(edit: &dyn Fn(&Path)) -> World {
+        World::with(
+            vec![
+                done(1, "Test Suite", "success"),
+                done(2, "Security Scan", "success"),
+            ],
+            &sdd_publish_bin(),
+            edit,
+        )
+    }
+
+    fn with(check_runs: Vec<Value>, bin: &Path, edit: &dyn Fn(&Path)) -> World {
+        World::of_example("publish.yml", None, check_runs, bin, edit)
+    }
+
+    fn of_example(
+        example: &'static str,
+        job: Option<&'static str>,
+        check_runs: Vec<Value>,
+        bin: &Path,
+        edit: &dyn Fn(&Path),
+    ) -> World {
         let tmp = tempfile::tempdir().unwrap();
         // The project as a checkout of improved-sdd would be, with the example as its workflow.
         let project = tmp.path().join("improved-sdd");
@@ -88,10 +123,15 @@ impl World {
         for generated in ["dist", "build"] {
             let _ = std::fs::remove_dir_all(project.join(generated));
         }
+        edit(&project);
         std::fs::create_dir_all(project.join(".github/workflows")).unwrap();
-        std::fs::copy(
-            repo_root().join("examples/publish.yml"),
-            project.join(".github/workflows/publish.yml"),
+        let text = std::fs::read_to_string(repo_root().join("examples").join(example)).unwrap();
+        std::fs::write(
+            project.join(".github/workflows").join(example),
+            match job {
+                None => text,
+                Some(job) => only_job(&text, job),
+            },
         )
         .unwrap();
         // act takes GITHUB_SHA and GITHUB_REPOSITORY from the checkout's HEAD and origin.
@@ -121,17 +161,26 @@ impl World {
         let files = FileServer::start(&downloads);
 
         register_secret(GITHUB_TOKEN);
+        // PyPI serves what the pre-flight installs besides the project: pytest.
+        let pypi = PyPIServer::start();
+        pypi.serve_wheelhouse();
         World {
             project,
             action,
-            pypi: PyPIServer::start(),
+            pypi,
             testpypi: PyPIServer::start(),
             double: GitHubDouble::fixed(check_runs, vec![]),
             files,
             sums,
             head,
             tmp,
+            example,
         }
+    }
+
+    /// Where the download-artifact stand-in finds the artifacts: one folder each.
+    fn artifacts(&self) -> PathBuf {
+        self.tmp.path().join("artifacts")
     }
 
     fn green() -> World {
@@ -144,6 +193,17 @@ impl World {
     /// Run the workflow for one event under act. The log is also kept in
     /// `target/act-logs/<label>.log`, for reading a run that passed.
     fn act(&self, label: &str, event: &str, payload: Value) -> Outcome {
+        self.act_with(label, event, payload, &[])
+    }
+
+    /// [`World::act`] with more secrets.
+    fn act_with(
+        &self,
+        label: &str,
+        event: &str,
+        payload: Value,
+        secrets: &[(&str, &str)],
+    ) -> Outcome {
         let event_file = self.tmp.path().join("event.json");
         std::fs::write(&event_file, payload.to_string()).unwrap();
         let home = self.tmp.path().join("home");
@@ -164,6 +224,7 @@ impl World {
             ),
             ("SDD_PUBLISH_SHA256SUMS", self.sums.display().to_string()),
             ("SDD_PUBLISH_VERIFY_INTERVAL_MS", "200".into()),
+            ("SDD_E2E_ARTIFACTS", self.artifacts().display().to_string()),
             // No index but loopback: the isolated build finds setuptools in the wheelhouse,
             // and `pip install build` must find it already installed.
             ("PIP_NO_INDEX", "1".into()),
@@ -179,7 +240,9 @@ impl World {
             .env("TEST_PYPI_API_TOKEN", &self.testpypi.token)
             .env("GITHUB_TOKEN", GITHUB_TOKEN)
             .arg(event)
-            .args(["-W", ".github/workflows/publish.yml", "-e"])
+            .arg("-W")
+            .arg(format!(".github/workflows/{}", self.example))
+            .arg("-e")
             .arg(&event_file)
             .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
             .args(["--secret", "PYPI_API_TOKEN"])
@@ -196,9 +259,18 @@ impl World {
             .arg(format!(
                 "{SETUP_PYTHON}={}",
                 stand_ins.join("setup-python").display()
+            ))
+            .arg("--local-repository")
+            .arg(format!(
+                "{DOWNLOAD_ARTIFACT}={}",
+                stand_ins.join("download-artifact").display()
             ));
+
         for (k, v) in &env {
             cmd.arg("--env").arg(format!("{k}={v}"));
+        }
+        for (k, v) in secrets {
+            cmd.env(k, v).args(["--secret", k]);
         }
 
         let out = cmd.output().unwrap();
@@ -215,22 +287,37 @@ impl World {
     }
 
     fn push(&self, label: &str, git_ref: &str) -> Outcome {
+        self.act(label, "push", self.push_event(git_ref))
+    }
+
+    fn push_event(&self, git_ref: &str) -> Value {
+        json!({
+            "ref": git_ref,
+            "after": self.head,
+            "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
+        })
+    }
+
+    /// The improved-sdd files a server stores (not the wheelhouse PyPI also serves).
+    fn stored(server: &PyPIServer) -> Vec<String> {
+        let mut s = server.stored();
+        s.retain(|f| f.starts_with("improved_sdd-"));
+        s.sort();
+        s
+    }
+
+    /// `workflow_dispatch` of `git_ref` with the `dry-run` input on.
+    fn rehearse(&self, label: &str, git_ref: &str) -> Outcome {
         self.act(
             label,
-            "push",
+            "workflow_dispatch",
             json!({
                 "ref": git_ref,
-                "after": self.head,
+                // GitHub sends workflow_dispatch inputs as strings, booleans too.
+                "inputs": {"dry-run": "true"},
                 "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
             }),
         )
-    }
-
-    /// The files a server stores, by name, with their sha256.
-    fn stored(server: &PyPIServer) -> Vec<String> {
-        let mut s = server.stored();
-        s.sort();
-        s
     }
 
     fn writes(&self) -> Vec<(String, String)> {
@@ -268,6 +355,24 @@ fn master_push_publishes_a_dev_version_to_testpypi() {
         ]
     );
     assert!(World::stored(&w.pypi).is_empty(), "nothing on PyPI");
+    // Before the upload, the pre-flight installed the built wheel (pytest from PyPI, the
+    // extra index of a TestPyPI target) and ran the smoke commands and the critical tests.
+    let preflight = o
+        .log
+        .find("::group::Pre-flight")
+        .unwrap_or_else(|| panic!("{}", o.log));
+    let passed = o
+        .log
+        .find("3 passed")
+        .unwrap_or_else(|| panic!("{}", o.log));
+    let uploaded = o.log.find("uploaded improved_sdd-").unwrap();
+    assert!(preflight < passed && passed < uploaded, "{}", o.log);
+    assert!(
+        o.log.contains("$ improved-sdd --version")
+            && o.log.contains(&format!("improved-sdd {version}")),
+        "{}",
+        o.log
+    );
     // It installs from TestPyPI and runs.
     assert!(o.log.contains("improved-sdd --help"), "{}", o.log);
     assert_eq!(o.output("verified").as_deref(), Some("true"), "{}", o.log);
@@ -473,43 +578,374 @@ fn failed_check_stops_the_run_before_anything_is_published() {
 #[test]
 fn dry_run_rehearses_the_tag_release_and_changes_nothing() {
     let w = World::green();
-    let o = w.act(
-        "dry-run",
-        "workflow_dispatch",
-        json!({
-            "ref": "refs/tags/v0.1.0",
-            // GitHub sends workflow_dispatch inputs as strings, booleans too.
-            "inputs": {"dry-run": "true"},
-            "repository": {"full_name": REPO, "default_branch": "master", "fork": false},
-        }),
-    );
+    let o = w.rehearse("dry-run", "refs/tags/v0.1.0");
     assert!(o.ok, "{}", o.log);
     assert_eq!(o.output("target").as_deref(), Some("pypi"), "{}", o.log);
     assert_eq!(o.output("uploaded").as_deref(), Some(""));
-    // It did every stage that changes nothing, and says what it would have done.
-    assert!(
-        o.log.contains("2 done"),
-        "waited for the checks:\n{}",
-        o.log
-    );
-    assert!(o.log.contains("::group::Build"), "{}", o.log);
+    assert_rehearsal(&w, &o);
     assert!(
         o.log
             .contains("dry run: would publish improved-sdd 0.1.0 to PyPI"),
         "{}",
         o.log
     );
-    assert!(o.log.contains("would upload"), "{}", o.log);
     assert!(
         o.log
             .contains("dry run: would create the release \"v0.1.0\""),
         "{}",
         o.log
     );
-    // The index and GitHub saw no writes.
+    assert!(w.double.releases().is_empty());
+}
+
+/// What every rehearsal shows: it ran in the `rehearse` job (no environment, no token), did
+/// every stage that changes nothing — wait, build, check, pre-flight — said what it would
+/// upload, and wrote `should-publish=false`, `dry-run=true`; the index and GitHub saw no
+/// write, and the announce job did not run.
+fn assert_rehearsal(w: &World, o: &Outcome) {
+    assert!(o.log.contains("[Publish/Rehearse]"), "{}", o.log);
+    assert!(!o.log.contains("[Publish/Publish "), "{}", o.log);
+    assert!(
+        o.log.contains("2 done"),
+        "waited for the checks:\n{}",
+        o.log
+    );
+    for group in [
+        "::group::Build",
+        "::group::Check distributions",
+        "::group::Pre-flight",
+    ] {
+        assert!(o.log.contains(group), "{group}: {}", o.log);
+    }
+    assert!(
+        o.log.contains("3 passed"),
+        "the critical tests ran:\n{}",
+        o.log
+    );
+    assert!(o.log.contains("would upload"), "{}", o.log);
+    assert_eq!(
+        o.output("should-publish").as_deref(),
+        Some("false"),
+        "{}",
+        o.log
+    );
+    assert_eq!(o.output("dry-run").as_deref(), Some("true"), "{}", o.log);
     assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
     assert!(w.writes().is_empty(), "{:?}", w.writes());
-    assert!(w.double.releases().is_empty());
+    assert!(!o.log.contains("file(s) uploaded"), "{}", o.log);
+}
+
+/// "Run workflow" with dry-run on a feature branch rehearses what master would publish: the
+/// dev version stamped, the checks, the pre-flight against TestPyPI's settings; nothing
+/// uploaded, and the reason names the dispatch.
+#[test]
+fn a_dispatch_dry_run_on_a_feature_branch_rehearses_what_master_would_publish() {
+    let w = World::green();
+    let o = w.rehearse("feature-dry-run", "refs/heads/feature/faster-specs");
+    assert!(o.ok, "{}", o.log);
+    assert_eq!(o.output("target").as_deref(), Some("testpypi"), "{}", o.log);
+    let version = o.output("version").unwrap();
+    assert!(
+        version.starts_with("0.1.1.dev"),
+        "the dev version master would get: {version}"
+    );
+    let reason = o.output("reason").unwrap();
+    assert!(
+        reason.starts_with("dry run, nothing was published: ")
+            && reason.contains("workflow_dispatch on branch feature/faster-specs with dry-run rehearses what a push to the default branch master would publish → TestPyPI"),
+        "{reason}"
+    );
+    assert_rehearsal(&w, &o);
+}
+
+/// The console script crashes: the pre-flight's smoke command fails, nothing reaches either
+/// index, `should-publish=false`, and the one error names the command and its exit status.
+#[test]
+fn a_wheel_whose_console_script_crashes_is_never_published() {
+    let w = World::green_with(&|project| {
+        let cli = project.join("src/improved_sdd/cli.py");
+        let text = std::fs::read_to_string(&cli).unwrap();
+        std::fs::write(
+            &cli,
+            text.replacen(
+                "def main(argv=None):\n",
+                "def main(argv=None):\n    raise RuntimeError(\"improved-sdd crashed on start\")\n",
+                1,
+            ),
+        )
+        .unwrap();
+    });
+    let o = w.push("crashing-console-script", "refs/tags/v0.1.0");
+    assert_stopped_by_the_preflight(
+        &w,
+        &o,
+        "improved-sdd --help",
+        "RuntimeError: improved-sdd crashed on start",
+    );
+}
+
+/// A critical test fails: the same, naming `pytest tests/unit -q`.
+#[test]
+fn a_failing_critical_test_stops_the_release() {
+    let w = World::green_with(&|project| {
+        std::fs::write(
+            project.join("tests/unit/test_spec_check.py"),
+            "def test_spec_check_rejects_an_empty_spec():\n    assert False, \"the spec check accepted an empty spec\"\n",
+        )
+        .unwrap();
+    });
+    let o = w.push("failing-critical-test", "refs/heads/master");
+    assert_stopped_by_the_preflight(
+        &w,
+        &o,
+        "pytest tests/unit -q",
+        "the spec check accepted an empty spec",
+    );
+}
+
+fn assert_stopped_by_the_preflight(w: &World, o: &Outcome, command: &str, output: &str) {
+    assert!(!o.ok, "the run fails:\n{}", o.log);
+    assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
+    assert_eq!(
+        o.output("should-publish").as_deref(),
+        Some("false"),
+        "{}",
+        o.log
+    );
+    assert_eq!(o.output("dry-run").as_deref(), Some("false"), "{}", o.log);
+    let reason = o.output("reason").unwrap();
+    assert!(
+        reason.starts_with("the pre-flight failed, so nothing was published"),
+        "{reason}"
+    );
+    let errors: Vec<&str> = o.log.lines().filter(|l| l.contains("::error::")).collect();
+    assert_eq!(errors.len(), 1, "one error: {errors:#?}\n{}", o.log);
+    assert!(
+        errors[0].contains(&format!(
+            "pre-flight: `{command}` exited with exit status 1"
+        )),
+        "{}",
+        errors[0]
+    );
+    // Its output is in the log (the Pre-flight group), the Problems table has the row.
+    assert!(o.log.contains(output), "{}", o.log);
+    let md = o.summary();
+    assert!(md.contains("### Problems") && md.contains(command), "{md}");
+    assert!(!o.log.contains("::group::Upload"), "{}", o.log);
+    assert!(
+        !o.log.contains("file(s) uploaded"),
+        "the announce job did not run:\n{}",
+        o.log
+    );
+    assert!(w.writes().is_empty(), "{:?}", w.writes());
+}
+
+/// `examples/wheels-matrix.yml`'s publish job: the artifacts of the build jobs (a wheel per
+/// OS, the sdist; here made from the fixture, retagged) downloaded into one folder with
+/// `merge-multiple`, then a push to `main` publishes them to TestPyPI. The pre-flight
+/// installs the wheel that fits this runner. TestPyPI already holds an sdist of 0.1.0 with
+/// other contents (an unchanged version pushed again after an edit): it is skipped with a
+/// warning that names it and `dev-version`, and the wheels go up.
+#[test]
+fn the_matrix_example_publishes_every_wheel_and_warns_on_a_testpypi_conflict() {
+    let w = World::of_example(
+        "wheels-matrix.yml",
+        Some("publish"),
+        vec![],
+        &sdd_publish_bin(),
+        &|_| {},
+    );
+    let arch = std::env::consts::ARCH;
+    let linux = format!("manylinux_2_17_{arch}.manylinux2014_{arch}");
+    let built = fixture_dists("0.1.0");
+    let mut wheels = Vec::new();
+    for (artifact, platform) in [
+        ("dist-wheels-ubuntu-latest", linux.as_str()),
+        ("dist-wheels-macos-latest", "macosx_11_0_arm64"),
+        ("dist-wheels-windows-latest", "win_amd64"),
+    ] {
+        let dir = w.artifacts().join(artifact);
+        std::fs::create_dir_all(&dir).unwrap();
+        wheels.push(retag_wheel(&built.join(WHEEL), &dir, platform));
+    }
+    let sdist_dir = w.artifacts().join("dist-sdist");
+    std::fs::create_dir_all(&sdist_dir).unwrap();
+    std::fs::copy(built.join(SDIST), sdist_dir.join(SDIST)).unwrap();
+    // TestPyPI has this version's sdist already, with other contents.
+    let theirs = w.testpypi.root.path().join("packages").join(SDIST);
+    std::fs::copy(built.join(SDIST), &theirs).unwrap();
+    crate::faults::rebuild_sdist_with_an_edit(&theirs);
+    let theirs_sha = sha256_file(&theirs);
+
+    let o = w.act(
+        "wheels-matrix",
+        "push",
+        json!({
+            "ref": "refs/heads/main",
+            "after": w.head,
+            "repository": {"full_name": REPO, "default_branch": "main", "fork": false},
+        }),
+    );
+    assert!(o.ok, "{}", o.log);
+    // Only the publish job ran; its download put every artifact's files in dist/.
+    assert!(
+        o.log.contains("downloaded artifact dist-sdist to dist"),
+        "{}",
+        o.log
+    );
+    assert_eq!(o.output("target").as_deref(), Some("testpypi"), "{}", o.log);
+    assert_eq!(o.output("should-publish").as_deref(), Some("true"));
+    let mut stored = World::stored(&w.testpypi);
+    let mut want: Vec<String> = wheels.clone();
+    want.push(SDIST.into());
+    stored.sort();
+    want.sort();
+    assert_eq!(stored, want);
+    assert_eq!(
+        w.testpypi.served("improved-sdd")[SDIST],
+        theirs_sha,
+        "not replaced"
+    );
+    // (act logs only the first line of a multi-line output: the log lines say the rest.)
+    for wheel in &wheels {
+        assert!(
+            o.log.contains(&format!("| uploaded {wheel} (")),
+            "{wheel}: {}",
+            o.log
+        );
+    }
+    // The warning, once, naming the file and the fix.
+    let warnings: Vec<&str> = o
+        .log
+        .lines()
+        .filter(|l| l.contains("::warning::"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    for needle in [
+        format!("`{SDIST}` is already on the index with other contents"),
+        "Skipped on TestPyPI; the other files go on".into(),
+        "turn on `dev-version`".into(),
+    ] {
+        assert!(warnings[0].contains(&needle), "{needle}: {}", warnings[0]);
+    }
+    // The pre-flight installed the wheel built for this runner's platform.
+    let linux_wheel = &wheels[0];
+    assert!(
+        o.log.contains(&format!(
+            "installed {linux_wheel} with uv into a fresh environment"
+        )),
+        "{}",
+        o.log
+    );
+    assert!(o.log.contains("3 passed"), "{}", o.log);
+    assert_eq!(o.output("verified").as_deref(), Some("true"), "{}", o.log);
+}
+
+/// The workflow with `job` alone, its `needs` dropped: act runs a job's needs even with `-j`,
+/// and build jobs on macOS and Windows runners (cibuildwheel, artifact uploads) cannot run
+/// here; the artifacts they would leave are prepared by the test instead. The job itself is
+/// `examples/private-index.yml` on a tag push, against devpi-server with a real user: the
+/// three settings a user edits (upload URL, simple index, user) pointed at it, her password
+/// in the workflow's secret. The upload, the pre-flight and the verification from the index
+/// pass; a re-run of the tag (which rebuilds) skips both files as the published ones.
+#[test]
+fn the_private_index_example_publishes_to_devpi_as_a_user() {
+    let devpi = crate::devpi::Devpi::start();
+    let w = World::of_example(
+        "private-index.yml",
+        None,
+        vec![],
+        &sdd_publish_bin(),
+        &|_| {},
+    );
+    let base = format!("http://127.0.0.1:{}/alice/dev/", devpi.port);
+    let workflow = w.project.join(".github/workflows/private-index.yml");
+    let text = std::fs::read_to_string(&workflow).unwrap();
+    let mut edited = text.clone();
+    for (setting, value) in [
+        ("PRIVATE_INDEX_URL", base.clone()),
+        ("PRIVATE_INDEX_SIMPLE_URL", format!("{base}+simple/")),
+        ("PRIVATE_INDEX_USER", "alice".to_string()),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{setting}: ")))
+            .unwrap_or_else(|| panic!("the example sets {setting} in its env"));
+        edited = edited.replace(line, &format!("  {setting}: {value}"));
+    }
+    std::fs::write(&workflow, edited).unwrap();
+    let secrets = [("PRIVATE_INDEX_PASSWORD", devpi.password.as_str())];
+    let tag = w.push_event("refs/tags/v0.1.0");
+
+    let o = w.act_with("private-index", "push", tag.clone(), &secrets);
+    assert!(o.ok, "{}", o.log);
+    let served: Vec<String> = devpi.served().into_keys().collect();
+    assert_eq!(served, vec![WHEEL, SDIST], "{}", o.log);
+    assert_eq!(o.output("should-publish").as_deref(), Some("true"));
+    assert_eq!(o.output("verified").as_deref(), Some("true"), "{}", o.log);
+    let summary = o.summary();
+    for needle in [
+        "user `alice` with the password in `pypi-token` (`pypi-username` input)",
+        "| **Pre-flight:** |",
+        "| **Upload:** | 2 uploaded, 0 already there",
+    ] {
+        assert!(summary.contains(needle), "{needle}:\n{summary}");
+    }
+    assert!(
+        o.log.contains("improved-sdd 0.1.0"),
+        "the smoke command ran: {}",
+        o.log
+    );
+
+    let again = w.act_with("private-index-rerun", "push", tag, &secrets);
+    assert!(again.ok, "{}", again.log);
+    assert_eq!(
+        again.output("uploaded").as_deref(),
+        Some(""),
+        "{}",
+        again.log
+    );
+    assert!(
+        again
+            .summary()
+            .contains("| **Upload:** | 0 uploaded, 2 already there (identical, skipped) |"),
+        "{}",
+        again.summary()
+    );
+    assert_eq!(devpi.served().len(), 2);
+}
+
+/// the example's, unchanged.
+fn only_job(workflow: &str, job: &str) -> String {
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(workflow).unwrap();
+    let jobs = doc["jobs"].as_mapping_mut().unwrap();
+    let mut kept = jobs
+        .get(job)
+        .unwrap_or_else(|| panic!("the workflow has no job `{job}`"))
+        .clone();
+    kept.as_mapping_mut().unwrap().remove("needs");
+    jobs.clear();
+    jobs.insert(job.into(), kept);
+    serde_yaml::to_string(&doc).unwrap()
+}
+
+/// `wheel tags --platform-tag`: the fixture's pure wheel as a platform wheel, in `dir`
+/// (made from a copy there: the fixture's folder is shared by concurrent tests).
+fn retag_wheel(wheel: &Path, dir: &Path, platform: &str) -> String {
+    let copy = dir.join(wheel.file_name().unwrap());
+    std::fs::copy(wheel, &copy).unwrap();
+    let out = Command::new(venv_bin("wheel"))
+        .args(["tags", "--remove", "--platform-tag", platform])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!copy.exists(), "`wheel tags --remove` keeps no original");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The step summary of a tag run is a complete audit record: decision and reason, where
@@ -535,6 +971,8 @@ fn assert_audit_record(w: &World, o: &Outcome) {
         "the index serves every file with our sha256".into(),
         "`improved-sdd==0.1.0` installs into a fresh environment (uv)".into(),
         "`improved-sdd --help` runs (exit 0)".into(),
+        "`improved-sdd --version` runs (exit 0)".into(),
+        format!("| **Pre-flight:** | `{WHEEL}` installed from the local files into a fresh environment (uv); `improved-sdd --help` passed; `improved-sdd --version` passed; `pytest tests/unit -q` passed; the tests imported `improved_sdd` from the environment; nothing uploaded before this passed |"),
         format!("| **GitHub Release:** | <{release}> created; assets: 2 uploaded |"),
         "| **Time:** | plan ".into(),
         "· wait ".into(),

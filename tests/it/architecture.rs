@@ -83,7 +83,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
                 "validate",
                 "every rule over every file: the `check` command's verdict",
             ),
-            ("verify", "the index serves our files; they install and run"),
+            (
+                "verify",
+                "the release installs and runs: from the local files before the upload (verify::preflight), from the index after",
+            ),
         ],
     ),
     (
@@ -107,6 +110,10 @@ const LAYERS: &[(&str, &[(&str, &str)])] = &[
             ("stages::gate", "the wait-for-checks stage"),
             ("stages::build", "the build stage"),
             ("stages::validate", "the check stage"),
+            (
+                "stages::preflight",
+                "the pre-flight: the local files installed and run before any upload",
+            ),
             ("stages::attest", "the PEP 740 attestation stage"),
             ("stages::publish", "the upload stage"),
             ("stages::verify", "the verify stage"),

@@ -17,6 +17,7 @@ const FREE_FORM: &[&str] = &[
     "build",
     "version-files",
     "verify-command",
+    "test-command",
     "release-notes-file",
     "allowed-conclusions",
 ];
@@ -50,6 +51,13 @@ const WRONG: &[(&str, &str)] = &[
     ("verify-install", "nah"),
     ("verify-strict", "strict"),
     ("verify-timeout", "soon"),
+    ("preflight", "yep"),
+    (
+        "test-requirements",
+        "--index-url https://example.org/simple/",
+    ),
+    ("pypi-username", "alice:secret"),
+    ("testpypi-username", "two words"),
 ];
 
 #[test]
@@ -127,7 +135,7 @@ enum Val {
 #[derive(Clone, Copy)]
 enum Want {
     /// The documented default: the run carries on and exits 0 (a dry run here, so the index
-    /// stays empty); `publishes` is the expected `should-publish`.
+    /// stays empty); `publishes`: it rehearses a publish (the expected `dry-run` output).
     Default { publishes: bool },
     /// Exit 2 (bad input) before any stage, one `::error` naming the variable and saying
     /// `fix` (how to put it right).
@@ -520,7 +528,18 @@ fn every_env_var_in_the_sources_is_in_the_catalogue() {
     let catalogue = env_catalogue();
     let in_table: std::collections::BTreeSet<String> =
         catalogue.iter().map(|c| c.var.to_owned()).collect();
-    let in_sources = env_names_in_sources();
+    let mut in_sources = env_names_in_sources();
+    // Set by the pre-flight for the Python processes in its environment (the import hook
+    // reads them there); the binary never reads them from its own environment.
+    for set_for_children in [
+        "SDD_PUBLISH_PREFLIGHT_MODULES",
+        "SDD_PUBLISH_PREFLIGHT_RECORD",
+    ] {
+        assert!(
+            in_sources.remove(set_for_children),
+            "{set_for_children} is no longer in src/: drop it here"
+        );
+    }
     let untested: Vec<_> = in_sources.difference(&in_table).collect();
     assert!(
         untested.is_empty(),
@@ -670,8 +689,14 @@ fn every_env_var_missing_empty_or_malformed_has_a_default_or_one_clear_error() {
                 assert_eq!(r.code, 0, "{label}: the default must run\n{all}");
                 assert!(!r.stdout.contains("::error"), "{label}\n{all}");
                 assert!(!all.contains("panicked"), "{label}\n{all}");
+                // A dry run never publishes; `dry-run` says whether it rehearsed a publish.
                 assert_eq!(
                     r.output("should-publish").as_deref(),
+                    Some("false"),
+                    "{label}\n{all}"
+                );
+                assert_eq!(
+                    r.output("dry-run").as_deref(),
                     Some(if publishes { "true" } else { "false" }),
                     "{label}\n{all}"
                 );
@@ -916,8 +941,14 @@ fn every_unusable_file_is_one_clear_error_and_nothing_is_published() {
         let names = (c.setup)(ws.path(), &mut env);
         let r = env.run(ws.path(), &["run"]);
         assert_one_clear_error(c.what, &r, c.code, &names, c.fix, &server);
-        // `should-publish` is the plan's verdict; what happened is in `uploaded`.
+        // Stopped before the upload: this run did not publish.
         assert_eq!(r.output("uploaded").as_deref(), Some(""), "{}", c.what);
+        assert_eq!(
+            r.output("should-publish").as_deref(),
+            Some("false"),
+            "{}",
+            c.what
+        );
     }
     // Controls: the same environments, intact, do publish (pypi, then dev-version to
     // TestPyPI on a fresh index), so the "nothing uploaded" assertions could have failed.

@@ -23,7 +23,21 @@ fn plan_prints_target_and_reason() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        "target: pypi\nshould-publish: true\nreason: tag v1.2.0 matches v* → PyPI\n"
+        "target: pypi\nshould-publish: true\ndry-run: false\nreason: tag v1.2.0 matches v* → PyPI\n"
+    );
+    // A rehearsal publishes nothing, and on any branch plans what the default branch gets.
+    let (_, out) = plan(&[
+        "--ref",
+        "refs/heads/feature/x",
+        "--event",
+        "workflow_dispatch",
+        "--default-branch",
+        "main",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        out,
+        "target: testpypi\nshould-publish: false\ndry-run: true\nreason: workflow_dispatch on branch feature/x with dry-run rehearses what a push to the default branch main would publish → TestPyPI\n"
     );
     let (_, out) = plan(&["--ref", "refs/heads/main"]);
     assert!(out.starts_with("target: testpypi\n"), "{out}");

@@ -310,7 +310,7 @@ fn rebuild_sdist(path: &Path) {
 
 /// Rewrite the sdist with one member's contents changed (its README gains a line): what a
 /// rebuild after an edit, without a version bump, produces.
-fn rebuild_sdist_with_an_edit(path: &Path) {
+pub(crate) fn rebuild_sdist_with_an_edit(path: &Path) {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
         std::fs::File::open(path).unwrap(),
     ));
@@ -410,6 +410,69 @@ fn a_rebuilt_file_with_other_contents_fails_with_both_hashes_and_nothing_is_uplo
     assert_eq!(server.stored(), [SDIST]);
     assert_eq!(r.output("uploaded").as_deref(), Some(""));
     assert!(r.summary.contains(&published) || r.summary.contains(&rebuilt));
+}
+
+/// TestPyPI, as the seed's error table says: a second push of an unchanged version whose
+/// sdist was rebuilt with other contents is skipped with a warning naming the file and
+/// `dev-version`, and the run goes on (the identical wheel skipped, verification of what the
+/// index holds as ours). With `skip-existing: false` any existing file stays an error.
+#[test]
+fn on_testpypi_other_contents_under_an_existing_name_are_a_warning_not_an_error() {
+    let testpypi = |server: &PyPIServer| {
+        let mut env = ActionEnv::new("push", "refs/heads/master", "master");
+        env.set("INPUT_TESTPYPI_URL", server.upload_url())
+            .set("INPUT_TESTPYPI_TOKEN", server.token.clone())
+            .set("SDD_PUBLISH_VERIFY_INTERVAL_MS", "200")
+            .set("INPUT_VERIFY_INSTALL", "false");
+        env
+    };
+    let server = PyPIServer::start();
+    let ws = workspace_with_dists(VERSION);
+    let r = testpypi(&server).run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let published = sha256_file(&ws.path().join("dist").join(SDIST));
+    rebuild_sdist_with_an_edit(&ws.path().join("dist").join(SDIST));
+
+    let r = testpypi(&server).run(ws.path(), &["run"]);
+    let all = r.all_output();
+    assert_eq!(r.code, 0, "{all}");
+    let warnings: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::warning"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{all}");
+    for needle in [
+        &format!("`{SDIST}` is already on the index with other contents"),
+        published.as_str(),
+        "The contents differ too",
+        "Skipped on TestPyPI; the other files go on",
+        "`dev-version`",
+    ] {
+        assert!(warnings[0].contains(needle), "{needle}: {}", warnings[0]);
+    }
+    assert_eq!(r.output("skipped").as_deref(), Some(WHEEL), "{all}");
+    assert_eq!(r.output("uploaded").as_deref(), Some(""));
+    assert_eq!(r.output("verified").as_deref(), Some("true"), "{all}");
+    assert!(
+        r.summary
+            .contains("**1 skipped: other contents already there under the name**"),
+        "{}",
+        r.summary
+    );
+    assert_eq!(server.served("improved-sdd")[SDIST], published);
+
+    // `skip-existing: false`: the same state is an error, and nothing is uploaded.
+    let mut env = testpypi(&server);
+    env.set("INPUT_SKIP_EXISTING", "false");
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    assert!(
+        r.first_error().contains("same name, different bytes"),
+        "{}",
+        r.first_error()
+    );
+    assert_eq!(server.served("improved-sdd")[SDIST], published);
 }
 
 #[test]

@@ -605,7 +605,15 @@ fn each_refusal_is_explained_with_claims_fix_and_publisher_link() {
         let issued = double.issued();
         assert_eq!(issued.len(), 1);
         only_masked(&r, &issued[0], "the ID token");
-        assert_eq!(r.output("should-publish").as_deref(), Some("true"));
+        // Refused before any upload: this run did not publish, and `reason` says where.
+        assert_eq!(r.output("should-publish").as_deref(), Some("false"));
+        assert!(
+            r.output("reason")
+                .unwrap()
+                .starts_with("the connection to the index failed, so nothing was published"),
+            "{:?}",
+            r.output("reason")
+        );
     }
 }
 
@@ -655,7 +663,7 @@ fn always_without_id_token_permission_says_how_to_grant_it() {
     assert!(err.contains("`trusted-publishing: always`"), "{err}");
     assert!(err.contains("id-token: write"), "{err}");
     assert!(!err.contains("from a fork"), "{err}");
-    assert_eq!(r.output("should-publish").as_deref(), Some("true"));
+    assert_eq!(r.output("should-publish").as_deref(), Some("false"));
 
     // A pull request from a fork (forced to publish) is told why no token will ever come.
     let event = env.dir.path().join("pr.json");

@@ -45,6 +45,7 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
 
     // The exact output file, delimiters aside; the wheel goes first.
     let want = "should-publish<<ghadelimiter_X\ntrue\nghadelimiter_X\n\
+        dry-run<<ghadelimiter_X\nfalse\nghadelimiter_X\n\
         target<<ghadelimiter_X\npypi\nghadelimiter_X\n\
         reason<<ghadelimiter_X\ntag v0.1.0 matches v* → PyPI\nghadelimiter_X\n\
         name<<ghadelimiter_X\nimproved-sdd\nghadelimiter_X\n\
@@ -65,7 +66,7 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
         .lines()
         .filter_map(|l| l.split_once("<<").map(|x| x.1))
         .collect();
-    assert_eq!(delimiters.len(), 11, "a fresh delimiter per output");
+    assert_eq!(delimiters.len(), 12, "a fresh delimiter per output");
 
     // The token is masked before anything else is printed, and appears nowhere else.
     let first = r.stdout.lines().next().unwrap_or_default();
@@ -108,6 +109,8 @@ fn wrong_token_is_a_clear_error_and_never_printed() {
         "only the mask line"
     );
     assert!(server.stored().is_empty(), "nothing reached the index");
+    // The run reached the upload, where files can land before one fails: it stays a
+    // publishing run, and `uploaded` says what went up (here nothing).
     assert_eq!(r.output("should-publish").as_deref(), Some("true"));
     assert_eq!(r.output("uploaded").as_deref(), Some(""));
 }
@@ -180,6 +183,41 @@ fn dry_run_uploads_nothing() {
     assert!(r
         .summary
         .contains("dry run: would publish improved-sdd 0.1.0 to PyPI"));
+}
+
+/// A rehearsal needs no credentials (a dry run often runs outside the environment that holds
+/// them): it asks the index anonymously, says a real run needs a token, and writes
+/// `should-publish=false`, `dry-run=true`.
+#[test]
+fn a_dry_run_without_a_token_asks_the_index_anonymously() {
+    let server = PyPIServer::start();
+    let ws = workspace_with_dists(VERSION);
+    let mut env = tag_push(&server);
+    env.remove("INPUT_PYPI_TOKEN").set("INPUT_DRY_RUN", "true");
+    let r = env.run(ws.path(), &["run"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("::notice")
+                && l.contains("dry run: no `pypi-token` and no ID token")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("would upload {WHEEL}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.summary
+            .contains("none (dry run: the index was asked anonymously"),
+        "{}",
+        r.summary
+    );
+    assert_eq!(r.output("should-publish").as_deref(), Some("false"));
+    assert_eq!(r.output("dry-run").as_deref(), Some("true"));
+    assert!(server.stored().is_empty());
 }
 
 /// Each bad input: exit 2 or 1, exactly one `::error::` line naming the input and the fix,

@@ -201,6 +201,21 @@ impl PyPIServer {
         files
     }
 
+    /// Serve the wheelhouse too (pytest and its dependencies, setuptools), as PyPI would:
+    /// what a pre-flight installs besides the project. [`PyPIServer::stored`] then lists
+    /// them as well.
+    pub fn serve_wheelhouse(&self) {
+        for e in std::fs::read_dir(tools_dir().join("wheelhouse")).unwrap() {
+            let p = e.unwrap().path();
+            let to = self
+                .root
+                .path()
+                .join("packages")
+                .join(p.file_name().unwrap());
+            std::fs::copy(&p, to).unwrap();
+        }
+    }
+
     /// Files stored on the server's disk (what a later upload would collide with).
     pub fn stored(&self) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(self.root.path().join("packages"))

@@ -33,7 +33,7 @@ fn check(
             version: version.into(),
             index_url: server.simple_url(),
             extra_index_url: None,
-            command: Some(command.into()),
+            commands: command.lines().map(str::to_owned).collect(),
             workdir: work.path().to_path_buf(),
             timeout: Duration::from_secs(120),
         },
@@ -57,18 +57,28 @@ fn installs_the_release_and_runs_it_with_uv_and_with_pip() {
             python: venv_bin("python"),
         },
     ] {
+        // Every line a command: both run, each with its own output.
         let (c, _work) = check(
             &server,
             installer.clone(),
             "0.1.0",
-            "improved-sdd --version",
+            "improved-sdd --help\nimproved-sdd --version",
         );
         let report = runtime()
             .block_on(install_and_smoke(&c))
             .unwrap_or_else(|e| panic!("{installer:?}: {e}"));
+        assert_eq!(report.command_outputs.len(), 2, "{installer:?}");
+        assert!(
+            report.command_outputs[0].1.contains("usage: improved-sdd"),
+            "{installer:?}: {:?}",
+            report.command_outputs
+        );
         assert_eq!(
-            report.command_output.as_deref(),
-            Some("improved-sdd 0.1.0"),
+            report.command_outputs[1],
+            (
+                "improved-sdd --version".to_string(),
+                "improved-sdd 0.1.0".to_string()
+            ),
             "{installer:?}"
         );
     }
@@ -188,7 +198,12 @@ fn the_pipeline_verifies_with_the_smoke_command() {
 
 #[test]
 fn a_failing_smoke_command_is_a_warning_unless_strict() {
-    let (server, r) = publish_with(&[("INPUT_VERIFY_COMMAND", "improved-sdd --no-such-flag")]);
+    // The pre-flight would stop the run before the upload (tests/it/preflight.rs); this is
+    // about the check after it, from the index.
+    let (server, r) = publish_with(&[
+        ("INPUT_VERIFY_COMMAND", "improved-sdd --no-such-flag"),
+        ("INPUT_PREFLIGHT", "false"),
+    ]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_eq!(r.output("verified").as_deref(), Some("false"));
     let warn = r
@@ -205,6 +220,7 @@ fn a_failing_smoke_command_is_a_warning_unless_strict() {
     let (_server, r) = publish_with(&[
         ("INPUT_VERIFY_COMMAND", "improved-sdd --no-such-flag"),
         ("INPUT_VERIFY_STRICT", "true"),
+        ("INPUT_PREFLIGHT", "false"),
     ]);
     assert_eq!(r.code, 1, "{}", r.all_output());
     assert_eq!(r.output("verified").as_deref(), Some("false"));
