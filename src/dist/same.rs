@@ -225,13 +225,7 @@ fn zip_members(
             dir_member()
         } else {
             let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-            let (digest, size) = digest(entry, &mut budget, &name, limit(&name))?;
-            Member {
-                kind: "file",
-                executable,
-                digest,
-                size,
-            }
+            file_member(entry, executable, &mut budget, &name, limit)?
         };
         if visit(name, member)?.is_break() {
             break;
@@ -283,21 +277,30 @@ fn tar_members(
             }
             // pax/GNU headers describe the next member; the tar crate folds them in.
             t if t.is_pax_global_extensions() || t.is_pax_local_extensions() => continue,
-            _ => {
-                let (digest, size) = digest(entry, &mut budget, &name, limit(&name))?;
-                Member {
-                    kind: "file",
-                    executable,
-                    digest,
-                    size,
-                }
-            }
+            _ => file_member(entry, executable, &mut budget, &name, limit)?,
         };
         if visit(name, member)?.is_break() {
             break;
         }
     }
     Ok(())
+}
+
+/// A regular file's member: its contents' digest, read no further than its limit.
+fn file_member(
+    reader: impl Read,
+    executable: bool,
+    budget: &mut u64,
+    name: &str,
+    limit: &Limit<'_>,
+) -> Result<Member, ArchiveError> {
+    let (digest, size) = digest(reader, budget, name, limit(name))?;
+    Ok(Member {
+        kind: "file",
+        executable,
+        digest,
+        size,
+    })
 }
 
 /// Directories carry no contents; their permission bits vary with the builder's umask.
