@@ -158,6 +158,7 @@ pub(crate) async fn connect<'s>(
     rt: &'s Runtime,
 ) -> Result<Connection<'s>, RunError> {
     let target = endpoint.target;
+    let how = endpoint.auth_description();
     let mut session = match endpoint.method {
         Some(method) => Some(Session::new(
             rt,
@@ -200,6 +201,17 @@ pub(crate) async fn connect<'s>(
     if let Some(c) = credentials {
         query = query.with_upload_credentials(url, c);
     }
+    // Where the files go and as whom, so the log group says what was set up (never the
+    // credential itself).
+    rt.info(&format!(
+        "upload to {url} with {how}; the simple index {} is read {}",
+        target.index_url,
+        if query.sends_credentials() {
+            "with the same credentials (same origin)"
+        } else {
+            "without credentials"
+        }
+    ));
     Ok(Connection {
         target,
         session,

@@ -73,6 +73,16 @@ fn tag_push_publishes_installs_and_writes_exact_outputs() {
     assert_eq!(first, format!("::add-mask::{}", server.token));
     assert_eq!(r.all_output().matches(&server.token).count(), 1);
     assert!(r.stdout.contains("::group::Upload to PyPI"), "{}", r.stdout);
+    // The connection's group says where and as whom, never with what.
+    assert!(
+        r.stdout.contains(&format!(
+            "::group::Connect to PyPI\nupload to {} with API token (`pypi-token` input); the simple index {} is read with the same credentials (same origin)\n::endgroup::",
+            server.upload_url(),
+            server.simple_url()
+        )),
+        "{}",
+        r.stdout
+    );
     assert!(r
         .summary
         .contains("## sdd-publish: published improved-sdd 0.1.0 to PyPI"));
