@@ -950,6 +950,19 @@ mod tests {
     use tokio::io::AsyncWriteExt;
     use url::Url;
 
+    /// Options for a test run: skip identical files, no dry run, default retries.
+    fn test_options(max_parallel: usize) -> PublishOptions {
+        PublishOptions {
+            skip_existing: true,
+            max_parallel,
+            dry_run: false,
+            retry: RetryPolicy::default(),
+            skip_conflicts: false,
+            query_budget: QUERY_BUDGET,
+            scratch: std::env::temp_dir(),
+        }
+    }
+
     #[derive(Default)]
     struct Seen {
         now: AtomicUsize,
@@ -1039,15 +1052,7 @@ mod tests {
         )
         .unwrap();
         let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
-        let opts = PublishOptions {
-            skip_existing: true,
-            max_parallel: 2,
-            dry_run: false,
-            retry: RetryPolicy::default(),
-            skip_conflicts: false,
-            query_budget: QUERY_BUDGET,
-            scratch: std::env::temp_dir(),
-        };
+        let opts = test_options(2);
         let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
         result.unwrap();
         assert!(outcomes.iter().all(|o| o.status == Status::Uploaded));
@@ -1180,17 +1185,12 @@ mod tests {
         .unwrap();
         let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
         let opts = PublishOptions {
-            skip_existing: true,
-            max_parallel,
-            dry_run: false,
             retry: RetryPolicy {
                 min_delay: Duration::from_millis(10),
                 max_delay: Duration::from_millis(50),
                 ..RetryPolicy::default()
             },
-            skip_conflicts: false,
-            query_budget: QUERY_BUDGET,
-            scratch: std::env::temp_dir(),
+            ..test_options(max_parallel)
         };
         let decisions = Mutex::new(Vec::new());
         let summary = Mutex::new(None);
@@ -1293,15 +1293,7 @@ mod tests {
         )
         .unwrap();
         let query = IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
-        let opts = PublishOptions {
-            skip_existing: true,
-            max_parallel: 8,
-            dry_run: false,
-            retry: RetryPolicy::default(),
-            skip_conflicts: false,
-            query_budget: QUERY_BUDGET,
-            scratch: std::env::temp_dir(),
-        };
+        let opts = test_options(8);
         let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
         assert!(result.unwrap_err().to_string().contains("broken"));
         assert!(matches!(outcomes[0].status, Status::Failed(_)));
@@ -1327,13 +1319,8 @@ mod tests {
         };
         let scratch = tempfile::tempdir().unwrap();
         let opts = PublishOptions {
-            skip_existing: true,
-            max_parallel: 1,
-            dry_run: false,
-            retry: RetryPolicy::default(),
-            skip_conflicts: false,
-            query_budget: QUERY_BUDGET,
             scratch: scratch.path().to_path_buf(),
+            ..test_options(1)
         };
         let why = same_as_published(&query, &d, &listed(None), &"0".repeat(64), &opts)
             .await
@@ -1410,12 +1397,7 @@ mod tests {
                 IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
             let opts = PublishOptions {
                 skip_existing,
-                max_parallel: 1,
-                dry_run: false,
-                retry: RetryPolicy::default(),
-                skip_conflicts: false,
-                query_budget: QUERY_BUDGET,
-                scratch: std::env::temp_dir(),
+                ..test_options(1)
             };
             let (_, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
             let err = result.unwrap_err().to_string();
@@ -1446,12 +1428,8 @@ mod tests {
                 IndexQuery::new(base.join("simple/").unwrap(), Duration::from_secs(5)).unwrap();
             let opts = PublishOptions {
                 skip_existing,
-                max_parallel: 1,
-                dry_run: false,
-                retry: RetryPolicy::default(),
                 skip_conflicts: true,
-                query_budget: QUERY_BUDGET,
-                scratch: std::env::temp_dir(),
+                ..test_options(1)
             };
             let (outcomes, result) = publish(&dists, &up, &query, &opts, &|_| {}).await;
             match (&outcomes[0].status, skipped) {

@@ -567,12 +567,26 @@ fn failed_check_stops_the_run_before_anything_is_published() {
         "the error names the failed check:\n{}",
         o.log
     );
-    assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
-    assert!(w.writes().is_empty(), "{:?}", w.writes());
+    assert_nothing_published(&w, &o);
     assert!(w.double.releases().is_empty());
     // Nothing was even built: the gate comes first.
     assert!(!o.log.contains("::group::Build"), "{}", o.log);
-    assert!(!o.log.contains("file(s) uploaded"), "{}", o.log);
+}
+
+/// Nothing changed anywhere: neither index stores a file, GitHub saw no write, and the
+/// announce job (which runs only after a publish) printed nothing.
+fn assert_nothing_published(w: &World, o: &Outcome) {
+    assert!(
+        World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty(),
+        "{}",
+        o.log
+    );
+    assert!(w.writes().is_empty(), "{:?}", w.writes());
+    assert!(
+        !o.log.contains("file(s) uploaded"),
+        "the announce job did not run:\n{}",
+        o.log
+    );
 }
 
 #[test]
@@ -630,9 +644,7 @@ fn assert_rehearsal(w: &World, o: &Outcome) {
         o.log
     );
     assert_eq!(o.output("dry-run").as_deref(), Some("true"), "{}", o.log);
-    assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
-    assert!(w.writes().is_empty(), "{:?}", w.writes());
-    assert!(!o.log.contains("file(s) uploaded"), "{}", o.log);
+    assert_nothing_published(w, o);
 }
 
 /// "Run workflow" with dry-run on a feature branch rehearses what master would publish: the
@@ -705,7 +717,7 @@ fn a_failing_critical_test_stops_the_release() {
 
 fn assert_stopped_by_the_preflight(w: &World, o: &Outcome, command: &str, output: &str) {
     assert!(!o.ok, "the run fails:\n{}", o.log);
-    assert!(World::stored(&w.pypi).is_empty() && World::stored(&w.testpypi).is_empty());
+    assert_nothing_published(w, o);
     assert_eq!(
         o.output("should-publish").as_deref(),
         Some("false"),
@@ -732,12 +744,6 @@ fn assert_stopped_by_the_preflight(w: &World, o: &Outcome, command: &str, output
     let md = o.summary();
     assert!(md.contains("### Problems") && md.contains(command), "{md}");
     assert!(!o.log.contains("::group::Upload"), "{}", o.log);
-    assert!(
-        !o.log.contains("file(s) uploaded"),
-        "the announce job did not run:\n{}",
-        o.log
-    );
-    assert!(w.writes().is_empty(), "{:?}", w.writes());
 }
 
 /// `examples/wheels-matrix.yml`'s publish job: the artifacts of the build jobs (a wheel per

@@ -50,6 +50,11 @@ fn check(paths: &[PathBuf], args: &[String], env: &[(String, String)]) -> (i32, 
     for (k, v) in env {
         cmd.env(k, v);
     }
+    run_json(&mut cmd)
+}
+
+/// Run a `check --json` command: its exit code, its report (which must be JSON) and stderr.
+fn run_json(cmd: &mut Command) -> (i32, Value, String) {
     let out = cmd.output().unwrap();
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -352,15 +357,8 @@ fn check_env(paths: &[PathBuf], set: &[(&str, String)]) -> (i32, Value) {
     for (k, v) in set {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
+    let (code, json, _) = run_json(&mut cmd);
+    (code, json)
 }
 
 /// file name → rule ids, for every file in a `--json` report.
