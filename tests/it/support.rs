@@ -689,30 +689,6 @@ impl ActionEnv {
         self.run_via(&[], cwd, args)
     }
 
-    /// [`ActionEnv::run`], and the binary's peak resident memory in KiB, as the kernel
-    /// counts it (`getrusage(RUSAGE_CHILDREN)` in a Python parent that runs nothing else).
-    pub fn run_measured(&self, cwd: &Path, args: &[&str]) -> (RunResult, u64) {
-        let python = venv_bin("python");
-        let rss = self.dir.path().join("maxrss");
-        let script = "import os,resource,subprocess,sys\n\
-            r=subprocess.run(sys.argv[2:])\n\
-            open(sys.argv[1],'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
-            sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)";
-        let prefix = [
-            python.display().to_string(),
-            "-c".into(),
-            script.into(),
-            rss.display().to_string(),
-        ];
-        let r = self.run_via(&prefix, cwd, args);
-        let kib = std::fs::read_to_string(&rss)
-            .unwrap_or_else(|e| panic!("no peak memory recorded ({e}): {}", r.all_output()))
-            .trim()
-            .parse()
-            .unwrap();
-        (r, kib)
-    }
-
     /// Run the binary with `prefix` (a program and its arguments) in front of it.
     fn run_via(&self, prefix: &[String], cwd: &Path, args: &[&str]) -> RunResult {
         for (k, v) in &self.vars {
