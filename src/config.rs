@@ -444,7 +444,7 @@ fn glob(input: &str, value: &str, what: &str) -> Result<(), InputError> {
 fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     let invalid = |why: &str| InputError::Invalid {
         input: input.into(),
-        value: value.into(),
+        value: crate::secret::url_shown(value),
         expected: format!("an http(s) URL of the index (upload or simple endpoint) ({why})"),
     };
     let url = Url::parse(value.trim()).map_err(|e| invalid(&e.to_string()))?;

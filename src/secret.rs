@@ -51,6 +51,26 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A URL-like value as it may be shown in an error: any `user:password@` before its host
+/// replaced by `***@`, whether or not the rest parses (a value is often shown because it
+/// does not). `https://u:pw@host/x` -> `https://***@host/x`.
+pub fn url_shown(raw: &str) -> String {
+    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
+        // No scheme: the authority, if any, runs to the first `/`.
+        return hide_userinfo(raw, 0);
+    };
+    hide_userinfo(raw, scheme_end)
+}
+
+fn hide_userinfo(raw: &str, from: usize) -> String {
+    let rest = &raw[from..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}{REDACTED}{}", &raw[..from], &rest[at..]),
+        None => raw.to_owned(),
+    }
+}
+
 /// The shortest piece of a credential's form that is cut out wherever it appears. Eight
 /// characters of a random token are ~48 bits: such a run in other text is not a coincidence.
 pub const WINDOW: usize = 8;
@@ -339,6 +359,21 @@ fn json_escape(value: &str, ascii: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_user_and_password() {
+        for (raw, shown) in [
+            ("https://u:pw@host/x", "https://***@host/x"),
+            ("http://u:p@ss@rekor.example", "http://***@rekor.example"),
+            ("https://u:pw@bad host/x?y@z", "https://***@bad host/x?y@z"),
+            ("ftp://user:hunter22@x", "ftp://***@x"),
+            ("u:pw@host/path", "***@host/path"),
+            ("https://host/a@b", "https://host/a@b"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(url_shown(raw), shown, "{raw}");
+        }
+    }
     use proptest::prelude::*;
 
     const TOKEN: &str = "pypi-AgEIcHlwaS5vcmcCJDAwMDAwMDAw";

@@ -209,7 +209,7 @@ impl Config {
                 }),
                 _ => Err(ConfigError::Invalid {
                     var,
-                    value: v,
+                    value: crate::secret::url_shown(&v),
                     expected: "an https URL (plain http only on loopback, for tests)",
                 }),
             },

@@ -69,7 +69,7 @@ fn http_url(env: &dyn Env, var: &'static str, default: &str) -> Result<String, C
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(v),
         _ => Err(ContextError::Malformed {
             var,
-            value: v,
+            value: crate::secret::url_shown(&v),
             expected: "an http(s) URL such as https://api.github.com",
         }),
     }

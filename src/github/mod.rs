@@ -253,7 +253,7 @@ impl GitHub {
     /// A client for `api_url` (GITHUB_API_URL; a GHES path prefix such as `/api/v3` is kept).
     pub fn new(api_url: &str, token: Option<Secret>) -> Result<GitHub, GitHubError> {
         let bad = |reason: String| GitHubError::BadUrl {
-            url: api_url.to_owned(),
+            url: crate::secret::url_shown(api_url),
             reason,
         };
         let mut base = Url::parse(api_url.trim()).map_err(|e| bad(e.to_string()))?;

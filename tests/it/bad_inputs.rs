@@ -969,3 +969,41 @@ fn every_unusable_file_is_one_clear_error_and_nothing_is_published() {
         r.all_output()
     );
 }
+
+/// A URL setting that is wrong, and carries a user and password besides: the error shows the
+/// URL with `***@` in their place, never the password, whether or not the URL parses.
+#[test]
+fn a_bad_url_with_a_password_is_shown_without_it() {
+    let pw = format!("pw{}", random_hex(8));
+    let ws = workspace_with_dists("0.1.0");
+    for (var, value) in [
+        ("INPUT_PYPI_URL", format!("ftp://alice:{pw}@index.example/")),
+        ("INPUT_PYPI_URL", format!("https://alice:{pw}@bad host/")),
+        (
+            "SDD_PUBLISH_REKOR_URL",
+            format!("http://alice:{pw}@rekor.example"),
+        ),
+        ("GITHUB_API_URL", format!("https://alice:{pw}@bad host")),
+    ] {
+        let mut env = ActionEnv::new("push", "refs/tags/v0.1.0", "master");
+        env.set("INPUT_PYPI_TOKEN", "pypi-unused")
+            .set(var, value.clone());
+        let r = env.run(ws.path(), &["run"]);
+        let all = r.all_output();
+        assert_eq!(r.code, 2, "{var}={value}: {all}");
+        assert!(!all.contains(&pw), "{var}: the password is printed: {all}");
+        assert!(
+            all.contains(
+                var.trim_start_matches("INPUT_")
+                    .to_lowercase()
+                    .replace('_', "-")
+                    .as_str()
+            ) || all.contains(var),
+            "{var} is named: {all}"
+        );
+        assert!(
+            all.contains("***@"),
+            "{var}: the URL is shown without its userinfo: {all}"
+        );
+    }
+}
