@@ -307,10 +307,15 @@ fn username(input: &str, value: Option<&str>) -> Result<String, InputError> {
         return Ok(TOKEN_USERNAME.to_owned());
     };
     if v.contains(':') || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // `user:password` is the usual paste: what follows a `:` is never shown.
+        let shown = match v.split_once(':') {
+            Some((user, _)) => format!("{user}:***"),
+            None => v.to_owned(),
+        };
         return Err(InputError::Invalid {
             input: input.into(),
-            value: v.into(),
-            expected: "a user name without `:` or spaces (the index's account name, or `__token__` for an API token)".into(),
+            value: shown,
+            expected: "a user name without `:` or spaces (the index's account name, or `__token__` for an API token; the password goes in the token input)".into(),
         });
     }
     Ok(v.to_owned())
@@ -1249,12 +1254,14 @@ mod tests {
         assert_eq!(i.testpypi.credentials().unwrap().username, "alice");
         assert!(i.pypi.credentials().is_none());
         for (k, bad) in [
-            ("INPUT_PYPI_USERNAME", "alice:pw"),
+            ("INPUT_PYPI_USERNAME", "alice:hunter22"),
             ("INPUT_TESTPYPI_USERNAME", "al ice"),
         ] {
             let msg = Settings::from_env(&env(&[(k, bad)]))
                 .unwrap_err()
                 .to_string();
+            // A pasted `user:password` shows the user only.
+            assert!(!msg.contains("hunter22"), "{msg}");
             let input = k
                 .trim_start_matches("INPUT_")
                 .to_lowercase()

@@ -169,8 +169,9 @@ pub fn explicit_index(installer: &Installer, s: &Settings) -> Option<String> {
 
 /// The index an install will use, for messages.
 pub fn index_label(installer: &Installer, s: &Settings) -> String {
+    // A mirror's URL may carry its user and password: never in a message.
     if let Some(i) = explicit_index(installer, s) {
-        return i;
+        return crate::secret::url_shown(&i);
     }
     let own: &[&str] = match installer {
         Installer::Uv(_) => &["UV_DEFAULT_INDEX", "UV_INDEX_URL"],
@@ -178,6 +179,7 @@ pub fn index_label(installer: &Installer, s: &Settings) -> String {
     };
     own.iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .map(|i| crate::secret::url_shown(&i))
         .unwrap_or_else(|| format!("{}'s configured index (PyPI by default)", installer.name()))
 }
 
@@ -315,6 +317,20 @@ fn run(mut cmd: Command, deadline: Duration) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_with_a_password_is_named_without_it() {
+        let s = Settings {
+            index_url: Some("https://ci:hunter22@mirror.example/simple/".into()),
+            ..Settings::default()
+        };
+        for installer in [Installer::Pip, Installer::Uv("uv".into())] {
+            assert_eq!(
+                index_label(&installer, &s),
+                "https://***@mirror.example/simple/"
+            );
+        }
+    }
 
     #[test]
     fn the_pin_file_pins_every_package_with_hashes() {
