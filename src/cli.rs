@@ -479,8 +479,9 @@ fn attest_cmd(env: &dyn Env, files: &[PathBuf], json: bool) -> ExitCode {
     if let Some(r) = &request {
         rt.mask(r.request_token());
     }
-    let tokens: Box<dyn crate::attest::TokenSource> = match request {
-        Some(r) => Box::new(r),
+    // Each ID token is masked as soon as it is minted, as in `run`.
+    let tokens: Box<dyn crate::attest::TokenSource + '_> = match &request {
+        Some(id_token) => Box::new(crate::stages::attest::MaskedTokens { id_token, rt: &rt }),
         None => Box::new(crate::attest::NoTokens),
     };
     let result = runtime_async()
@@ -493,12 +494,12 @@ fn attest_cmd(env: &dyn Env, files: &[PathBuf], json: bool) -> ExitCode {
                 for f in files {
                     let a = attester.attest_file(f).await.map_err(|e| e.to_string())?;
                     if !json {
-                        println!(
+                        rt.print(&format!(
                             "attested {} (Rekor log index {}) -> {}",
                             a.filename,
                             a.log_index,
                             a.saved.display()
-                        );
+                        ));
                     }
                     done.push(a);
                 }
@@ -520,9 +521,8 @@ fn attest_cmd(env: &dyn Env, files: &[PathBuf], json: bool) -> ExitCode {
                         })
                     })
                     .collect();
-                println!(
-                    "{}",
-                    serde_json::json!({"files": files, "certificates": certificates})
+                rt.print_json(
+                    &serde_json::json!({"files": files, "certificates": certificates}).to_string(),
                 );
             }
             ExitCode::SUCCESS

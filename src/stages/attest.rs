@@ -119,10 +119,11 @@ async fn attest_each(
     Ok(())
 }
 
-/// Sigstore's ID tokens, masked in the log as soon as they exist (as the index's are).
-struct MaskedTokens<'a> {
-    id_token: &'a IdTokenRequest,
-    rt: &'a Runtime,
+/// Sigstore's ID tokens, masked in the log as soon as they exist (as the index's are); the
+/// `attest` command uses it too.
+pub(crate) struct MaskedTokens<'a> {
+    pub id_token: &'a IdTokenRequest,
+    pub rt: &'a Runtime,
 }
 
 impl TokenSource for MaskedTokens<'_> {

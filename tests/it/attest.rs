@@ -191,6 +191,14 @@ fn attest_command_makes_attestations_pypi_attestations_verifies() {
     let r = env.run(&dist, &["attest", WHEEL, SDIST, "--json"]);
     assert_eq!(r.code, 0, "{}", r.all_output());
     no_id_tokens(&github, &r.all_output());
+    // In a workflow each ID token is masked as soon as it is minted, as in `run`.
+    let issued = github.issued();
+    assert_eq!(issued.len(), 1);
+    assert!(
+        r.stdout.contains(&format!("::add-mask::{}\n", issued[0])),
+        "{}",
+        r.stdout
+    );
 
     let report: serde_json::Value =
         serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
