@@ -4,6 +4,7 @@
 //! own), and every attestation checked by the reference implementation, `pypi-attestations`
 //! (`tests/doubles/verify_attestation.py`), with a trusted root naming the doubles' keys.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -308,13 +309,52 @@ fn sixty_wheels_all_get_verified_attestations_while_certificates_turn_over() {
         serde_json::from_str(r.stdout.lines().last().unwrap_or_default()).unwrap();
     assert_eq!(report["files"].as_array().unwrap().len(), 60);
     let certificates = report["certificates"].as_u64().unwrap();
-    assert!(certificates >= 1);
     assert_eq!(sigstore.count("fulcio") as u64, certificates);
     assert_eq!(sigstore.count("rekor"), 60);
+    // What the refresh is for: every file was logged while its certificate had at least the
+    // margin (120 s) left, and the certificates the files name are the ones made.
+    let mut used = BTreeSet::new();
+    for n in &names {
+        let saved = dir.path().join(format!("{n}.publish.attestation"));
+        let (cert, left) = certificate_life_left_when_logged(&saved);
+        assert!(
+            left >= 120,
+            "{n}: its certificate had {left} s left when logged"
+        );
+        used.insert(cert);
+    }
+    assert_eq!(used.len() as u64, certificates, "{report}");
     for n in [&names[0], &names[59]] {
         let saved = dir.path().join(format!("{n}.publish.attestation"));
         reference_verify(&sigstore, &dir.path().join(n), &saved).unwrap();
     }
+}
+
+/// An attestation's certificate (base64 DER) and the seconds it still had to live when
+/// Rekor logged the signature (its notAfter minus the entry's integrated time).
+fn certificate_life_left_when_logged(attestation: &Path) -> (String, i64) {
+    use der::Decode;
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(attestation).unwrap()).unwrap();
+    let material = &v["verification_material"];
+    let b64 = material["certificate"].as_str().unwrap().to_owned();
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .unwrap();
+    let cert = x509_cert::Certificate::from_der(&der).unwrap();
+    let not_after = cert
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs() as i64;
+    let logged = &material["transparency_entries"][0]["integratedTime"];
+    let logged: i64 = match logged {
+        serde_json::Value::String(s) => s.parse().unwrap(),
+        other => other.as_i64().unwrap(),
+    };
+    (b64, not_after - logged)
 }
 
 /// Each failure stops before anything is saved and says what went wrong and what to do.

@@ -305,11 +305,17 @@ fn devpi_with_a_username_uploads_skips_on_a_rerun_verifies_and_names_a_wrong_pas
     for s in &ours {
         assert_eq!(s.authorization.as_deref(), Some(alice.as_str()), "{s:?}");
     }
+    // The installer did read through the proxy (so the next line tests something).
+    let theirs: Vec<&Seen> = requests
+        .iter()
+        .filter(|s| !s.user_agent.starts_with("sdd-publish"))
+        .collect();
     assert!(
-        requests
-            .iter()
-            .filter(|s| !s.user_agent.starts_with("sdd-publish"))
-            .all(|s| s.authorization.is_none()),
+        theirs.iter().any(|s| s.path.contains("/+simple/")),
+        "{requests:#?}"
+    );
+    assert!(
+        theirs.iter().all(|s| s.authorization.is_none()),
         "{requests:#?}"
     );
 
@@ -322,7 +328,15 @@ fn devpi_with_a_username_uploads_skips_on_a_rerun_verifies_and_names_a_wrong_pas
         r.output("skipped").as_deref(),
         Some(format!("{WHEEL}\n{SDIST}").as_str())
     );
-    assert!(seen.lock().unwrap().iter().all(|s| s.method != "POST"));
+    let rerun = seen.lock().unwrap().clone();
+    // It asked the index (through the proxy), and sent nothing.
+    assert!(
+        rerun
+            .iter()
+            .any(|s| s.method == "GET" && s.path == "/alice/dev/+simple/improved-sdd/"),
+        "{rerun:#?}"
+    );
+    assert!(rerun.iter().all(|s| s.method != "POST"), "{rerun:#?}");
 
     // 3. A wrong password: devpi answers 401; the error names the user and both inputs.
     let fresh = workspace_with_dists("0.1.0");
