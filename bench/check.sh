@@ -29,15 +29,35 @@ mib() { echo $(( $(du -cb "$@" | tail -1 | cut -f1) / 1024 / 1024 )); }
 echo "release: ${#release[@]} wheels; real: ${#real[@]} files ($(mib "${real[@]}") MiB); runs: $runs; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 export SDD_PUBLISH_PYTHON="$py"
 # Wall and CPU seconds (user + system, the renderer processes included: `check` reaps them).
-t() { /usr/bin/time -q -f '%e %U %S' -o "$tmp/time" "$@" >/dev/null 2>&1 || true; awk '{printf "%.2f %.2f", $1, $2 + $3}' "$tmp/time"; }
+# The exit code goes to $tmp/rc: a tool that crashed or refused to run is not a fast time.
+t() {
+  local rc=0
+  /usr/bin/time -q -f '%e %U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>&1 || rc=$?
+  echo "$rc" >"$tmp/rc"
+  awk '{printf "%.2f %.2f", $1, $2 + $3}' "$tmp/time"
+}
+# Exit 0 (all passed) on the clean release; 0 or 1 (a verdict on some file) on the real
+# corpus, where some files fail --strict for both tools. Anything else stops the benchmark.
+expect_rc() {
+  local what=$1 workload=$2 rc
+  rc=$(cat "$tmp/rc")
+  if [ "$rc" -ne 0 ] && { [ "$workload" = release ] || [ "$rc" -ne 1 ]; }; then
+    echo "bench/check.sh: $what exited $rc on the $workload workload; its output:" >&2
+    tail -20 "$tmp/out" >&2
+    exit 1
+  fi
+}
 echo "| workload | run | \`sdd-publish check --strict\` wall (CPU) | rst off | \`twine check --strict\` wall (CPU) | ratio wall (CPU) |"
 echo "|---|---|---|---|---|---|"
 for i in $(seq "$runs"); do
   for w in release real; do
     if [ "$w" = release ]; then files=("${release[@]}"); target=("$tmp/release"); else files=("${real[@]}"); target=("${real[@]}"); fi
     read -r aw ac <<<"$(t "$bin" check --strict "${target[@]}")"
+    expect_rc "sdd-publish check" "$w"
     read -r rw _ <<<"$(SDD_PUBLISH_RENDERER=skip t "$bin" check --strict "${target[@]}")"
+    expect_rc "sdd-publish check (rst off)" "$w"
     read -r bw bc_ <<<"$(t "$tools/venv/bin/twine" check --strict "${files[@]}")"
+    expect_rc "twine check" "$w"
     printf '| %s (%d files) | %d | %.2f s (%.2f s) | %.2f s | %.2f s (%.2f s) | %.1f× (%.1f×) |\n' \
       "$w" "${#files[@]}" "$i" "$aw" "$ac" "$rw" "$bw" "$bc_" \
       "$(echo "$bw / $aw" | bc -l)" "$(echo "$bc_ / $ac" | bc -l)"
