@@ -56,6 +56,21 @@ impl std::fmt::Display for Origin {
     }
 }
 
+/// Whether a credential may be sent to `url` at all: https to any host, plain http only to
+/// loopback (127.0.0.0/8, ::1, localhost: tests and local doubles).
+pub(crate) fn may_carry_credentials(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 /// Two URLs on one origin.
 pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     Origin::of(a).is_some_and(|o| o.holds(b))
@@ -134,6 +149,30 @@ pub(crate) async fn read_capped(response: &mut reqwest::Response, max: usize) ->
     }
     body.truncate(max);
     body
+}
+
+/// The error and its causes on one line, without the URL (the caller names it once).
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
+    let mut detail = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        String::new()
+    };
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = cur {
+        let text = s.to_string();
+        // reqwest's own line repeats the URL; the caller already says which.
+        let text = match e.url() {
+            Some(u) => text.replace(&format!(" for url ({u})"), ""),
+            None => text,
+        };
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
+        detail.push_str(&text);
+        cur = s.source();
+    }
+    detail
 }
 
 #[cfg(test)]

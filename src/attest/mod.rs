@@ -38,7 +38,7 @@ use url::Url;
 
 use crate::gha::oidc::{Claims, IdTokenError, IdTokenRequest};
 // https, or plain http to loopback (the doubles): the index's rule for where a credential may go.
-use crate::index::upload::allowed;
+use crate::http::may_carry_credentials;
 use crate::secret::Secret;
 pub use model::{Attestation, FILE_SUFFIX};
 pub use trust::TrustRoot;
@@ -116,7 +116,7 @@ impl AttestError {
         AttestError::Unreachable {
             service,
             url: url.to_string(),
-            detail: crate::index::upload::error_chain(&e.without_url()),
+            detail: crate::http::error_chain(&e.without_url()),
         }
     }
 
@@ -201,8 +201,14 @@ impl Config {
             None => Ok(default),
             // No user or password: every error names the URL.
             Some(v) => match Url::parse(&v) {
-                Ok(u) if allowed(&u) && u.username().is_empty() && u.password().is_none() => Ok(u),
-                Ok(u) if allowed(&u) => Err(ConfigError::Invalid {
+                Ok(u)
+                    if may_carry_credentials(&u)
+                        && u.username().is_empty()
+                        && u.password().is_none() =>
+                {
+                    Ok(u)
+                }
+                Ok(u) if may_carry_credentials(&u) => Err(ConfigError::Invalid {
                     var,
                     value: "(a URL with a user or password)".into(),
                     expected: "an https URL without credentials",
@@ -402,7 +408,7 @@ impl<'a> Attester<'a> {
             (Service::Fulcio, &config.fulcio_url),
             (Service::Rekor, &config.rekor_url),
         ] {
-            if !allowed(url) {
+            if !may_carry_credentials(url) {
                 return Err(AttestError::InsecureUrl {
                     service,
                     url: url.to_string(),
@@ -542,7 +548,7 @@ mod tests {
 
     #[test]
     fn urls_must_be_https_or_loopback() {
-        let ok = |s: &str| allowed(&Url::parse(s).unwrap());
+        let ok = |s: &str| may_carry_credentials(&Url::parse(s).unwrap());
         assert!(ok("https://fulcio.sigstore.dev"));
         assert!(ok("http://127.0.0.1:8080"));
         assert!(!ok("http://fulcio.example"));

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use url::{Host, Url};
+use url::Url;
 
 use super::Env;
 use crate::secret::Secret;
@@ -135,16 +135,7 @@ impl IdTokenRequest {
 
 /// https, or plain http to loopback (local test doubles).
 fn secure(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => match url.host() {
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            None => false,
-        },
-        _ => false,
-    }
+    crate::http::may_carry_credentials(url)
 }
 
 fn short(s: &str) -> String {

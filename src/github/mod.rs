@@ -590,7 +590,8 @@ impl GitHub {
                 .execute(req)
                 .await
                 .map_err(|e| Attempt::Transport {
-                    message: e.to_string(),
+                    // The cause too (DNS, refused, TLS, timed out): the URL is named once.
+                    message: crate::http::error_chain(&e),
                     connected: !e.is_connect(),
                 })?;
             let status = resp.status();
@@ -1038,6 +1039,35 @@ pub(crate) mod tests {
         );
         // A 404 is an answer, not a fault: never retried.
         assert_eq!(*count.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_api_names_the_cause_once_with_the_url() {
+        // A port nothing listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let api = format!("http://127.0.0.1:{port}");
+        let gh = GitHub::new(&api, None).unwrap().with_policy(RetryPolicy {
+            attempts: 2,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            total: Duration::from_secs(10),
+        });
+        let url = gh.url("repos/o/r/commits/abc/status").unwrap();
+        let err = bounded(gh.get::<serde_json::Value>(&url))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("GET {url} failed after 2 attempt(s): ")),
+            "{err}"
+        );
+        // The cause, not only reqwest's "error sending request", and the URL only once.
+        assert!(err.to_lowercase().contains("connect"), "{err}");
+        assert_eq!(err.matches(url.as_str()).count(), 1, "{err}");
     }
 
     #[tokio::test]

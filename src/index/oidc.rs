@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::upload::allowed;
+use crate::http::may_carry_credentials;
 use crate::secret::Secret;
 
 /// Enough for any error document; a hostile server cannot fill memory.
@@ -79,7 +79,7 @@ impl Exchange {
         let _ = origin.set_password(None);
         origin.set_query(None);
         origin.set_fragment(None);
-        if !allowed(&origin) {
+        if !may_carry_credentials(&origin) {
             return Err(ExchangeError::InsecureUrl {
                 url: origin.to_string(),
             });
@@ -204,7 +204,7 @@ impl Exchange {
     fn transport(&self, url: &Url, e: reqwest::Error) -> ExchangeError {
         ExchangeError::Transport {
             url: url.to_string(),
-            detail: super::upload::error_chain(&e.without_url()),
+            detail: crate::http::error_chain(&e.without_url()),
         }
     }
 

@@ -205,7 +205,9 @@ impl IndexQuery {
     /// URL's origin and that origin may receive credentials (https, or loopback http):
     /// a token for upload.pypi.org never goes to pypi.org, nor anywhere else.
     pub fn with_upload_credentials(mut self, upload_url: &Url, credentials: Credentials) -> Self {
-        if same_origin(&self.simple_url, upload_url) && super::upload::allowed(upload_url) {
+        if same_origin(&self.simple_url, upload_url)
+            && crate::http::may_carry_credentials(upload_url)
+        {
             self.credentials = Some(credentials);
         }
         self
@@ -286,7 +288,7 @@ impl IndexQuery {
             url: url.to_string(),
             detail,
         };
-        let transport = |e: reqwest::Error| failed(super::upload::error_chain(&e.without_url()));
+        let transport = |e: reqwest::Error| failed(crate::http::error_chain(&e.without_url()));
         let too_big = || {
             failed(format!(
                 "it is bigger than {}, far more than the local file; it is not the same distribution",
@@ -438,7 +440,7 @@ impl IndexQuery {
             }
             QueryError::Transport {
                 url: url.to_string(),
-                detail: super::upload::error_chain(&e),
+                detail: crate::http::error_chain(&e),
                 source: e.without_url(),
             }
         };

@@ -15,7 +15,9 @@ use reqwest::header::{HeaderValue, ACCEPT, LOCATION};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use sha2::Sha256;
-use url::{Host, Url};
+use url::Url;
+
+use crate::http::may_carry_credentials;
 
 use super::form;
 use crate::dist::Distribution;
@@ -287,23 +289,6 @@ pub struct Uploader {
     attestations: std::collections::HashMap<String, String>,
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-pub(crate) fn allowed(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => url.host().is_some(),
-        "http" => is_loopback(url),
-        _ => false,
-    }
-}
-
 /// Credentials travel in the Authorization header only; any in the URL are dropped so they
 /// can never appear in a message.
 fn without_userinfo(mut url: Url) -> Url {
@@ -316,7 +301,7 @@ fn without_userinfo(mut url: Url) -> Url {
 /// A redirect we follow with credentials: same host, same or upgraded scheme, and (when the
 /// scheme is unchanged) the same port.
 fn same_origin(from: &Url, to: &Url) -> bool {
-    if from.host_str() != to.host_str() || !allowed(to) {
+    if from.host_str() != to.host_str() || !may_carry_credentials(to) {
         return false;
     }
     if from.scheme() == to.scheme() {
@@ -340,7 +325,7 @@ impl Uploader {
         timeouts: Timeouts,
     ) -> Result<Self, UploadError> {
         let url = without_userinfo(url);
-        if !allowed(&url) {
+        if !may_carry_credentials(&url) {
             return Err(UploadError::InsecureUrl {
                 url: url.to_string(),
             });
@@ -590,33 +575,9 @@ impl Uploader {
     }
 }
 
-/// The error and its causes on one line, without the URL (the caller names it once).
-pub(crate) fn error_chain(e: &reqwest::Error) -> String {
-    let mut detail = if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        String::new()
-    };
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = cur {
-        let text = s.to_string();
-        // reqwest's own line repeats the URL; the caller already says which.
-        let text = match e.url() {
-            Some(u) => text.replace(&format!(" for url ({u})"), ""),
-            None => text,
-        };
-        if !detail.is_empty() {
-            detail.push_str(": ");
-        }
-        detail.push_str(&text);
-        cur = s.source();
-    }
-    detail
-}
-
 fn transport(filename: &str, url: &Url, e: reqwest::Error) -> UploadError {
     let e = e.without_url();
-    let detail = error_chain(&e);
+    let detail = crate::http::error_chain(&e);
     UploadError::Transport {
         filename: filename.to_string(),
         url: url.to_string(),
@@ -1218,7 +1179,7 @@ mod tests {
     }
 
     #[test]
-    fn only_https_or_loopback_http_is_allowed() {
+    fn only_https_or_loopback_http_may_carry_credentials() {
         for ok in [
             "https://upload.pypi.org/legacy/",
             "https://test.pypi.org/legacy/",
