@@ -86,6 +86,8 @@ pub enum AttestError {
     },
     #[error("{service} answered something unexpected: {detail}; is the configured {service} URL really {service}?")]
     Malformed { service: Service, detail: String },
+    #[error("the ID token names no workflow (its `job_workflow_ref` claim is missing or unreadable), so the certificate's identity could not be checked and nothing was signed; attest from a GitHub Actions job with `permissions: id-token: write`, or set `attestations: false`")]
+    IdentityUnknown,
     #[error("identity mismatch: Fulcio certified `{certified}`, but this job runs `{expected}`; the Fulcio URL must point at a Fulcio that trusts GitHub's tokens as issued (a proxy or private instance rewrote the identity)")]
     IdentityMismatch { certified: String, expected: String },
     #[error("the attestation for {filename} does not verify: {reason}; nothing was uploaded — re-run, and if it persists check the configured Sigstore URLs and trusted root belong together")]
@@ -458,18 +460,21 @@ impl<'a> Attester<'a> {
         let fresh = |s: &fulcio::Signer| now() + self.config.refresh_margin.as_secs() < s.not_after;
         if force_new || !self.signer.as_ref().is_some_and(fresh) {
             let token = self.tokens.sigstore_token().await?;
-            let expected = Claims::decode(&token).as_ref().and_then(expected_identity);
+            // The identity the certificate must carry, known before asking for one: a token
+            // that names no workflow gets no certificate (there would be nothing to check).
+            let expected = Claims::decode(&token)
+                .as_ref()
+                .and_then(expected_identity)
+                .ok_or(AttestError::IdentityUnknown)?;
             let (client, url) = (&self.client, &self.config.fulcio_url);
             let signer = self
                 .retrying(|| fulcio::request(client, url, &token))
                 .await?;
-            if let Some(expected) = expected {
-                if signer.identity != expected {
-                    return Err(AttestError::IdentityMismatch {
-                        certified: signer.identity,
-                        expected,
-                    });
-                }
+            if signer.identity != expected {
+                return Err(AttestError::IdentityMismatch {
+                    certified: signer.identity,
+                    expected,
+                });
             }
             self.certificates += 1;
             self.signer = Some(signer);

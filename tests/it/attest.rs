@@ -357,6 +357,38 @@ fn certificate_life_left_when_logged(attestation: &Path) -> (String, i64) {
     (b64, not_after - logged)
 }
 
+/// A token without `job_workflow_ref` leaves nothing to check the certificate against: no
+/// certificate is asked for, and the error says how to attest or turn it off.
+#[test]
+fn a_token_that_names_no_workflow_gets_no_certificate() {
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("job_workflow_ref");
+    let github = OidcDouble::start(
+        None,
+        c,
+        Mint::Refuse {
+            codes: vec!["not-enabled"],
+        },
+    );
+    let sigstore = SigstoreDouble::start(&[]);
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    let r = attest_env(&github, &sigstore).run(&dist, &["attest", WHEEL]);
+    assert_eq!(r.code, 1, "{}", r.all_output());
+    let errors = r.errors();
+    assert_eq!(errors.len(), 1, "{}", r.all_output());
+    for needle in [
+        "`job_workflow_ref`",
+        "id-token: write",
+        "`attestations: false`",
+    ] {
+        assert!(errors[0].contains(needle), "{needle}: {}", errors[0]);
+    }
+    assert_eq!(sigstore.count("fulcio"), 0);
+    assert!(!dist.join(format!("{WHEEL}.publish.attestation")).exists());
+    no_id_tokens(&github, &r.all_output());
+}
+
 /// Each failure stops before anything is saved and says what went wrong and what to do.
 #[test]
 fn attestation_failures_name_the_cause_and_the_fix() {
