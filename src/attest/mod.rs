@@ -520,8 +520,13 @@ impl<'a> Attester<'a> {
             };
             match verify::verify(&attestation, &filename, &sha256, &self.config.trust) {
                 Ok(v) => break (attestation, v),
-                Err(reason) if reason.contains("not valid when") && !force_new => force_new = true,
-                Err(reason) => return Err(AttestError::Invalid { filename, reason }),
+                Err(r) if r.lapsed && !force_new => force_new = true,
+                Err(r) => {
+                    return Err(AttestError::Invalid {
+                        filename,
+                        reason: r.reason,
+                    })
+                }
             }
         };
 

@@ -35,14 +35,43 @@ fn b64d(s: &str, what: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| format!("{what} is not base64"))
 }
 
+/// Why an attestation does not verify. `lapsed`: only because the certificate's time ran out
+/// before Rekor logged the entry, which a new certificate fixes (the caller retries on it).
+#[derive(Debug)]
+pub struct Rejected {
+    pub reason: String,
+    pub lapsed: bool,
+}
+
+impl From<String> for Rejected {
+    fn from(reason: String) -> Rejected {
+        Rejected {
+            reason,
+            lapsed: false,
+        }
+    }
+}
+
+impl From<&str> for Rejected {
+    fn from(reason: &str) -> Rejected {
+        reason.to_owned().into()
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 pub fn verify(
     att: &Attestation,
     filename: &str,
     sha256_hex: &str,
     trust: &TrustRoot,
-) -> Result<Verified, String> {
+) -> Result<Verified, Rejected> {
     if att.version != 1 {
-        return Err(format!("version {} (expected 1)", att.version));
+        return Err(format!("version {} (expected 1)", att.version).into());
     }
     let cert_der = b64d(&att.verification_material.certificate, "the certificate")?;
     let statement = b64d(&att.envelope.statement, "the statement")?;
@@ -68,9 +97,20 @@ pub fn verify(
         return Err(format!(
             "{} transparency entries (expected 1)",
             att.verification_material.transparency_entries.len()
-        ));
+        )
+        .into());
     };
     check_entry(entry, &statement, &signature, &cert_der, trust)?;
+    let (from, until) = validity(&leaf);
+    if !(from..=until).contains(&entry.integrated_time) {
+        return Err(Rejected {
+            reason: format!(
+                "the certificate was not valid when the entry was logged (valid {from}..{until}, logged {})",
+                entry.integrated_time
+            ),
+            lapsed: true,
+        });
+    }
     let issuer = check_chain(&leaf, entry.integrated_time, trust)?;
     check_sct(&leaf, &issuer, trust)?;
 
@@ -307,14 +347,9 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
             .is_some_and(|sig| crypto::verify(&spki, Some(hash), &tbs, sig))
 }
 
-/// The leaf's issuer from the trusted root, once the whole chain checks out.
+/// The leaf's issuer from the trusted root, once the whole chain checks out (the leaf's own
+/// validity at logging time is checked by the caller).
 fn check_chain(leaf: &Certificate, at: u64, trust: &TrustRoot) -> Result<Certificate, String> {
-    let (from, until) = validity(leaf);
-    if !(from..=until).contains(&at) {
-        return Err(format!(
-            "the certificate was not valid when the entry was logged (valid {from}..{until}, logged {at})"
-        ));
-    }
     'chains: for chain in &trust.fulcio_chains {
         let certs: Vec<Certificate> = match chain.iter().map(|d| Certificate::from_der(d)).collect()
         {
