@@ -329,11 +329,10 @@ pub(crate) async fn post(
         if body.len() > MAX_ANSWER {
             body.truncate(MAX_ANSWER);
             if status.is_success() {
-                return Err(AttestError::Refused {
+                // No certificate or log entry is that long: not the service we expect.
+                return Err(AttestError::Malformed {
                     service,
-                    url: url.to_string(),
-                    status: status.as_u16(),
-                    message: format!("the answer is longer than {MAX_ANSWER} bytes"),
+                    detail: format!("an answer longer than {MAX_ANSWER} bytes"),
                 });
             }
             break;

@@ -461,6 +461,9 @@ def handler(service: str, keys: Keys, rekor: Rekor, args, record):
                     return self.answer(500, {"code": 500, "message": "rekor double fault"})
                 if args.fault == "rekor-garbage":
                     return self.answer(201, {"entries": []})
+                if args.fault == "rekor-huge":
+                    # Bigger than any log entry: the client stops reading at its cap.
+                    return self.answer(201, {"pad": "x" * (5 * 1024 * 1024)})
                 status, obj = rekor.add(body)
                 return self.answer(status, obj)
             self.answer(404, {"code": 5, "message": "not found"})

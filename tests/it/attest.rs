@@ -469,6 +469,15 @@ fn attestation_failures_name_the_cause_and_the_fix() {
             ],
         },
         Case {
+            name: "Rekor answers without end",
+            fault: "rekor-huge",
+            grant: true,
+            expect: &[
+                "Rekor answered something unexpected",
+                "an answer longer than 4194304 bytes",
+            ],
+        },
+        Case {
             name: "Rekor fails",
             fault: "rekor-500",
             grant: true,
