@@ -206,6 +206,8 @@ fn preflight_fix(e: &crate::verify::preflight::PreflightError, test: bool) -> Op
         P::NoInstallable { .. } => "Build a wheel for the runner's Python (or a pure-Python `py3-none-any` wheel), or put the sdist in `packages-dir` too".into(),
         P::Install { .. } => "Every dependency, and each line of `test-requirements`, must install from the target's index (for TestPyPI, PyPI too); the installer's output above names what did not".into(),
         P::Inspect { .. } => "Set `preflight: false` to go on without it, and report this".into(),
+        P::VersionMismatch { .. } => "The file's build makes another version than its metadata names (e.g. an sdist whose version comes from git or a file the sdist lacks): give the project one version source that the sdist carries, or ship a wheel".into(),
+        P::Hook { .. } => "The pre-flight's environment must be writable: point RUNNER_TEMP (TMPDIR outside Actions) at a writable directory, or set `preflight: false`".into(),
         P::Command { .. } if test => "Its output is above, in the Pre-flight log group. The tests ran against the built files: fix the project (or the `test-command` input)".into(),
         P::Command { .. } => "Its output is above, in the Pre-flight log group. The built files must pass it: fix the project (or the `verify-command` input)".into(),
         P::SourceTree { .. } => "Make the tests import the project by its name (not from a path put on sys.path), or move it to a src layout".into(),

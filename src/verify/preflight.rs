@@ -22,6 +22,17 @@ use tokio::process::Command;
 use super::{isolate, last_lines, run, tail, EnvError, Installer, Sources, Venv};
 use crate::dist::{DistKind, Distribution};
 
+/// Versions as PEP 440 compares them (`1.0` is `1.0.0`); as text when either does not parse.
+fn same_version(installed: &str, expected: &str) -> bool {
+    match (
+        installed.parse::<pep440_rs::Version>(),
+        expected.parse::<pep440_rs::Version>(),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => installed == expected,
+    }
+}
+
 /// The module the `.pth` line imports; its name cannot clash with a project's.
 const HOOK_MODULE: &str = "_sdd_publish_preflight";
 
@@ -177,6 +188,21 @@ pub enum PreflightError {
     },
     #[error("could not read what was installed from `{file}`: {detail}")]
     Inspect { file: String, detail: String },
+    #[error(
+        "`{file}` installed version {installed} of `{name}`, but its metadata says {expected}"
+    )]
+    VersionMismatch {
+        file: String,
+        name: String,
+        installed: String,
+        expected: String,
+    },
+    #[error("could not write the pre-flight's import hook `{}`: {source}", path.display())]
+    Hook {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("`{command}` exited with {status} in a fresh environment with `{file}` installed")]
     Command {
         command: String,
@@ -418,29 +444,24 @@ async fn steps(
         });
     }
     let seen = inspect(&venv, &p.name, &file.filename, p.timeout).await?;
-    if seen.version != p.version {
-        return Err(PreflightError::Inspect {
+    if !same_version(&seen.version, &p.version) {
+        return Err(PreflightError::VersionMismatch {
             file: file.filename.clone(),
-            detail: format!(
-                "the environment holds version {} of `{}`, not {}",
-                seen.version, p.name, p.version
-            ),
+            name: p.name.clone(),
+            installed: seen.version,
+            expected: p.version.clone(),
         });
     }
     log(&format!(
         "installed {} with {label} into a fresh environment (dependencies from {})",
         file.filename, p.index_url
     ));
-    let hook_failed = |source| EnvError::Scratch {
-        dir: seen.site.clone(),
-        source,
-    };
-    std::fs::write(seen.site.join(format!("{HOOK_MODULE}.py")), HOOK).map_err(hook_failed)?;
-    std::fs::write(
-        seen.site.join(format!("{HOOK_MODULE}.pth")),
-        format!("import {HOOK_MODULE}\n"),
-    )
-    .map_err(hook_failed)?;
+    let hook_failed = |path: PathBuf| move |source| PreflightError::Hook { path, source };
+    let hook_py = seen.site.join(format!("{HOOK_MODULE}.py"));
+    std::fs::write(&hook_py, HOOK).map_err(hook_failed(hook_py.clone()))?;
+    let hook_pth = seen.site.join(format!("{HOOK_MODULE}.pth"));
+    std::fs::write(&hook_pth, format!("import {HOOK_MODULE}\n"))
+        .map_err(hook_failed(hook_pth.clone()))?;
 
     // 3. The commands: smoke commands beside the environment, tests in the workspace.
     let modules = seen.modules.join(",");
@@ -508,6 +529,24 @@ fn read_record(path: &Path) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_compare_as_pep_440_says_and_a_mismatch_names_both() {
+        assert!(same_version("1.0", "1.0.0"));
+        assert!(same_version("1.0.post0", "1.0.post0"));
+        assert!(!same_version("0.1.1.dev3", "0.1.1"));
+        assert!(!same_version("not a version", "1.0"));
+        let e = PreflightError::VersionMismatch {
+            file: "p-1.0.tar.gz".into(),
+            name: "p".into(),
+            installed: "0.0.0".into(),
+            expected: "1.0".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`p-1.0.tar.gz` installed version 0.0.0 of `p`, but its metadata says 1.0"
+        );
+    }
 
     #[test]
     fn wheel_tags_expand_compressed_sets() {
