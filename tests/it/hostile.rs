@@ -579,22 +579,8 @@ fn run_case(case: Case) -> Outcome {
 /// No form of these secrets in `text` (8 characters of one are enough). One pass over the
 /// text: request logs hold whole uploaded files.
 fn assert_no_forms(what: &str, text: &str, secrets: &[&str]) {
-    let mut windows = std::collections::HashMap::new();
-    for s in secrets {
-        for (kind, form) in credential_forms(s) {
-            for w in form.to_ascii_lowercase().as_bytes().windows(LEAK_WINDOW) {
-                windows.entry(w.to_vec()).or_insert(kind);
-            }
-        }
-    }
-    let lower = text.to_ascii_lowercase();
-    for w in lower.as_bytes().windows(LEAK_WINDOW) {
-        if let Some(kind) = windows.get(w) {
-            panic!(
-                "{what} holds the {kind} form of a credential ({:?})",
-                String::from_utf8_lossy(w)
-            );
-        }
+    if let Some((kind, around)) = find_forms(text, secrets) {
+        panic!("{what} holds the {kind} (…{around:?}…)");
     }
 }
 

@@ -501,23 +501,29 @@ pub fn credential_forms(secret: &str) -> Vec<(&'static str, String)> {
     out
 }
 
-fn leak_windows() -> std::rc::Rc<Windows> {
-    if let Some(w) = WINDOWS.with_borrow(|w| w.clone()) {
-        return w;
-    }
+/// Every [`LEAK_WINDOW`]-byte run of every form of `secrets`, lower-cased, with its form.
+fn windows_of<'s>(secrets: impl IntoIterator<Item = &'s str>) -> Windows {
     let mut windows = HashMap::new();
-    for s in SECRETS.with_borrow(|s| s.clone()) {
-        for (kind, form) in credential_forms(&s) {
+    for s in secrets {
+        for (kind, form) in credential_forms(s) {
             let lower = form.to_ascii_lowercase().into_bytes();
             for w in lower.windows(LEAK_WINDOW) {
                 let key: [u8; 8] = w.try_into().unwrap();
                 windows
                     .entry(key)
-                    .or_insert_with(|| format!("{kind} form of a registered secret"));
+                    .or_insert_with(|| format!("{kind} form of a credential"));
             }
         }
     }
-    let windows = std::rc::Rc::new(windows);
+    windows
+}
+
+fn leak_windows() -> std::rc::Rc<Windows> {
+    if let Some(w) = WINDOWS.with_borrow(|w| w.clone()) {
+        return w;
+    }
+    let secrets = SECRETS.with_borrow(|s| s.clone());
+    let windows = std::rc::Rc::new(windows_of(secrets.iter().map(String::as_str)));
     WINDOWS.set(Some(windows.clone()));
     windows
 }
@@ -525,7 +531,15 @@ fn leak_windows() -> std::rc::Rc<Windows> {
 /// The first run of at least [`LEAK_WINDOW`] characters of any form of any registered
 /// secret in `text` (case-insensitive), with what it is.
 pub fn find_secret(text: &str) -> Option<(String, String)> {
-    let windows = leak_windows();
+    find_in(&leak_windows(), text)
+}
+
+/// [`find_secret`] for these credentials only (registered or not).
+pub fn find_forms(text: &str, secrets: &[&str]) -> Option<(String, String)> {
+    find_in(&windows_of(secrets.iter().copied()), text)
+}
+
+fn find_in(windows: &Windows, text: &str) -> Option<(String, String)> {
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     (0..bytes.len().saturating_sub(LEAK_WINDOW - 1)).find_map(|i| {
