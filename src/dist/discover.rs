@@ -152,13 +152,13 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Result<Discovery, D
             }),
             Class::Dist(kind) => {
                 by_filename.entry(filename.clone()).or_default().push(path.clone());
-                let (dist, problems, rst) = inspect(path.clone(), filename, kind, size);
+                let (dist, problems, text) = inspect(path.clone(), filename, kind, size);
                 out.problems.extend(problems);
                 out.dists.extend(dist);
-                if rst.is_some() && rst_jobs.is_empty() {
+                if text.is_some() && rst_jobs.is_empty() {
                     rules::description::start_renderer_early();
                 }
-                rst_jobs.extend(rst.map(|text| (path, text)));
+                rst_jobs.extend(text.map(|text| (path, text)));
             }
         }
     }
@@ -305,20 +305,19 @@ pub(crate) fn inspect(
 
     // The archive's listing: compression, duplicates, unsafe paths and links.
     let mut sink = rules::Sink::new(&path);
-    let listing = match kind {
-        DistKind::Wheel => rules::archive::zip_rules(&path, &mut sink),
-        DistKind::Sdist => rules::archive::tar_rules(&path, &mut sink),
+    // The metadata file inside the archive: an sdist's comes from the same pass.
+    let (listing, read) = match kind {
+        DistKind::Wheel => (
+            rules::archive::zip_rules(&path, &mut sink),
+            metadata::read_wheel_metadata(
+                &path,
+                parsed.as_ref().map(|(_, _, _, prefix)| prefix.as_str()),
+            ),
+        ),
+        DistKind::Sdist => rules::archive::scan_sdist(&path, &mut sink),
     };
     problems.append(&mut sink.out);
 
-    // The metadata file inside the archive.
-    let read = match kind {
-        DistKind::Wheel => metadata::read_wheel_metadata(
-            &path,
-            parsed.as_ref().map(|(_, _, _, prefix)| prefix.as_str()),
-        ),
-        DistKind::Sdist => metadata::read_sdist_metadata(&path),
-    };
     let (member, bytes) = match read {
         Ok(r) => r,
         Err(e) => {

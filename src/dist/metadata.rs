@@ -299,9 +299,33 @@ pub fn read_sdist_metadata(path: &Path) -> Result<(String, Vec<u8>), ArchiveErro
 
 /// [`read_sdist_metadata`] over any reader of tar.gz bytes.
 pub fn sdist_metadata_from(reader: impl Read) -> Result<(String, Vec<u8>), ArchiveError> {
-    const EXPECTED: &str = "{name}-{version}/PKG-INFO";
-    let mut found: Vec<(String, Vec<u8>)> = Vec::new();
-    let entries_seen = walk_tar_gz(reader, |entry| {
+    let mut finder = PkgInfoFinder::default();
+    let walked = walk_tar_gz(reader, |entry| {
+        finder.visit(entry);
+        Ok(())
+    });
+    finder.finish(walked)
+}
+
+/// Finds `{top}/PKG-INFO` among an sdist's members as a walk hands them out, so `check`
+/// lists an sdist and reads its metadata in one pass over the tar.gz, not two.
+#[derive(Default)]
+pub(crate) struct PkgInfoFinder {
+    found: Vec<(String, Vec<u8>)>,
+    /// The first failure; later members are not looked at.
+    failed: Option<ArchiveError>,
+}
+
+impl PkgInfoFinder {
+    pub(crate) fn visit<R: Read>(&mut self, entry: &mut TarEntry<'_, R>) {
+        if self.failed.is_none() {
+            if let Err(e) = self.look(entry) {
+                self.failed = Some(e);
+            }
+        }
+    }
+
+    fn look<R: Read>(&mut self, entry: &mut TarEntry<'_, R>) -> Result<(), ArchiveError> {
         let entry_path = entry.path().map_err(tar_corrupt)?.into_owned();
         let parts: Vec<&std::ffi::OsStr> = entry_path
             .components()
@@ -318,27 +342,38 @@ pub fn sdist_metadata_from(reader: impl Read) -> Result<(String, Vec<u8>), Archi
                 return Err(ArchiveError::TooLarge { member: name });
             }
             // Keep at most two: enough to report ambiguity without buffering an archive's worth.
-            if found.len() < 2 {
+            if self.found.len() < 2 {
                 let bytes = read_capped(entry, &name)?;
-                found.push((name, bytes));
+                self.found.push((name, bytes));
             } else {
-                found.push((name, Vec::new()));
+                self.found.push((name, Vec::new()));
             }
         }
         Ok(())
-    })?;
-    if entries_seen == 0 {
-        return Err(ArchiveError::Corrupt(
-            "is an empty tar archive (no members)".to_string(),
-        ));
     }
-    match found.len() {
-        0 => Err(ArchiveError::NotFound { expected: EXPECTED }),
-        1 => Ok(found.remove(0)),
-        _ => Err(ArchiveError::Ambiguous {
-            expected: EXPECTED,
-            candidates: found.into_iter().map(|(n, _)| n).collect(),
-        }),
+
+    /// The verdict, given how the walk ended (its member count, or why it stopped).
+    pub(crate) fn finish(
+        mut self,
+        walked: Result<usize, ArchiveError>,
+    ) -> Result<(String, Vec<u8>), ArchiveError> {
+        const EXPECTED: &str = "{name}-{version}/PKG-INFO";
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if walked? == 0 {
+            return Err(ArchiveError::Corrupt(
+                "is an empty tar archive (no members)".to_string(),
+            ));
+        }
+        match self.found.len() {
+            0 => Err(ArchiveError::NotFound { expected: EXPECTED }),
+            1 => Ok(self.found.remove(0)),
+            _ => Err(ArchiveError::Ambiguous {
+                expected: EXPECTED,
+                candidates: self.found.into_iter().map(|(n, _)| n).collect(),
+            }),
+        }
     }
 }
 
@@ -632,9 +667,12 @@ Long description.\r\n";
         assert!(matches!(err, ArchiveError::HeaderTooLarge), "{err:?}");
         assert!(err.to_string().contains("1 MiB"), "{err}");
         let mut sink = crate::dist::rules::Sink::new(Path::new("s.tar.gz"));
+        let (listing, read) =
+            crate::dist::rules::archive::scan_sdist_from(io::Cursor::new(&bomb), &mut sink);
+        assert!(listing.is_none());
         assert!(
-            crate::dist::rules::archive::tar_rules_from(io::Cursor::new(&bomb), &mut sink)
-                .is_none()
+            matches!(read, Err(ArchiveError::HeaderTooLarge)),
+            "{read:?}"
         );
 
         // A long name of a realistic size still reads.

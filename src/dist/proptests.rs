@@ -287,8 +287,14 @@ fn check_wheel_bytes(bytes: &[u8]) {
 
 fn check_sdist_bytes(bytes: &[u8]) {
     let mut sink = Sink::new(Path::new("x"));
-    let listing = rules::archive::tar_rules_from(Cursor::new(bytes), &mut sink);
-    if let Ok((_, meta)) = super::metadata::sdist_metadata_from(Cursor::new(bytes)) {
+    let (listing, read) = rules::archive::scan_sdist_from(Cursor::new(bytes), &mut sink);
+    // One pass (listing and PKG-INFO together) reads what reading PKG-INFO alone reads.
+    let alone = super::metadata::sdist_metadata_from(Cursor::new(bytes));
+    assert_eq!(
+        read.as_ref().map_err(ToString::to_string),
+        alone.as_ref().map_err(ToString::to_string)
+    );
+    if let Ok((_, meta)) = read {
         assert!(meta.len() as u64 <= super::metadata::MAX_METADATA_BYTES);
         if let (Ok(meta), Some(listing)) = (parse(&meta), listing) {
             rules::structure::sdist(&listing, &meta, &mut sink);

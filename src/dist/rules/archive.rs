@@ -177,18 +177,30 @@ fn zip_all_names(path: &Path) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// List an sdist (streaming the whole tar.gz once more) and apply the tar rules. `None`
-/// when the archive cannot be read (reading the metadata already reported that).
-pub fn tar_rules(path: &Path, sink: &mut Sink) -> Option<Listing> {
-    let file = File::open(path).ok()?;
-    tar_rules_from(BufReader::new(file), sink)
+/// An sdist's listing, with the tar rules applied (`None` when the archive cannot be read),
+/// and its `PKG-INFO`: one pass over the tar.gz gives both.
+pub type SdistScan = (
+    Option<Listing>,
+    Result<(String, Vec<u8>), crate::dist::metadata::ArchiveError>,
+);
+
+/// [`scan_sdist_from`] on a file.
+pub fn scan_sdist(path: &Path, sink: &mut Sink) -> SdistScan {
+    match File::open(path) {
+        Ok(file) => scan_sdist_from(BufReader::new(file), sink),
+        Err(e) => (None, Err(ArchiveError::Io(e))),
+    }
 }
 
-/// [`tar_rules`] over any reader of tar.gz bytes.
-pub fn tar_rules_from(reader: impl Read, sink: &mut Sink) -> Option<Listing> {
+/// List an sdist from any reader of tar.gz bytes, apply the tar rules, and find its
+/// `PKG-INFO` on the way.
+pub fn scan_sdist_from(reader: impl Read, sink: &mut Sink) -> SdistScan {
     let mut listing = Listing::default();
     let mut sparse = Vec::new();
-    crate::dist::metadata::walk_tar_gz(reader, |entry| {
+    let mut pkg_info = crate::dist::metadata::PkgInfoFinder::default();
+    let walked = crate::dist::metadata::walk_tar_gz(reader, |entry| {
+        // First, so a member it cannot read is its error (as when read alone), not ours.
+        pkg_info.visit(entry);
         let name = entry
             .path()
             .map_err(|e| ArchiveError::Corrupt(e.to_string()))?
@@ -219,8 +231,15 @@ pub fn tar_rules_from(reader: impl Read, sink: &mut Sink) -> Option<Listing> {
             kind,
         });
         Ok(())
-    })
-    .ok()?;
+    });
+    // An unreadable archive has no listing; reading the metadata reports why.
+    let listing = walked
+        .is_ok()
+        .then(|| tar_listing_rules(listing, sparse, sink));
+    (listing, pkg_info.finish(walked))
+}
+
+fn tar_listing_rules(listing: Listing, sparse: Vec<String>, sink: &mut Sink) -> Listing {
     if !sparse.is_empty() {
         sink.error(
             ARCHIVE_SPARSE_MEMBER,
@@ -232,7 +251,7 @@ pub fn tar_rules_from(reader: impl Read, sink: &mut Sink) -> Option<Listing> {
         );
     }
     path_rules(&listing, false, sink);
-    Some(listing)
+    listing
 }
 
 /// Normalised components of an archive path, or `None` if it climbs out (`..` past the
