@@ -51,6 +51,25 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Whether an environment variable holds a credential by its name (`*TOKEN`, `*PASSWORD`:
+/// `INPUT_PYPI-TOKEN`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `GITHUB_TOKEN`, ...). Every child
+/// that does not need one runs without them: what a child runs may be code from an index,
+/// or may print its environment.
+pub fn is_credential_var(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy().to_ascii_uppercase();
+    name.ends_with("TOKEN") || name.ends_with("PASSWORD")
+}
+
+/// Remove every credential variable of this process from a child's environment.
+pub fn without_credentials(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for (k, _) in std::env::vars_os() {
+        if is_credential_var(&k) {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// A URL-like value as it may be shown in an error: any `user:password@` before its host
 /// replaced by `***@`, whether or not the rest parses (a value is often shown because it
 /// does not). `https://u:pw@host/x` -> `https://***@host/x`.

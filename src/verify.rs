@@ -226,8 +226,7 @@ fn isolate(c: &mut Command, env: impl Iterator<Item = (std::ffi::OsString, std::
     )
     .env("UV_NO_CONFIG", "1");
     for (k, _) in env {
-        let name = k.to_string_lossy().to_ascii_uppercase();
-        if name.ends_with("TOKEN") || name.ends_with("PASSWORD") {
+        if crate::secret::is_credential_var(&k) {
             c.env_remove(&k);
         }
     }

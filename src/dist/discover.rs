@@ -116,7 +116,7 @@ pub fn discover_files(paths: &[PathBuf]) -> Result<Discovery, DistError> {
 fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Result<Discovery, DistError> {
     let mut out = Discovery::default();
     let mut by_filename: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    let mut rst_jobs: Vec<(PathBuf, String)> = Vec::new();
+    let mut rst = rules::description::RstChecks::default();
     for (path, size) in files {
         let Some(filename) = path
             .file_name()
@@ -155,10 +155,9 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Result<Discovery, D
                 let (dist, problems, text) = inspect(path.clone(), filename, kind, size);
                 out.problems.extend(problems);
                 out.dists.extend(dist);
-                if text.is_some() && rst_jobs.is_empty() {
-                    rules::description::start_renderer_early();
+                if let Some(text) = text {
+                    rst.add(path, &text);
                 }
-                rst_jobs.extend(text.map(|text| (path, text)));
             }
         }
     }
@@ -182,7 +181,7 @@ fn examine(files: Vec<(PathBuf, u64)>, one_release: bool) -> Result<Discovery, D
         }
     }
 
-    rules::description::check_rst(rst_jobs, &mut out.problems)?;
+    rst.finish(&mut out.problems)?;
     if one_release {
         out.problems.extend(rules::release::check(&out.dists));
     }

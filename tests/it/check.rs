@@ -663,6 +663,103 @@ fn no_python_is_one_clear_error_naming_sdd_publish_python() {
     assert!(server.stored().is_empty());
 }
 
+/// A minimal wheel `pkg-1.0-{tag}.whl` in `dir` whose description is `body`, as rst.
+fn rst_wheel(dir: &Path, tag: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("pkg-1.0-{tag}.whl"));
+    let meta = format!(
+        "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\nSummary: s\nDescription-Content-Type: text/x-rst\n\n{body}"
+    );
+    let f = std::fs::File::create(&path).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    let o: zip::write::SimpleFileOptions = Default::default();
+    for (member, data) in [
+        ("pkg/__init__.py", String::new()),
+        ("pkg-1.0.dist-info/METADATA", meta),
+        (
+            "pkg-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\n".to_string(),
+        ),
+        ("pkg-1.0.dist-info/RECORD", String::new()),
+    ] {
+        z.start_file(member, o).unwrap();
+        std::io::Write::write_all(&mut z, data.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    path
+}
+
+/// PyPI renders with docutils' defaults and readme_renderer's settings, nothing else: a
+/// `docutils.conf` where `check` runs (here one that names an unknown language, which
+/// fails every render) or a `~/.docutils` changes nothing. The renderer named by a
+/// relative `SDD_PUBLISH_PYTHON` is found from where `check` runs, although it works in
+/// a directory of its own.
+#[test]
+fn docutils_config_files_around_the_run_do_not_change_pypis_verdict() {
+    let ws = tempfile::tempdir().unwrap();
+    let dist = ws.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    rst_wheel(&dist, "py3-none-any", "Title\n=====\n\nFine text.\n");
+    let bad = rst_wheel(&dist, "py2-none-any", "Title\n=====\n\n.. bogus::\n");
+    std::fs::write(
+        ws.path().join("docutils.conf"),
+        "[general]\nlanguage_code: xx\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join(".docutils"),
+        "[general]\nlanguage_code: xx\n",
+    )
+    .unwrap();
+    let venv = venv_bin("python")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::os::unix::fs::symlink(&venv, ws.path().join("venv")).unwrap();
+    let python = Path::new("venv").join("bin").join("python");
+    // The files really do change docutils' verdict when it reads them.
+    let direct = Command::new(venv_bin("python"))
+        .current_dir(ws.path())
+        .args([
+            "-c",
+            "import io, sys; from readme_renderer.rst import render; sys.exit(render('Title\\n=====\\n\\nFine text.\\n', stream=io.StringIO()) is not None)",
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(
+        direct.code(),
+        Some(0),
+        "docutils.conf did not make the render fail"
+    );
+
+    let mut cmd = Command::new(sdd_publish_bin());
+    cmd.current_dir(ws.path())
+        .args(["check", "--json", "dist"])
+        .env("SDD_PUBLISH_PYTHON", &python)
+        .env("HOME", ws.path())
+        .env_remove("SDD_PUBLISH_RENDERER")
+        .env_remove("DOCUTILSCONFIG");
+    let (code, json, _) = run_json(&mut cmd);
+    assert_eq!(code, 1, "{json}");
+    let failed: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.to_string().contains("description-rst-invalid"))
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 1, "{json}");
+    assert!(
+        failed[0].ends_with(bad.file_name().unwrap().to_str().unwrap()),
+        "{failed:?}"
+    );
+    assert!(
+        !json.to_string().contains("description-unchecked"),
+        "{json}"
+    );
+}
+
 /// Twenty wheels sharing a README and three with their own: four renders in all, in at
 /// most one process per core — counted inside the renderer by a `sitecustomize` that
 /// wraps readme_renderer's `render`.
@@ -672,28 +769,7 @@ fn each_distinct_description_is_rendered_once_in_long_lived_processes() {
     let dist = tmp.path().join("dist");
     std::fs::create_dir(&dist).unwrap();
     let shared = "Shared\n======\n\nThe same README in every wheel.\n";
-    let write = |tag: &str, body: &str| {
-        let name = format!("pkg-1.0-{tag}.whl");
-        let meta = format!(
-            "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\nSummary: s\nDescription-Content-Type: text/x-rst\n\n{body}"
-        );
-        let f = std::fs::File::create(dist.join(&name)).unwrap();
-        let mut z = zip::ZipWriter::new(f);
-        let o: zip::write::SimpleFileOptions = Default::default();
-        for (member, data) in [
-            ("pkg/__init__.py", String::new()),
-            ("pkg-1.0.dist-info/METADATA", meta),
-            (
-                "pkg-1.0.dist-info/WHEEL",
-                "Wheel-Version: 1.0\n".to_string(),
-            ),
-            ("pkg-1.0.dist-info/RECORD", String::new()),
-        ] {
-            z.start_file(member, o).unwrap();
-            std::io::Write::write_all(&mut z, data.as_bytes()).unwrap();
-        }
-        z.finish().unwrap();
-    };
+    let write = |tag: &str, body: &str| rst_wheel(&dist, tag, body);
     for i in 0..20 {
         write(
             &format!("cp3{i:02}-cp3{i:02}-manylinux_2_17_x86_64"),
@@ -716,6 +792,10 @@ import hashlib, os
 _log = os.environ["RENDER_LOG"]
 with open(_log, "a") as f:
     f.write("start %d\n" % os.getpid())
+    f.write("cwd %s\n" % os.getcwd())
+    for k in os.environ:
+        if k.upper().endswith(("TOKEN", "PASSWORD")):
+            f.write("credential %s\n" % k)
 try:
     import readme_renderer.rst as _rst
     _orig = _rst.render
@@ -738,6 +818,8 @@ except ImportError:
             ),
             ("PYTHONPATH", hook.display().to_string()),
             ("RENDER_LOG", log.display().to_string()),
+            ("INPUT_PYPI-TOKEN", "pypi-made-up".to_string()),
+            ("INDEX_PASSWORD", "made-up".to_string()),
         ],
     );
     assert_eq!(code, 1, "{json}");
@@ -762,6 +844,12 @@ except ImportError:
         .collect();
     let distinct: BTreeSet<&&str> = renders.iter().collect();
     assert_eq!((renders.len(), distinct.len()), (4, 4), "{text}");
+    // The renderer needs no credential of the job, and works away from the workspace.
+    assert!(!text.contains("credential "), "{text}");
+    let here = std::env::current_dir().unwrap();
+    for cwd in text.lines().filter_map(|l| l.strip_prefix("cwd ")) {
+        assert_ne!(Path::new(cwd), here, "{text}");
+    }
     let cores = std::thread::available_parallelism().unwrap().get().min(8);
     assert!(
         starts >= 1 && starts <= cores.min(4),

@@ -6,8 +6,9 @@
 //! * which one ([`Settings::python`], `SDD_PUBLISH_PYTHON`, else `python3`/`python` on PATH);
 //! * giving it the renderer when it lacks one ([`provision`]: pinned wheels, hashes
 //!   required, a virtual environment cached across runs);
-//! * rendering cheaply ([`pool`]): each distinct text once, in long-lived processes (one
-//!   per core, capped), each answer awaited with a deadline.
+//! * rendering cheaply ([`Batch`], [`pool`]): each distinct text once, in long-lived
+//!   processes (one per core, capped) that start on the first text and render while the
+//!   remaining archives are read, each answer awaited with a deadline.
 //!
 //! Failures to get a renderer are one [`RenderError`] for the whole run, never a silent pass.
 
@@ -16,11 +17,12 @@ pub mod provision;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use pool::{StartError, Verdict, Worker};
+use pool::{Queue, StartError, Verdict, Worker};
 
 /// The Python to render with (default: `python3`, then `python`, on PATH).
 pub const PYTHON_ENV: &str = "SDD_PUBLISH_PYTHON";
@@ -165,81 +167,91 @@ struct Session {
     idle: Vec<Worker>,
 }
 
+/// Workers outlive one batch: `check` with several folders, or the pipeline, renders
+/// through the same processes (and resolves the Python once).
 static SESSION: std::sync::Mutex<Option<Session>> = std::sync::Mutex::new(None);
 
-type Started = Result<(Worker, PathBuf), RenderError>;
-
-/// A renderer being started ahead of need, for the `SDD_PUBLISH_PYTHON` it was started for.
-static EARLY: std::sync::Mutex<Option<(Option<PathBuf>, std::thread::JoinHandle<Started>)>> =
-    std::sync::Mutex::new(None);
-
-/// Start the renderer (finding, and if need be installing, it) in the background while the
-/// caller goes on reading archives: called once the first rst description is seen, so
-/// Python's start overlaps the rest of the run instead of following it. [`render`] picks it
-/// up; any error surfaces there.
-pub fn start_early(s: &Settings) {
-    if s.skip {
-        return;
-    }
-    let ready = SESSION
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .is_some_and(|x| x.key == s.python);
-    let mut early = EARLY.lock().unwrap_or_else(|e| e.into_inner());
-    if ready || early.is_some() {
-        return;
-    }
-    let settings = s.clone();
-    *early = Some((
-        s.python.clone(),
-        std::thread::spawn(move || reference_worker(&settings)),
-    ));
+fn session() -> std::sync::MutexGuard<'static, Option<Session>> {
+    SESSION.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Stop this process's renderers (they would end with the process anyway): `check` calls it
 /// when done, so each worker is reaped and its CPU time is accounted to the run.
 pub fn shutdown() {
-    SESSION.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some((_, h)) = EARLY.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        let _ = h.join();
+    session().take();
+}
+
+/// Descriptions being rendered while the caller goes on: started at the first text, so
+/// finding (or installing) the renderer and Python's start overlap reading the remaining
+/// archives, and each text renders as soon as a worker is free. Identical texts (by
+/// content hash) render once.
+pub struct Batch {
+    queue: Arc<Queue>,
+    /// Finds the renderer, then serves the queue until it is closed.
+    serving: Option<std::thread::JoinHandle<Result<(), RenderError>>>,
+    slot: HashMap<[u8; 32], usize>,
+    /// For each submitted text, its distinct text's index in the queue.
+    index: Vec<usize>,
+}
+
+impl Batch {
+    pub fn start(s: &Settings) -> Batch {
+        let queue = Arc::new(Queue::default());
+        let settings = s.clone();
+        let q = Arc::clone(&queue);
+        let serving = std::thread::spawn(move || serve(&q, &settings));
+        Batch {
+            queue,
+            serving: Some(serving),
+            slot: HashMap::new(),
+            index: Vec::new(),
+        }
+    }
+
+    /// Queue one text; its verdict is the `n`th of [`Batch::finish`] for the `n`th call.
+    pub fn submit(&mut self, text: &str) {
+        let h: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let i = match self.slot.get(&h) {
+            Some(&i) => i,
+            None => {
+                let i = self.queue.push(Arc::from(text));
+                self.slot.insert(h, i);
+                i
+            }
+        };
+        self.index.push(i);
+    }
+
+    /// Wait for every verdict, in the order the texts were submitted. `Err` when no
+    /// renderer could be had.
+    pub fn finish(mut self) -> Result<Vec<Rendered>, RenderError> {
+        self.queue.close();
+        let serving = self.serving.take().expect("finished once");
+        match serving.join() {
+            Ok(r) => r?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        let rendered: Vec<Rendered> = self.queue.verdicts().into_iter().map(rendered).collect();
+        Ok(self.index.iter().map(|&i| rendered[i].clone()).collect())
     }
 }
 
-/// Render every text; identical texts (by content hash) once. The verdicts come back in
-/// the order of `texts`.
-pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderError> {
-    let mut unique: Vec<&str> = Vec::new();
-    let mut slot: HashMap<[u8; 32], usize> = HashMap::new();
-    let index: Vec<usize> = texts
-        .iter()
-        .map(|t| {
-            let h: [u8; 32] = Sha256::digest(t.as_bytes()).into();
-            *slot.entry(h).or_insert_with(|| {
-                unique.push(t);
-                unique.len() - 1
-            })
-        })
-        .collect();
-    if unique.is_empty() {
-        return Ok(Vec::new());
+impl Drop for Batch {
+    /// Dropped unfinished (the caller stopped on an error): render nothing more.
+    fn drop(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            self.queue.abandon();
+            let _ = serving.join();
+        }
     }
-    // Workers outlive one call: `check` with several folders, or the pipeline, renders
-    // through the same processes (and resolves the Python once).
-    let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
-    let mut sess = match session.take() {
+}
+
+/// The serving thread: this process's renderer (resolved once), then [`pool::serve`].
+fn serve(queue: &Queue, s: &Settings) -> Result<(), RenderError> {
+    let mut sess = match session().take() {
         Some(x) if x.key == s.python => x,
         _ => {
-            let early = EARLY
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .filter(|(key, _)| *key == s.python)
-                .and_then(|(_, h)| h.join().ok());
-            let (first, python) = match early {
-                Some(started) => started?,
-                None => reference_worker(s)?,
-            };
+            let (first, python) = reference_worker(s)?;
             Session {
                 key: s.python.clone(),
                 python,
@@ -249,32 +261,37 @@ pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderErr
     };
     let python = sess.python.clone();
     let start = || Worker::start(&python, STARTUP).ok();
-    let mut ready = std::mem::take(&mut sess.idle);
-    if ready.is_empty() {
-        ready.extend(start());
+    let ready = std::mem::take(&mut sess.idle);
+    sess.idle = pool::serve(queue, ready, &start, s.workers, s.timeout);
+    *session() = Some(sess);
+    Ok(())
+}
+
+fn rendered(v: Verdict) -> Rendered {
+    match v {
+        Verdict::Ok => Rendered::Ok,
+        Verdict::Failed(m) => Rendered::Failed(if m.is_empty() {
+            "readme_renderer returned no output and no message".to_string()
+        } else {
+            m
+        }),
+        Verdict::TimedOut(d) => Rendered::Failed(format!(
+            "readme_renderer did not finish within {} s (PyPI renders at upload time and would not wait either; {TIMEOUT_ENV} raises the limit)",
+            d.as_secs()
+        )),
+        Verdict::Died(tail) => Rendered::Failed(format!(
+            "the renderer process died while rendering it: {tail}"
+        )),
     }
-    let (verdicts, alive) = pool::render_all(ready, &start, &unique, s.workers, s.timeout);
-    sess.idle = alive;
-    *session = Some(sess);
-    let rendered: Vec<Rendered> = verdicts
-        .into_iter()
-        .map(|v| match v {
-            Verdict::Ok => Rendered::Ok,
-            Verdict::Failed(m) => Rendered::Failed(if m.is_empty() {
-                "readme_renderer returned no output and no message".to_string()
-            } else {
-                m
-            }),
-            Verdict::TimedOut(d) => Rendered::Failed(format!(
-                "readme_renderer did not finish within {} s (PyPI renders at upload time and would not wait either; {TIMEOUT_ENV} raises the limit)",
-                d.as_secs()
-            )),
-            Verdict::Died(tail) => Rendered::Failed(format!(
-                "the renderer process died while rendering it: {tail}"
-            )),
-        })
-        .collect();
-    Ok(index.into_iter().map(|i| rendered[i].clone()).collect())
+}
+
+/// Render every text, all known up front (see [`Batch`]).
+pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderError> {
+    let mut batch = Batch::start(s);
+    for t in texts {
+        batch.submit(t);
+    }
+    batch.finish()
 }
 
 /// A started worker whose Python has readme_renderer, and that Python: the user's if it has

@@ -6,11 +6,12 @@
 //! into a channel so every answer can be awaited with a deadline: a renderer that hangs is
 //! killed, its text is reported as not rendered in time, and a fresh worker takes the rest.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// The embedded renderer script (see its header for the protocol).
@@ -73,14 +74,34 @@ pub struct Worker {
     lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
     pub hello: Hello,
+    /// Its working directory, removed with it.
+    home: Option<tempfile::TempDir>,
 }
 
 impl Worker {
     /// Run `python -c SERVER` and wait up to `startup` for its hello.
+    ///
+    /// It renders as PyPI's servers do, whatever the workspace holds: docutils reads no
+    /// config file (`DOCUTILSCONFIG` empty: a `docutils.conf` in the current directory or
+    /// `~/.docutils` would change settings such as `language_code` or `tab_width`), and it
+    /// runs in an empty directory of its own, with no credential of this job.
     pub fn start(python: &std::path::Path, startup: Duration) -> Result<Worker, StartError> {
-        let mut cmd = Command::new(python);
-        cmd.args(["-c", SERVER]);
-        Worker::spawn(cmd, startup)
+        let home = tempfile::tempdir().map_err(StartError::Spawn)?;
+        // A relative path (`.venv/bin/python`) means from here, not from its new directory;
+        // a bare name is looked up on PATH.
+        let python = if python.components().count() > 1 && python.is_relative() {
+            std::path::absolute(python).map_err(StartError::Spawn)?
+        } else {
+            python.to_path_buf()
+        };
+        let mut cmd = Command::new(&python);
+        cmd.args(["-c", SERVER])
+            .env("DOCUTILSCONFIG", "")
+            .current_dir(home.path());
+        crate::secret::without_credentials(&mut cmd);
+        let mut w = Worker::spawn(cmd, startup)?;
+        w.home = Some(home);
+        Ok(w)
     }
 
     /// Start any command speaking the protocol (tests use stand-ins that hang or die).
@@ -128,6 +149,7 @@ impl Worker {
             lines,
             stderr,
             hello: Hello::default(),
+            home: None,
         };
         let first = w.lines.recv_timeout(startup);
         match first
@@ -225,43 +247,144 @@ impl Drop for Worker {
     }
 }
 
-/// Render `texts` (already distinct) over up to `workers` processes: those in `ready`
-/// (already started, at least one) first, more started with `start` as needed. Longest
-/// texts go first so the workers finish together. Returns one verdict per text, in order,
-/// and the workers still alive for the next call.
-pub fn render_all(
+/// Texts to render, fed while earlier ones are already rendering: `check` submits each
+/// description as it reads it from its archive, so the renderers work while the rest of the
+/// archives are still being read instead of after.
+pub struct Queue {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    texts: Vec<Arc<str>>,
+    /// Waiting texts, longest first (ties by arrival): the long renders start early so the
+    /// workers finish together.
+    pending: BinaryHeap<(usize, Reverse<usize>)>,
+    verdicts: Vec<Option<Verdict>>,
+    /// No more texts will come: a worker with nothing to do may stop.
+    closed: bool,
+    /// Workers being started, and workers waiting for a text: what the waiting texts
+    /// already have coming.
+    starting: usize,
+    idle: usize,
+}
+
+impl Default for Queue {
+    fn default() -> Queue {
+        Queue {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        }
+    }
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add a text (already known to be distinct); returns its index among the verdicts.
+    pub fn push(&self, text: Arc<str>) -> usize {
+        let mut s = self.lock();
+        let i = s.texts.len();
+        s.pending.push((text.len(), Reverse(i)));
+        s.texts.push(text);
+        s.verdicts.push(None);
+        drop(s);
+        self.changed.notify_all();
+        i
+    }
+
+    /// No more texts: [`serve`] returns once the waiting ones are rendered.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// Close and forget what is still waiting (the caller no longer wants the verdicts).
+    pub fn abandon(&self) {
+        let mut s = self.lock();
+        s.closed = true;
+        s.pending.clear();
+        drop(s);
+        self.changed.notify_all();
+    }
+
+    /// One verdict per pushed text, in order; a text no worker could take is `Died`.
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.lock()
+            .verdicts
+            .iter()
+            .map(|v| {
+                v.clone()
+                    .unwrap_or_else(|| Verdict::Died("could not start a renderer".to_string()))
+            })
+            .collect()
+    }
+
+    fn wait<'a>(&self, s: std::sync::MutexGuard<'a, State>) -> std::sync::MutexGuard<'a, State> {
+        self.changed.wait(s).unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Render what `queue` is given, until it is closed and empty, over up to `workers`
+/// processes: those in `ready` (already started) first, more started with `start` only
+/// for texts no idle or starting worker will take (so one text never costs a second
+/// Python). A worker that hangs or dies is replaced. Returns the workers still alive, for
+/// the next batch.
+pub fn serve(
+    queue: &Queue,
     ready: Vec<Worker>,
     start: &(dyn Fn() -> Option<Worker> + Sync),
-    texts: &[&str],
     workers: usize,
     deadline: Duration,
-) -> (Vec<Verdict>, Vec<Worker>) {
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Verdict>>> = Mutex::new(vec![None; texts.len()]);
-    let workers = workers.clamp(1, texts.len().max(1));
+) -> Vec<Worker> {
     let ready = Mutex::new(ready);
     let alive: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..workers {
+        for _ in 0..workers.max(1) {
             scope.spawn(|| {
                 let mut worker = ready.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let mut s = queue.lock();
                 loop {
-                    let n = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&i) = order.get(n) else { break };
-                    if worker.is_none() {
+                    if let Some(w) = worker.as_mut() {
+                        if let Some((_, Reverse(i))) = s.pending.pop() {
+                            let text = Arc::clone(&s.texts[i]);
+                            drop(s);
+                            let verdict = w.render(i as u64, &text, deadline);
+                            if matches!(verdict, Verdict::TimedOut(_) | Verdict::Died(_)) {
+                                worker = None;
+                            }
+                            s = queue.lock();
+                            s.verdicts[i] = Some(verdict);
+                            continue;
+                        }
+                    } else if s.pending.len() > s.starting + s.idle {
+                        // Started without holding a text: another worker may take it meanwhile.
+                        s.starting += 1;
+                        drop(s);
                         worker = start();
+                        s = queue.lock();
+                        s.starting -= 1;
+                        if worker.is_none() {
+                            // The others (if any) carry on; what no one takes is `Died`.
+                            queue.changed.notify_all();
+                            break;
+                        }
+                        continue;
                     }
-                    let verdict = match worker.as_mut() {
-                        Some(w) => w.render(i as u64, texts[i], deadline),
-                        None => Verdict::Died("could not start a renderer".to_string()),
-                    };
-                    if matches!(verdict, Verdict::TimedOut(_) | Verdict::Died(_)) {
-                        worker = None;
+                    if s.closed && s.pending.is_empty() {
+                        // Those waiting without a worker learn there is nothing left.
+                        queue.changed.notify_all();
+                        break;
                     }
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(verdict);
+                    let idle = worker.is_some();
+                    s.idle += usize::from(idle);
+                    s = queue.wait(s);
+                    s.idle -= usize::from(idle);
                 }
+                drop(s);
                 if let Some(w) = worker {
                     alive.lock().unwrap_or_else(|e| e.into_inner()).push(w);
                 }
@@ -270,18 +393,30 @@ pub fn render_all(
     });
     let mut alive = alive.into_inner().unwrap_or_else(|e| e.into_inner());
     alive.extend(ready.into_inner().unwrap_or_else(|e| e.into_inner()));
-    let verdicts = results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|v| v.unwrap_or_else(|| Verdict::Died("not rendered".to_string())))
-        .collect();
-    (verdicts, alive)
+    alive
+}
+
+/// Render `texts` (already distinct), all known up front: [`serve`] over a closed queue.
+pub fn render_all(
+    ready: Vec<Worker>,
+    start: &(dyn Fn() -> Option<Worker> + Sync),
+    texts: &[&str],
+    workers: usize,
+    deadline: Duration,
+) -> (Vec<Verdict>, Vec<Worker>) {
+    let queue = Queue::default();
+    for t in texts {
+        queue.push(Arc::from(*t));
+    }
+    queue.close();
+    let alive = serve(&queue, ready, start, workers.min(texts.len()), deadline);
+    (queue.verdicts(), alive)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A stand-in server: the real hello, then `behaviour` for each request.
     fn stand_in(behaviour: &str) -> Command {
@@ -363,6 +498,47 @@ for line in sys.stdin:
         }
         let missing = Worker::start(std::path::Path::new("/nonexistent/python"), STARTUP);
         assert!(matches!(missing, Err(StartError::Spawn(_))));
+    }
+
+    /// `check` feeds texts as it reads archives: the first is rendered while the queue is
+    /// still open, and a lone text starts only one worker of the two allowed.
+    #[test]
+    fn texts_render_while_more_are_still_coming() {
+        let queue = Queue::default();
+        let started = AtomicUsize::new(0);
+        let start = || {
+            started.fetch_add(1, Ordering::SeqCst);
+            Worker::spawn(stand_in(""), STARTUP).ok()
+        };
+        std::thread::scope(|scope| {
+            let serving = scope.spawn(|| serve(&queue, Vec::new(), &start, 2, STARTUP));
+            queue.push(Arc::from("first"));
+            let until = std::time::Instant::now() + STARTUP;
+            while queue.lock().verdicts[0].is_none() {
+                assert!(std::time::Instant::now() < until, "not rendered while open");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(started.load(Ordering::SeqCst), 1);
+            queue.push(Arc::from("second"));
+            queue.close();
+            let alive = serving.join().unwrap();
+            assert!(!alive.is_empty());
+        });
+        assert_eq!(queue.verdicts(), [Verdict::Ok, Verdict::Ok]);
+    }
+
+    /// A batch given up on (the caller stopped on an error) renders nothing more.
+    #[test]
+    fn an_abandoned_queue_stops_without_rendering_the_rest() {
+        let queue = Queue::default();
+        for _ in 0..50 {
+            queue.push(Arc::from("x"));
+        }
+        queue.abandon();
+        let start = || Worker::spawn(stand_in(""), STARTUP).ok();
+        let alive = serve(&queue, Vec::new(), &start, 2, STARTUP);
+        assert!(alive.is_empty(), "no worker was needed");
+        assert!(queue.verdicts().iter().all(|v| matches!(v, Verdict::Died(_))));
     }
 
     #[test]

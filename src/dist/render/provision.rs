@@ -268,6 +268,17 @@ fn build(tmp: &Path, base: &Hello, s: &Settings) -> Result<(), RenderError> {
 
 /// Run a command to completion within `deadline`; `Err` holds the last lines it printed.
 fn run(mut cmd: Command, deadline: Duration) -> Result<(), String> {
+    // Pinned wheels need no credential of this job; the installer keeps its own
+    // (`PIP_*`, `UV_INDEX_*_PASSWORD`) for a mirror that asks for one.
+    for (k, _) in std::env::vars_os() {
+        let own = k.to_string_lossy().to_ascii_uppercase();
+        if crate::secret::is_credential_var(&k)
+            && !own.starts_with("PIP_")
+            && !own.starts_with("UV_")
+        {
+            cmd.env_remove(k);
+        }
+    }
     let out = tempfile::tempfile().map_err(|e| e.to_string())?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     let mut child = cmd

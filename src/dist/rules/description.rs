@@ -74,53 +74,60 @@ pub fn dedent_legacy(text: &str) -> String {
     s
 }
 
-/// Start the reference renderer in the background (see [`render::start_early`]); bad
-/// settings are reported by [`check_rst`].
-pub fn start_renderer_early() {
-    if let Ok(settings) = render::Settings::from_env() {
-        render::start_early(&settings);
-    }
+/// The rst descriptions of a run, rendered as they are found: the first one starts the
+/// reference renderer ([`render::Batch`]), so rendering overlaps reading the other archives.
+#[derive(Default)]
+pub struct RstChecks {
+    jobs: Vec<PathBuf>,
+    /// `None` until the first text; then the batch (`None` when rendering is turned off),
+    /// or why the settings are bad.
+    run: Option<Result<Option<render::Batch>, RenderError>>,
 }
 
-/// Render the rst descriptions of many files at once (each distinct text once); push one
-/// problem per description that does not render. With rendering turned off
-/// (`SDD_PUBLISH_RENDERER=skip`) each gets a "could not check" warning instead. `Err` when no
-/// renderer could be had: the run cannot give PyPI's verdict, and says so once.
-pub fn check_rst(
-    jobs: Vec<(PathBuf, String)>,
-    out: &mut Vec<crate::dist::Problem>,
-) -> Result<(), RenderError> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    let settings = render::Settings::from_env()?;
-    if settings.skip {
-        for (path, _) in jobs {
-            out.push(crate::dist::Problem::warning(
-                path,
-                DESCRIPTION_UNCHECKED,
-                format!("the reStructuredText description was not rendered ({MODE_ENV}=skip), so whether PyPI can render it is unknown"),
-                format!("unset {MODE_ENV} so `check` renders it with the reference renderer"),
-            ));
+impl RstChecks {
+    pub fn add(&mut self, path: PathBuf, text: &str) {
+        let run = self.run.get_or_insert_with(|| {
+            render::Settings::from_env().map(|s| (!s.skip).then(|| render::Batch::start(&s)))
+        });
+        if let Ok(Some(batch)) = run {
+            batch.submit(text);
         }
-        return Ok(());
+        self.jobs.push(path);
     }
-    let texts: Vec<String> = jobs.iter().map(|(_, t)| t.clone()).collect();
-    let results = render::render(&texts, &settings)?;
-    for ((path, _), r) in jobs.into_iter().zip(results) {
-        if let Rendered::Failed(msg) = r {
-            out.push(crate::dist::Problem::error(
-                path,
-                DESCRIPTION_RST_INVALID,
-                format!(
-                    "the long description is reStructuredText (explicitly or by default) and does not render as PyPI renders it — PyPI would refuse the upload (\"The description failed to render\"): {}",
-                    msg.replace('\n', " ")
-                ),
-                "fix the README markup (run `python -m readme_renderer README.rst`), or if it is Markdown set `readme = \"README.md\"` so the content type says so; then rebuild",
-            ));
+
+    /// Push one problem per description that does not render. With rendering turned off
+    /// (`SDD_PUBLISH_RENDERER=skip`) each gets a "could not check" warning instead. `Err`
+    /// when no renderer could be had: the run cannot give PyPI's verdict, and says so once.
+    pub fn finish(self, out: &mut Vec<crate::dist::Problem>) -> Result<(), RenderError> {
+        let Some(run) = self.run else {
+            return Ok(());
+        };
+        let Some(batch) = run? else {
+            for path in self.jobs {
+                out.push(crate::dist::Problem::warning(
+                    path,
+                    DESCRIPTION_UNCHECKED,
+                    format!("the reStructuredText description was not rendered ({MODE_ENV}=skip), so whether PyPI can render it is unknown"),
+                    format!("unset {MODE_ENV} so `check` renders it with the reference renderer"),
+                ));
+            }
+            return Ok(());
+        };
+        for (path, r) in self.jobs.into_iter().zip(batch.finish()?) {
+            if let Rendered::Failed(msg) = r {
+                out.push(crate::dist::Problem::error(
+                    path,
+                    DESCRIPTION_RST_INVALID,
+                    format!(
+                        "the long description is reStructuredText (explicitly or by default) and does not render as PyPI renders it — PyPI would refuse the upload (\"The description failed to render\"): {}",
+                        msg.replace('\n', " ")
+                    ),
+                    "fix the README markup (run `python -m readme_renderer README.rst`), or if it is Markdown set `readme = \"README.md\"` so the content type says so; then rebuild",
+                ));
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
