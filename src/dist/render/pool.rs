@@ -538,7 +538,10 @@ for line in sys.stdin:
         let start = || Worker::spawn(stand_in(""), STARTUP).ok();
         let alive = serve(&queue, Vec::new(), &start, 2, STARTUP);
         assert!(alive.is_empty(), "no worker was needed");
-        assert!(queue.verdicts().iter().all(|v| matches!(v, Verdict::Died(_))));
+        assert!(queue
+            .verdicts()
+            .iter()
+            .all(|v| matches!(v, Verdict::Died(_))));
     }
 
     #[test]
