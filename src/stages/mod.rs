@@ -211,6 +211,7 @@ fn preflight_fix(e: &crate::verify::preflight::PreflightError, test: bool) -> Op
         P::Command { .. } if test => "Its output is above, in the Pre-flight log group. The tests ran against the built files: fix the project (or the `test-command` input)".into(),
         P::Command { .. } => "Its output is above, in the Pre-flight log group. The built files must pass it: fix the project (or the `verify-command` input)".into(),
         P::SourceTree { .. } => "Make the tests import the project by its name (not from a path put on sys.path), or move it to a src layout".into(),
+        P::Requirements { .. } => "`test-requirements` and the files it includes with `-r` list only what the tests need, by name; the project comes from the checked files and every package from the target's index".into(),
         P::NotImported { .. } => "Put the test runner into the pre-flight environment through `test-requirements` (e.g. `pytest`), so the command runs there and not on the runner's own Python".into(),
     })
 }

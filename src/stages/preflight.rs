@@ -118,6 +118,7 @@ async fn try_run(
         match r {
             Requirement::Extras(e) => extras.extend(e.iter().cloned()),
             Requirement::File(f) => {
+                pf::screen_requirements(&workspace.join(f))?;
                 requirements.push("-r".into());
                 requirements.push(workspace.join(f).into_os_string());
             }

@@ -216,6 +216,14 @@ pub enum PreflightError {
         path: String,
         file: String,
     },
+    #[error("`{}`{}: {why}", file.display(), line.map(|n| format!(" line {n}: `{text}`")).unwrap_or_default())]
+    Requirements {
+        file: std::path::PathBuf,
+        /// `None` when the file itself is the problem (it cannot be read).
+        line: Option<usize>,
+        text: String,
+        why: String,
+    },
     #[error("`{command}` passed but never imported {} in the pre-flight environment, so it did not test the installed `{file}`", .modules.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" or "))]
     NotImported {
         command: String,
@@ -526,9 +534,229 @@ fn read_record(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Options a requirements file may not carry, and why: each sends the install to other
+/// sources than the target's index, or installs a source tree instead of the checked files.
+const REFUSED_OPTIONS: &[(&str, &str)] = &[
+    ("-i", OTHER_SOURCES),
+    ("--index-url", OTHER_SOURCES),
+    ("--extra-index-url", OTHER_SOURCES),
+    ("-f", OTHER_SOURCES),
+    ("--find-links", OTHER_SOURCES),
+    ("--no-index", OTHER_SOURCES),
+    ("-e", EDITABLE),
+    ("--editable", EDITABLE),
+];
+const OTHER_SOURCES: &str = "points the install at other sources than the target's index, so the pre-flight would not test what installs from it; remove the line (the index comes from the action's inputs)";
+const EDITABLE: &str = "installs a source tree, not the checked files; the project itself is always installed from them: for its extras put `.[extra]` in `test-requirements`, and list other test tools by name";
+const THE_PROJECT: &str = "installs the project from its source tree, not the checked files: for its extras put `.[extra]` in `test-requirements` instead";
+/// Deeper `-r` chains than this are a loop, or not worth following.
+const MAX_NESTING: usize = 16;
+
+/// Screen a `-r` file named in `test-requirements` (and every file it includes with `-r`
+/// or `-c`, relative to its own folder, as pip reads them) by the rules of the input
+/// itself: requirements, and installer options that change nothing about where packages
+/// come from (`--hash`, `--pre`, `--only-binary`, ...). Refused, naming the file and line:
+/// an index or find-links option, an editable install, the project's own source tree
+/// (`.`, `.[test]`), and a requirements file fetched from a URL.
+pub(crate) fn screen_requirements(file: &Path) -> Result<(), PreflightError> {
+    let mut seen = std::collections::HashSet::new();
+    screen_file(file, 0, &mut seen)
+}
+
+fn screen_file(
+    file: &Path,
+    depth: usize,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> Result<(), PreflightError> {
+    let refuse = |line: Option<usize>, text: &str, why: String| PreflightError::Requirements {
+        file: file.to_path_buf(),
+        line,
+        text: text.to_owned(),
+        why,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        refuse(None, "", format!("cannot be read ({e}): a `-r` path in `test-requirements` is relative to the workspace, one inside a requirements file to that file's folder"))
+    })?;
+    if !seen.insert(file.canonicalize().unwrap_or_else(|_| file.to_path_buf())) {
+        return Ok(());
+    }
+    let mut lines = text.lines().enumerate();
+    while let Some((i, first)) = lines.next() {
+        // A trailing backslash continues the line, as in pip.
+        let mut logical = first.to_owned();
+        while logical.ends_with('\\') {
+            logical.pop();
+            match lines.next() {
+                Some((_, more)) => logical.push_str(more),
+                None => break,
+            }
+        }
+        let content = strip_comment(&logical).trim();
+        if content.is_empty() {
+            continue;
+        }
+        let line = Some(i + 1);
+        if let Some(nested) = include_target(content) {
+            if nested.contains("://") {
+                return Err(refuse(line, content, "a requirements file fetched from a URL can say anything by the time the pre-flight runs; keep it in the repository".into()));
+            }
+            if depth + 1 >= MAX_NESTING {
+                return Err(refuse(
+                    line,
+                    content,
+                    format!("includes nest deeper than {MAX_NESTING} files (a loop?)"),
+                ));
+            }
+            let base = file.parent().unwrap_or(Path::new("."));
+            screen_file(&base.join(nested), depth + 1, seen)?;
+        } else if content.starts_with('-') {
+            let token = content.split([' ', '\t', '=']).next().unwrap_or_default();
+            let refused = REFUSED_OPTIONS.iter().find(|(opt, _)| {
+                token == *opt
+                    || (opt.len() == 2 && token.starts_with(opt) && !token.starts_with("--"))
+            });
+            if let Some((_, why)) = refused {
+                return Err(refuse(line, content, (*why).into()));
+            }
+        } else if is_project_root(content) {
+            return Err(refuse(line, content, THE_PROJECT.into()));
+        }
+    }
+    Ok(())
+}
+
+/// pip's comments: `#` at the start or after whitespace (a URL's `#egg=` fragment is not one).
+fn strip_comment(line: &str) -> &str {
+    let mut prev_space = true;
+    for (i, c) in line.char_indices() {
+        if c == '#' && prev_space {
+            return &line[..i];
+        }
+        prev_space = c.is_whitespace();
+    }
+    line
+}
+
+/// The file an `-r`/`-c` line includes (`-r x`, `-rx`, `--requirement x`, `--requirement=x`).
+fn include_target(line: &str) -> Option<&str> {
+    for long in ["--requirement", "--constraint"] {
+        if let Some(rest) = line.strip_prefix(long) {
+            if let Some(v) = rest
+                .strip_prefix('=')
+                .or_else(|| rest.strip_prefix([' ', '\t']))
+            {
+                return Some(v.trim());
+            }
+        }
+    }
+    ["-r", "-c"]
+        .iter()
+        .find_map(|short| line.strip_prefix(short))
+        .filter(|rest| !rest.starts_with('-'))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// `.`, `./`, `.[test]`, `./[test]`: the folder the install runs from, which is the project.
+fn is_project_root(line: &str) -> bool {
+    let target = line.split([' ', '\t', ';']).next().unwrap_or_default();
+    let path = target.split('[').next().unwrap_or_default();
+    matches!(path, "." | "./" | ".\\")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// What pip-compile and hand-written files hold passes; includes are followed relative
+    /// to their file, and a loop of includes ends.
+    #[test]
+    fn requirement_files_with_requirements_hashes_and_harmless_options_pass() {
+        let d = tempfile::tempdir().unwrap();
+        let main = write(
+            d.path(),
+            "requirements-test.txt",
+            "# via pip-compile\npytest==8.3.2 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n--only-binary :all:\n--pre\nhelper @ https://example.org/helper-1.0.whl#egg=helper\n-r sub/more.txt\n-c constraints.txt\n",
+        );
+        write(
+            d.path(),
+            "sub/more.txt",
+            "hypothesis  # property tests\n-r ../requirements-test.txt\n",
+        );
+        write(d.path(), "constraints.txt", "urllib3<3\n");
+        screen_requirements(&main).unwrap();
+    }
+
+    /// Each way a file could install something other than the checked files from other
+    /// places than the target's index is refused, naming the file, the line and why; in an
+    /// included file too.
+    #[test]
+    fn requirement_files_that_change_the_sources_or_install_the_project_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        for (line, why) in [
+            (
+                "--index-url https://mirror.example/simple/",
+                "other sources",
+            ),
+            ("-i https://mirror.example/simple/", "other sources"),
+            ("--extra-index-url=https://x/simple/", "other sources"),
+            ("-fhttps://x/wheels/", "other sources"),
+            ("--find-links ./wheels", "other sources"),
+            ("--no-index", "other sources"),
+            ("-e .", "source tree"),
+            ("-e.[test]", "source tree"),
+            ("--editable=./", "source tree"),
+            (".", "from its source tree"),
+            (".[test,docs]", "from its source tree"),
+            ("./ ; python_version >= '3.10'", "from its source tree"),
+            ("-r https://example.org/req.txt", "from a URL"),
+        ] {
+            let main = write(
+                d.path(),
+                "req.txt",
+                &format!("pytest\n# fine so far\n{line}  # why not\n"),
+            );
+            let e = screen_requirements(&main).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with(&format!("`{}` line 3: `{line}`", main.display()))
+                    && msg.contains(why),
+                "{line}: {msg}"
+            );
+            // The same line one include away names the included file.
+            write(d.path(), "nested/inner.txt", &format!("{line}\n"));
+            let outer = write(d.path(), "outer.txt", "pytest\n-r nested/inner.txt\n");
+            let msg = screen_requirements(&outer).unwrap_err().to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "`{}` line 1: ",
+                    d.path().join("nested/inner.txt").display()
+                )),
+                "{line}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_requirements_file_is_named_with_where_paths_are_from() {
+        let d = tempfile::tempdir().unwrap();
+        let main = write(d.path(), "req.txt", "-r missing.txt\n");
+        let msg = screen_requirements(&main).unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "`{}`: cannot be read",
+                d.path().join("missing.txt").display()
+            )) && msg.contains("relative to the workspace"),
+            "{msg}"
+        );
+    }
 
     #[test]
     fn versions_compare_as_pep_440_says_and_a_mismatch_names_both() {

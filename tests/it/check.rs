@@ -688,6 +688,93 @@ fn rst_wheel(dir: &Path, tag: &str, body: &str) -> PathBuf {
     path
 }
 
+/// When the renderer's environment cannot be had, the run says so once, naming what failed
+/// and what to do, and leaves nothing half-built in the cache: a venv that cannot be made
+/// (no ensurepip), a cache folder that cannot be written, and an environment that installs
+/// but whose renderer never imports. The base "Python" is a stand-in script that speaks the
+/// renderer's hello without the renderer, makes venvs of itself and installs nothing; uv is
+/// kept off PATH so pip's path is the one taken.
+#[test]
+fn a_renderer_environment_that_cannot_be_made_or_never_imports_is_one_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("python3");
+    std::fs::write(
+        &fake,
+        r#"#!/bin/sh
+case "$1" in
+  -c) printf '{"hello": {"python": "3.12.0", "executable": "%s", "prefix": "/fake", "unavailable": "ModuleNotFoundError: No module named readme_renderer"}}\n' "$0"; exit 0 ;;
+  -m) case "$2" in
+        venv) if [ -n "$FAKE_VENV_FAILS" ]; then echo "Error: ensurepip is not available" >&2; exit 1; fi
+              mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0 ;;
+        pip) exit 0 ;;
+      esac ;;
+esac
+exit 3
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dist = tmp.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    rst_wheel(&dist, "py3-none-any", "Title\n=====\n\nText.\n");
+    let cache = tmp.path().join("cache");
+    let run = |cache: &Path, extra: &[(&str, String)]| {
+        let mut set = vec![
+            ("PATH", format!("{}:/usr/bin:/bin", bin.display())),
+            ("SDD_PUBLISH_PYTHON", fake.display().to_string()),
+            ("RUNNER_TOOL_CACHE", cache.display().to_string()),
+        ];
+        set.extend_from_slice(extra);
+        let (code, json) = check_env(std::slice::from_ref(&dist), &set);
+        assert_eq!(code, 1, "{json}");
+        let fatal = strings(json.get("fatal"));
+        assert_eq!(fatal.len(), 1, "{json}");
+        fatal[0].clone()
+    };
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(cache.join("sdd-publish-renderer"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    let msg = run(&cache, &[("FAKE_VENV_FAILS", "1".to_string())]);
+    assert!(
+        msg.starts_with(
+            "could not create a virtual environment for the reStructuredText renderer from "
+        ) && msg.contains("with python -m venv")
+            && msg.contains("ensurepip is not available")
+            && msg.contains("apt-get install python3-venv")
+            && msg.contains("SDD_PUBLISH_PYTHON"),
+        "{msg}"
+    );
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
+
+    let file = tmp.path().join("not-a-folder");
+    std::fs::write(&file, "").unwrap();
+    let msg = run(&file, &[]);
+    assert!(
+        msg.starts_with("cannot write the reStructuredText renderer's cache at ")
+            && msg.contains(&file.display().to_string())
+            && msg.contains("RUNNER_TOOL_CACHE"),
+        "{msg}"
+    );
+
+    let msg = run(&cache, &[]);
+    assert!(
+        msg.starts_with("the installed reStructuredText renderer at ")
+            && msg.contains(&cache.join("sdd-publish-renderer").display().to_string())
+            && msg.contains("does not start: ModuleNotFoundError: No module named readme_renderer")
+            && msg.contains("Delete that folder"),
+        "{msg}"
+    );
+}
+
 /// PyPI renders with docutils' defaults and readme_renderer's settings, nothing else: a
 /// `docutils.conf` where `check` runs (here one that names an unknown language, which
 /// fails every render) or a `~/.docutils` changes nothing. The renderer named by a

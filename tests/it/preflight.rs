@@ -354,3 +354,37 @@ fn a_requirement_the_index_lacks_is_an_install_error() {
         "preflight-install",
     );
 }
+
+/// A `-r` file in `test-requirements` is held to the input's own rules before anything is
+/// installed: here a developer file whose `-e .[test]` would install the source tree. The
+/// run stops naming the file, the line and what to write instead, and nothing is uploaded.
+#[test]
+fn a_requirements_file_that_installs_the_source_tree_is_refused_by_line() {
+    let server = index_with_test_tools();
+    let ws = flat_project(&module(42, false), &module(42, false));
+    std::fs::write(
+        ws.path().join("requirements-dev.txt"),
+        "pytest\n-e .[test]\n",
+    )
+    .unwrap();
+    let r = tag_push(
+        &server,
+        ws.path(),
+        true,
+        &[
+            ("INPUT_TEST_COMMAND", "python -m pytest -q tests"),
+            ("INPUT_TEST_REQUIREMENTS", "-r requirements-dev.txt"),
+        ],
+    )
+    .run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &[
+            "requirements-dev.txt` line 2: `-e .[test]`",
+            "installs a source tree",
+            "put `.[extra]` in `test-requirements`",
+        ],
+        "preflight-install",
+    );
+}

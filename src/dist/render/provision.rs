@@ -403,6 +403,26 @@ mod tests {
     }
 
     #[test]
+    fn no_cache_folder_is_one_clear_error_before_anything_is_installed() {
+        let base = Hello {
+            python: "3.12.1".into(),
+            executable: "/nonexistent/python3".into(),
+            ..Hello::default()
+        };
+        let s = Settings {
+            cache_root: None,
+            ..Settings::default()
+        };
+        let e = ensure(&base, &s, false).unwrap_err();
+        assert!(matches!(e, RenderError::NoCacheDir), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("RUNNER_TOOL_CACHE") && msg.contains("SDD_PUBLISH_PYTHON"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn a_failing_command_reports_its_last_lines_and_a_stuck_one_is_killed() {
         let mut cmd = Command::new("python3");
         cmd.args([
