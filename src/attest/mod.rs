@@ -304,21 +304,31 @@ pub(crate) fn join(base: &Url, path: &str) -> Url {
 /// few kilobytes): a hostile service cannot fill memory.
 const MAX_ANSWER: usize = 4 * 1024 * 1024;
 
-/// Send a JSON POST to a Sigstore service: the answer's text, or the error naming the service
-/// (with `secret`, when the request carried one, cut out of the service's message before it
-/// is shortened).
-pub(crate) async fn post(
+/// A Sigstore service's answer, whatever its status.
+pub(crate) struct Answer {
+    pub status: reqwest::StatusCode,
+    /// The `Location` header (Rekor names an entry it already holds there).
+    pub location: Option<String>,
+    pub text: String,
+}
+
+/// Send a request to a Sigstore service and read its answer, at most [`MAX_ANSWER`] bytes.
+pub(crate) async fn send(
     service: Service,
     url: &Url,
     request: reqwest::RequestBuilder,
-    secret: Option<&Secret>,
-) -> Result<String, AttestError> {
+) -> Result<Answer, AttestError> {
     let mut response = request
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
         .map_err(|e| AttestError::unreachable(service, url, e))?;
     let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -338,18 +348,43 @@ pub(crate) async fn post(
             break;
         }
     }
-    let text = String::from_utf8_lossy(&body).into_owned();
-    if !status.is_success() {
-        let text = secret.map_or_else(|| text.clone(), |s| s.redact(&text));
-        let message = server_message(&text);
-        return Err(AttestError::Refused {
-            service,
-            url: url.to_string(),
-            status: status.as_u16(),
-            message: secret.map_or_else(|| message.clone(), |s| s.redact(&message)),
-        });
+    Ok(Answer {
+        status,
+        location,
+        text: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// The error for an answer that is not a success, naming the service (with `secret`, when
+/// the request carried one, cut out of the service's message before it is shortened).
+pub(crate) fn refused(
+    service: Service,
+    url: &Url,
+    answer: &Answer,
+    secret: Option<&Secret>,
+) -> AttestError {
+    let text = secret.map_or_else(|| answer.text.clone(), |s| s.redact(&answer.text));
+    let message = server_message(&text);
+    AttestError::Refused {
+        service,
+        url: url.to_string(),
+        status: answer.status.as_u16(),
+        message: secret.map_or_else(|| message.clone(), |s| s.redact(&message)),
     }
-    Ok(text)
+}
+
+/// Send a JSON POST to a Sigstore service: the answer's text, or the error naming the service.
+pub(crate) async fn post(
+    service: Service,
+    url: &Url,
+    request: reqwest::RequestBuilder,
+    secret: Option<&Secret>,
+) -> Result<String, AttestError> {
+    let answer = send(service, url, request).await?;
+    if !answer.status.is_success() {
+        return Err(refused(service, url, &answer, secret));
+    }
+    Ok(answer.text)
 }
 
 /// A service's error body, short: its JSON `message` if it has one.

@@ -58,11 +58,42 @@ pub async fn log(
         }
     });
     let request = client.post(url.clone()).json(&proposed);
-    let text = super::post(Service::Rekor, &url, request, None).await?;
+    let answer = super::send(Service::Rekor, &url, request).await?;
+    let text = if answer.status == reqwest::StatusCode::CONFLICT {
+        // The log holds this very entry already: an earlier send was logged but its answer
+        // never arrived, and the retry resent it. Rekor names the entry in `Location`; it is
+        // fetched by its UUID alone, from this Rekor (never a host the answer names), and is
+        // verified like any other before it is used.
+        let Some(uuid) = answer.location.as_deref().and_then(entry_uuid) else {
+            return Err(super::refused(Service::Rekor, &url, &answer, None));
+        };
+        let at = super::join(base, &format!("{PATH}/{uuid}"));
+        let existing = super::send(Service::Rekor, &at, client.get(at.clone())).await?;
+        if !existing.status.is_success() {
+            return Err(super::refused(Service::Rekor, &at, &existing, None));
+        }
+        existing.text
+    } else if answer.status.is_success() {
+        answer.text
+    } else {
+        return Err(super::refused(Service::Rekor, &url, &answer, None));
+    };
     parse_entry(&text).map_err(|detail| AttestError::Malformed {
         service: Service::Rekor,
         detail,
     })
+}
+
+/// The entry UUID at the end of a `Location` (`/api/v1/log/entries/<uuid>`, relative or
+/// not): hex only (64 digits, or 80 with the tree ID in front), else `None`.
+fn entry_uuid(location: &str) -> Option<&str> {
+    let last = location
+        .split(['?', '#'])
+        .next()?
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()?;
+    (matches!(last.len(), 64 | 80) && last.bytes().all(|b| b.is_ascii_hexdigit())).then_some(last)
 }
 
 #[derive(serde::Deserialize)]
@@ -157,6 +188,32 @@ pub fn parse_entry(text: &str) -> Result<TransparencyEntry, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_existing_entry_is_named_by_its_uuid_alone() {
+        let uuid = "a".repeat(64);
+        let with_tree = format!("24296fb24b8ad77a{uuid}");
+        assert_eq!(
+            entry_uuid(&format!("/api/v1/log/entries/{uuid}")),
+            Some(uuid.as_str())
+        );
+        assert_eq!(
+            entry_uuid(&format!(
+                "https://rekor.example/api/v1/log/entries/{with_tree}/"
+            )),
+            Some(with_tree.as_str())
+        );
+        for bad in [
+            "",
+            "/api/v1/log/entries/",
+            "/api/v1/log/entries/../../evil",
+            "/api/v1/log/entries/not-hex-at-all",
+            &format!("/api/v1/log/entries/{}", "g".repeat(64)),
+            &format!("/api/v1/log/entries/{}", "a".repeat(63)),
+        ] {
+            assert_eq!(entry_uuid(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_rekors_answer_into_a_protobuf_json_entry() {

@@ -20,7 +20,10 @@ fulcio-detached-sct, fulcio-expired (certificates that expired before they were 
 fulcio-other-key (certifies a key that is not the requester's), fulcio-bad-sct (the SCT
 is signed by a key that is not the CT log's), rekor-500, rekor-bad-set
 (the entry timestamp is signed by another key), rekor-other-body (logs another payload
-hash), rekor-garbage (answers 201 with something that is not a log entry).
+hash), rekor-garbage (answers 201 with something that is not a log entry), rekor-huge
+(answers 201 with 5 MiB), rekor-lost-answer (logs the first entry, then closes the
+connection without an answer: the resend gets Rekor's 409 naming the entry in `Location`,
+and `GET /api/v1/log/entries/<uuid>` returns it).
 """
 
 import argparse
@@ -342,12 +345,17 @@ class Rekor:
         self.keys = keys
         self.args = args
         self.leaves = []
+        # Entries by their canonical body, and answers by UUID: like Rekor, an entry logged
+        # twice is a 409 naming the first, which GET /api/v1/log/entries/<uuid> returns.
+        self.by_body = {}
+        self.by_uuid = {}
+        self.lost = False
         self.lock = threading.Lock()
         self.log_id = hashlib.sha256(spki(keys.rekor_key)).digest()
 
     def add(self, proposed: dict):
         if proposed.get("kind") != "dsse" or proposed.get("apiVersion") != "0.0.1":
-            return 400, {"code": 400, "message": "unsupported entry kind"}
+            return 400, {"code": 400, "message": "unsupported entry kind"}, {}
         content = proposed["spec"]["proposedContent"]
         envelope = json.loads(content["envelope"])
         verifier = content["verifiers"][0]
@@ -359,7 +367,7 @@ class Rekor:
         try:
             cert.public_key().verify(sig, pae, ec.ECDSA(hashes.SHA256()))
         except Exception:
-            return 400, {"code": 400, "message": "verifying signature: invalid signature"}
+            return 400, {"code": 400, "message": "verifying signature: invalid signature"}, {}
         payload_hash = hashlib.sha256(payload).hexdigest()
         if self.args.fault == "rekor-other-body":
             payload_hash = hashlib.sha256(b"another statement").hexdigest()
@@ -380,6 +388,12 @@ class Rekor:
             }
         )
         with self.lock:
+            if body in self.by_body:
+                existing = self.by_body[body]
+                return 409, {
+                    "code": 409,
+                    "message": "An equivalent entry already exists in the transparency log with UUID %s" % existing,
+                }, {"Location": "/api/v1/log/entries/%s" % existing}
             self.leaves.append(leaf_hash(body))
             index = len(self.leaves) - 1
             leaves = list(self.leaves)
@@ -405,7 +419,7 @@ class Rekor:
         note_sig = self.keys.rekor_key.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
         checkpoint = note + "\n\u2014 rekor.double " + b64(self.log_id[:4] + note_sig) + "\n"
         entry_uuid = uuid.uuid4().hex + uuid.uuid4().hex
-        return 201, {
+        answer = {
             entry_uuid: {
                 "body": body_b64,
                 "integratedTime": integrated,
@@ -423,6 +437,10 @@ class Rekor:
                 },
             }
         }
+        with self.lock:
+            self.by_body[body] = entry_uuid
+            self.by_uuid[entry_uuid] = answer
+        return 201, answer, {}
 
 
 def handler(service: str, keys: Keys, rekor: Rekor, args, record):
@@ -430,13 +448,24 @@ def handler(service: str, keys: Keys, rekor: Rekor, args, record):
         def log_message(self, *a):
             pass
 
-        def answer(self, status: int, obj: dict):
+        def answer(self, status: int, obj: dict, headers=None):
             data = json.dumps(obj).encode()
             self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_GET(self):
+            record({"service": service, "path": self.path, "authorization": "", "body": ""})
+            prefix = "/api/v1/log/entries/"
+            if service == "rekor" and self.path.startswith(prefix):
+                found = rekor.by_uuid.get(self.path[len(prefix):])
+                if found is not None:
+                    return self.answer(200, found)
+            self.answer(404, {"code": 404, "message": "not found"})
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
@@ -464,8 +493,13 @@ def handler(service: str, keys: Keys, rekor: Rekor, args, record):
                 if args.fault == "rekor-huge":
                     # Bigger than any log entry: the client stops reading at its cap.
                     return self.answer(201, {"pad": "x" * (5 * 1024 * 1024)})
-                status, obj = rekor.add(body)
-                return self.answer(status, obj)
+                status, obj, headers = rekor.add(body)
+                if args.fault == "rekor-lost-answer" and status == 201 and not rekor.lost:
+                    # Logged, but the answer never arrives: the connection just closes.
+                    rekor.lost = True
+                    self.close_connection = True
+                    return
+                return self.answer(status, obj, headers)
             self.answer(404, {"code": 5, "message": "not found"})
 
         def fulcio(self, body: dict, auth: str):

@@ -389,6 +389,36 @@ fn a_token_that_names_no_workflow_gets_no_certificate() {
     no_id_tokens(&github, &r.all_output());
 }
 
+/// Rekor logged the entry but its answer never arrived (the connection closed): the resend
+/// of the same entry gets Rekor's 409 naming it in `Location`, the entry is fetched by its
+/// UUID from the same Rekor, and the attestation verifies with the reference verifier.
+#[test]
+fn a_logged_entry_whose_answer_was_lost_is_fetched_by_its_uuid() {
+    let (github, sigstore) = (
+        github(),
+        SigstoreDouble::start(&["--fault", "rekor-lost-answer"]),
+    );
+    let ws = workspace_with_dists("0.1.0");
+    let dist = ws.path().join("dist");
+    let mut env = attest_env(&github, &sigstore);
+    env.set("SDD_PUBLISH_ATTEST_ATTEMPTS", "2");
+    let r = env.run(&dist, &["attest", WHEEL, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let saved = dist.join(format!("{WHEEL}.publish.attestation"));
+    reference_verify(&sigstore, &dist.join(WHEEL), &saved).unwrap();
+    let rekor: Vec<String> = sigstore
+        .requests()
+        .iter()
+        .filter(|r| r["service"] == "rekor")
+        .map(|r| r["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rekor.len(), 3, "{rekor:?}");
+    assert_eq!(&rekor[..2], ["/api/v1/log/entries", "/api/v1/log/entries"]);
+    let uuid = rekor[2].strip_prefix("/api/v1/log/entries/").unwrap();
+    assert_eq!(uuid.len(), 64, "{rekor:?}");
+    no_id_tokens(&github, &r.all_output());
+}
+
 /// Each failure stops before anything is saved and says what went wrong and what to do.
 #[test]
 fn attestation_failures_name_the_cause_and_the_fix() {
