@@ -39,6 +39,7 @@ use url::Url;
 use crate::gha::oidc::{Claims, IdTokenError, IdTokenRequest};
 // https, or plain http to loopback (the doubles): the index's rule for where a credential may go.
 use crate::http::may_carry_credentials;
+use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 pub use model::{Attestation, FILE_SUFFIX};
 pub use trust::TrustRoot;
@@ -83,6 +84,8 @@ pub enum AttestError {
         url: String,
         status: u16,
         message: String,
+        /// The service's `Retry-After`, honoured by the retry within its budget.
+        retry_after: Option<Duration>,
     },
     #[error("{service} answered something unexpected: {detail}; is the configured {service} URL really {service}?")]
     Malformed { service: Service, detail: String },
@@ -122,7 +125,8 @@ impl AttestError {
         }
     }
 
-    /// Worth another try: the network or the service hiccuped.
+    /// Worth another try: the network or the service hiccuped. (A resent Rekor entry that
+    /// was logged the first time is found again: see `rekor::log`.)
     fn is_transient(&self) -> bool {
         match self {
             AttestError::Unreachable { .. } => true,
@@ -159,9 +163,9 @@ pub struct Config {
     pub trust: TrustRoot,
     /// A certificate this close to expiry is replaced before signing.
     pub refresh_margin: Duration,
-    /// Attempts per request when the service or network hiccups.
-    pub attempts: usize,
-    pub retry_delay: Duration,
+    /// How each request is retried when the service or network hiccups: the crate's one
+    /// policy (backoff with jitter, `Retry-After` honoured within its budget).
+    pub retry: RetryPolicy,
 }
 
 /// A Sigstore setting that cannot be used.
@@ -246,7 +250,7 @@ impl Config {
             c.refresh_margin = Duration::from_secs(s);
         }
         if let Some(n) = num(ATTEMPTS_VAR)? {
-            c.attempts = n.clamp(1, 10) as usize;
+            c.retry.attempts = n.clamp(1, 10) as usize;
         }
         Ok(c)
     }
@@ -257,8 +261,12 @@ impl Config {
             rekor_url: Url::parse(PUBLIC_GOOD_REKOR).expect("valid"),
             trust: TrustRoot::public_good(),
             refresh_margin: Duration::from_secs(120),
-            attempts: 3,
-            retry_delay: Duration::from_secs(2),
+            retry: RetryPolicy {
+                attempts: 3,
+                min_delay: Duration::from_secs(2),
+                max_delay: Duration::from_secs(30),
+                total: Duration::from_secs(120),
+            },
         }
     }
 }
@@ -309,6 +317,7 @@ pub(crate) struct Answer {
     pub status: reqwest::StatusCode,
     /// The `Location` header (Rekor names an entry it already holds there).
     pub location: Option<String>,
+    pub retry_after: Option<Duration>,
     pub text: String,
 }
 
@@ -329,6 +338,7 @@ pub(crate) async fn send(
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let retry_after = crate::retry::retry_after(response.headers());
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -351,6 +361,7 @@ pub(crate) async fn send(
     Ok(Answer {
         status,
         location,
+        retry_after,
         text: String::from_utf8_lossy(&body).into_owned(),
     })
 }
@@ -370,6 +381,7 @@ pub(crate) fn refused(
         url: url.to_string(),
         status: answer.status.as_u16(),
         message: secret.map_or_else(|| message.clone(), |s| s.redact(&message)),
+        retry_after: answer.retry_after,
     }
 }
 
@@ -471,21 +483,23 @@ impl<'a> Attester<'a> {
         self.certificates
     }
 
-    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, AttestError>
+    async fn retrying<T, F, Fut>(&self, call: F) -> Result<T, AttestError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, AttestError>>,
     {
-        let mut attempt = 1;
-        loop {
-            match call().await {
-                Err(e) if e.is_transient() && attempt < self.config.attempts.max(1) => {
-                    tokio::time::sleep(self.config.retry_delay * attempt as u32).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        use backon::Retryable;
+        let deadline = self.config.retry.deadline(std::time::Instant::now());
+        call.retry(self.config.retry.backoff())
+            .when(AttestError::is_transient)
+            .adjust(|e, delay| {
+                let asked = match e {
+                    AttestError::Refused { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                crate::retry::within(deadline, delay, asked)
+            })
+            .await
     }
 
     /// A signer whose certificate outlives the refresh margin: the current one, or a new key
@@ -627,7 +641,7 @@ mod tests {
     async fn no_id_token_names_the_permission() {
         let tokens = NoTokens;
         let mut config = Config::public_good();
-        config.attempts = 1;
+        config.retry.attempts = 1;
         let mut a = Attester::new(config, &tokens).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p-1.0.tar.gz");
@@ -635,6 +649,45 @@ mod tests {
         let e = a.attest_file(&f).await.unwrap_err();
         assert!(e.to_string().contains("id-token: write"), "{e}");
         assert!(!dir.path().join("p-1.0.tar.gz.publish.attestation").exists());
+    }
+
+    /// Retries follow the crate's policy: a hiccup (503, 429, no connection) is retried,
+    /// the service's `Retry-After` is honoured (0 s here, against a 2 s minimum backoff),
+    /// and a refusal (400) is final at once.
+    #[tokio::test]
+    async fn retries_honour_retry_after_and_stop_at_a_refusal() {
+        let tokens = NoTokens;
+        let a = Attester::new(Config::public_good(), &tokens).unwrap();
+        let refused = |status: u16, retry_after: Option<Duration>| AttestError::Refused {
+            service: Service::Rekor,
+            url: "https://rekor.example/".into(),
+            status,
+            message: "m".into(),
+            retry_after,
+        };
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let t0 = std::time::Instant::now();
+        let r = a
+            .retrying(|| async {
+                match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => Err(refused(503, Some(Duration::ZERO))),
+                    _ => Ok(7),
+                }
+            })
+            .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let r: Result<(), _> = a
+            .retrying(|| async {
+                calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Err(refused(400, None))
+            })
+            .await;
+        assert!(matches!(r, Err(AttestError::Refused { status: 400, .. })));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]
