@@ -388,3 +388,140 @@ fn a_requirements_file_that_installs_the_source_tree_is_refused_by_line() {
         "preflight-install",
     );
 }
+
+/// The pre-flight's own failures each stop the run with nothing uploaded, naming the cause
+/// and the fix: no installer on PATH, a Python that cannot make a virtual environment, a step over `verify-timeout`, and a test that loads
+/// the project from the source tree by path.
+#[test]
+fn pre_flight_failures_of_the_environment_name_the_cause_and_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = index_with_test_tools();
+    let ws = flat_project(&module(42, false), &module(42, false));
+    let scratch = tempfile::tempdir().unwrap();
+
+    // No uv and no python3 anywhere on PATH.
+    let empty = scratch.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let r = tag_push(&server, ws.path(), true, TESTS)
+        .set("PATH", empty.display().to_string())
+        .run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &["could not run `uv or python3`", "Install Python 3 (or uv)"],
+        "preflight-install",
+    );
+
+    // A python3 (and no uv) whose venv module is missing, as on a bare Debian.
+    let fake = scratch.path().join("no-venv");
+    std::fs::create_dir(&fake).unwrap();
+    let python = fake.join("python3");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\necho 'Error: ensurepip is not available (install python3-venv)' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = tag_push(&server, ws.path(), true, TESTS)
+        .set("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &[
+            "creating a virtual environment with",
+            "ensurepip is not available",
+            "install python3-venv), or set `preflight: false`",
+        ],
+        "preflight-install",
+    );
+
+    // A test that hangs: cut at `verify-timeout`, not left to the job's own limit.
+    let t0 = std::time::Instant::now();
+    let r = tag_push(
+        &server,
+        ws.path(),
+        true,
+        &[
+            (
+                "INPUT_TEST_COMMAND",
+                "python -c \"import time; time.sleep(600)\"",
+            ),
+            ("INPUT_VERIFY_TIMEOUT", "5s"),
+        ],
+    )
+    .run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &["did not finish within 5 s", "Raise `verify-timeout`"],
+        "preflight-install",
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(300),
+        "{:?}",
+        t0.elapsed()
+    );
+
+    // A test that loads the package from its file in the checkout, around any import
+    // machinery: it passes, but it tested the source tree.
+    std::fs::write(
+        ws.path().join("tests/test_answer.py"),
+        "import importlib.util, pathlib, sys\n\nspec = importlib.util.spec_from_file_location(\n    \"flatpkg\", pathlib.Path(__file__).parents[1] / \"flatpkg\" / \"__init__.py\"\n)\nflatpkg = importlib.util.module_from_spec(spec)\nsys.modules[\"flatpkg\"] = flatpkg\nspec.loader.exec_module(flatpkg)\n\n\ndef test_answer():\n    assert flatpkg.answer() == 42\n",
+    )
+    .unwrap();
+    let r = tag_push(&server, ws.path(), true, &TESTS[1..]).run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &[
+            "imported `flatpkg` from",
+            "not from the installed `flatpkg-1.0.0-py3-none-any.whl`",
+            "Make the tests import the project by its name",
+        ],
+        "preflight-not-installed-package",
+    );
+}
+
+/// Only a wheel for another platform and no sdist: nothing can install on this runner, and
+/// the run says so (with what the installer said) before anything is uploaded.
+#[test]
+fn no_wheel_for_this_runner_and_no_sdist_is_named_with_the_way_out() {
+    let server = index_with_test_tools();
+    let ws = flat_project(&module(42, false), &module(42, false));
+    let dist = ws.path().join("dist");
+    // The same wheel, built for Windows on CPython 3.12 only.
+    let windows = "flatpkg-1.0.0-cp312-cp312-win_amd64.whl";
+    {
+        let mut from =
+            zip::ZipArchive::new(std::fs::File::open(dist.join(WHEEL)).unwrap()).unwrap();
+        let mut to = zip::ZipWriter::new(std::fs::File::create(dist.join(windows)).unwrap());
+        let o: zip::write::SimpleFileOptions = Default::default();
+        for i in 0..from.len() {
+            let mut member = from.by_index(i).unwrap();
+            let name = member.name().to_owned();
+            let mut data = String::new();
+            std::io::Read::read_to_string(&mut member, &mut data).unwrap();
+            if name.ends_with(".dist-info/WHEEL") {
+                data = data
+                    .replace("Tag: py3-none-any", "Tag: cp312-cp312-win_amd64")
+                    .replace("Root-Is-Purelib: true", "Root-Is-Purelib: false");
+            }
+            to.start_file(name, o).unwrap();
+            std::io::Write::write_all(&mut to, data.as_bytes()).unwrap();
+        }
+        to.finish().unwrap();
+    }
+    std::fs::remove_file(dist.join(WHEEL)).unwrap();
+    std::fs::remove_file(dist.join(SDIST)).unwrap();
+    let r = tag_push(&server, ws.path(), true, TESTS).run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &[
+            &format!("no wheel of {windows} installs on this runner's Python and there is no sdist to build instead"),
+            "put the sdist in `packages-dir` too",
+        ],
+        "preflight-install",
+    );
+}
