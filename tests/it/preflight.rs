@@ -390,7 +390,8 @@ fn a_requirements_file_that_installs_the_source_tree_is_refused_by_line() {
 }
 
 /// The pre-flight's own failures each stop the run with nothing uploaded, naming the cause
-/// and the fix: no installer on PATH, a Python that cannot make a virtual environment, a step over `verify-timeout`, and a test that loads
+/// and the fix: no installer on PATH, a scratch folder that cannot be made, a Python that
+/// cannot make a virtual environment, a step over `verify-timeout`, and a test that loads
 /// the project from the source tree by path.
 #[test]
 fn pre_flight_failures_of_the_environment_name_the_cause_and_the_fix() {
@@ -409,6 +410,20 @@ fn pre_flight_failures_of_the_environment_name_the_cause_and_the_fix() {
         &r,
         &server,
         &["could not run `uv or python3`", "Install Python 3 (or uv)"],
+        "preflight-install",
+    );
+
+    // A RUNNER_TEMP in which no folder can be made, even by root: /proc.
+    let r = tag_push(&server, ws.path(), true, TESTS)
+        .set("RUNNER_TEMP", "/proc")
+        .run(ws.path(), &["run"]);
+    assert_stopped(
+        &r,
+        &server,
+        &[
+            "could not create a scratch directory in `/proc",
+            "Point RUNNER_TEMP",
+        ],
         "preflight-install",
     );
 
