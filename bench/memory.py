@@ -20,7 +20,9 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_big_wheel import big_wheel  # noqa: E402  (shared with tests/it/hostile.rs)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "target/release/sdd-publish")
@@ -122,17 +124,6 @@ def serve(before, after, content_type):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
-
-
-def big_wheel(path, n):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        for i in range(n):
-            z.writestr("improved_sdd/m%d/f%d.py" % (i // 1000, i), "x = 1\n")
-        di = "improved_sdd-0.1.0.dist-info"
-        z.writestr(di + "/METADATA", "Metadata-Version: 2.1\nName: improved-sdd\nVersion: 0.1.0\nSummary: s\n"
-                   "Description-Content-Type: text/markdown\n\nA wheel of many modules.\n")
-        z.writestr(di + "/WHEEL", "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        z.writestr(di + "/RECORD", "")
 
 
 def run_env(work, port):

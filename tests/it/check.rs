@@ -663,6 +663,17 @@ fn no_python_is_one_clear_error_naming_sdd_publish_python() {
     assert!(server.stored().is_empty());
 }
 
+/// The paths of the files in `check --json` output that have a problem with `rule`.
+fn paths_with_rule<'a>(json: &'a Value, rule: &str) -> Vec<&'a str> {
+    json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.to_string().contains(rule))
+        .map(|f| f["path"].as_str().unwrap())
+        .collect()
+}
+
 /// A minimal wheel `pkg-1.0-{tag}.whl` in `dir` whose description is `body`, as rst.
 fn rst_wheel(dir: &Path, tag: &str, body: &str) -> PathBuf {
     let path = dir.join(format!("pkg-1.0-{tag}.whl"));
@@ -829,13 +840,7 @@ fn docutils_config_files_around_the_run_do_not_change_pypis_verdict() {
         .env_remove("DOCUTILSCONFIG");
     let (code, json, _) = run_json(&mut cmd);
     assert_eq!(code, 1, "{json}");
-    let failed: Vec<&str> = json["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f.to_string().contains("description-rst-invalid"))
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let failed = paths_with_rule(&json, "description-rst-invalid");
     assert_eq!(failed.len(), 1, "{json}");
     assert!(
         failed[0].ends_with(bad.file_name().unwrap().to_str().unwrap()),
@@ -910,13 +915,7 @@ except ImportError:
         ],
     );
     assert_eq!(code, 1, "{json}");
-    let invalid: Vec<&str> = json["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f.to_string().contains("description-rst-invalid"))
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let invalid = paths_with_rule(&json, "description-rst-invalid");
     assert_eq!(invalid.len(), 1, "{json}");
     assert!(
         invalid[0].ends_with("pkg-1.0-py32-none-any.whl"),

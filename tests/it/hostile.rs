@@ -689,23 +689,11 @@ fn action_outputs() -> BTreeSet<String> {
         .collect()
 }
 
-/// A wheel of `n` one-line modules with valid metadata (Python's zipfile writes it several
-/// times faster than a debug build of the `zip` crate).
+/// A wheel of `n` one-line modules with valid metadata, made by the generator
+/// `bench/memory.py` also uses.
 fn big_wheel(path: &Path, n: usize) {
-    let script = r#"
-import sys, zipfile
-path, n = sys.argv[1], int(sys.argv[2])
-with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-    for i in range(n):
-        z.writestr("improved_sdd/m%d/f%d.py" % (i // 1000, i), "x = 1\n")
-    di = "improved_sdd-0.1.0.dist-info"
-    z.writestr(di + "/METADATA", "Metadata-Version: 2.1\nName: improved-sdd\nVersion: 0.1.0\nSummary: s\n"
-               "Description-Content-Type: text/markdown\n\nA wheel of many modules.\n")
-    z.writestr(di + "/WHEEL", "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-    z.writestr(di + "/RECORD", "")
-"#;
     let ok = std::process::Command::new(venv_bin("python"))
-        .args(["-c", script])
+        .arg(repo_root().join("bench/make_big_wheel.py"))
         .arg(path)
         .arg(n.to_string())
         .status()
