@@ -81,6 +81,20 @@ pub fn url_shown(raw: &str) -> String {
     hide_userinfo(raw, scheme_end)
 }
 
+/// Free text as it may be shown (a line of a requirements file, a command line): every
+/// URL in it through [`url_shown`], the rest as is.
+pub fn urls_shown(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|t| {
+            if t.contains("://") {
+                url_shown(t)
+            } else {
+                t.to_owned()
+            }
+        })
+        .collect()
+}
+
 fn hide_userinfo(raw: &str, from: usize) -> String {
     let rest = &raw[from..];
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());

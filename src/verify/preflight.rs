@@ -568,10 +568,11 @@ fn screen_file(
     depth: usize,
     seen: &mut std::collections::HashSet<PathBuf>,
 ) -> Result<(), PreflightError> {
+    // A line may name an index with its password: shown without it.
     let refuse = |line: Option<usize>, text: &str, why: String| PreflightError::Requirements {
         file: file.to_path_buf(),
         line,
-        text: text.to_owned(),
+        text: crate::secret::urls_shown(text),
         why,
     };
     let text = std::fs::read_to_string(file).map_err(|e| {
@@ -741,6 +742,21 @@ mod tests {
                 )),
                 "{line}: {msg}"
             );
+        }
+    }
+
+    #[test]
+    fn a_refused_line_is_shown_without_the_password_it_carries() {
+        let d = tempfile::tempdir().unwrap();
+        for line in [
+            "--index-url https://ci:hunter2hunter2@mirror.example/simple/",
+            "--extra-index-url=https://ci:hunter2hunter2@mirror.example/simple/",
+            "-r https://ci:hunter2hunter2@mirror.example/req.txt",
+        ] {
+            let main = write(d.path(), "req.txt", &format!("{line}\n"));
+            let msg = screen_requirements(&main).unwrap_err().to_string();
+            assert!(!msg.contains("hunter2"), "{msg}");
+            assert!(msg.contains("https://***@mirror.example/"), "{msg}");
         }
     }
 
