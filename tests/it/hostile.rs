@@ -1367,7 +1367,7 @@ cases! {
         inputs: BRIEF_QUERY,
         code: 1,
         within: 40,
-        says: &["redirects"],
+        says: &["more than 5 redirects"],
         ..CASE
     };
     d_page_announcing_a_terabyte: Case {
@@ -1389,6 +1389,7 @@ cases! {
         code: 1,
         within: 40,
         says: &["is not a PEP 691 JSON project page"],
+        check: no_compression_asked,
         ..CASE
     };
     d_gate_against_a_dripping_api: Case {
@@ -1435,6 +1436,21 @@ fn endless_published_copy(req: &Req, w: &World) -> Option<Act> {
             vec![("Content-Type", "application/octet-stream".into())],
         )
     })
+}
+
+/// The bomb is never inflated because no request asks for a compressed answer.
+fn no_compression_asked(o: &Outcome) {
+    let requests = o.index.requests();
+    assert!(!requests.is_empty());
+    for r in requests {
+        let asked = r.header("accept-encoding").unwrap_or_default();
+        assert!(
+            asked.is_empty() || asked.eq_ignore_ascii_case("identity"),
+            "{} {} asked for Accept-Encoding: {asked}",
+            r.method,
+            r.path
+        );
+    }
 }
 
 fn packages_dir_untouched(o: &Outcome) {

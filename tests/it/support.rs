@@ -700,26 +700,18 @@ impl ActionEnv {
 
     /// Run `sdd-publish <args>` in `cwd` with exactly these variables (plus PATH and HOME).
     pub fn run(&self, cwd: &Path, args: &[&str]) -> RunResult {
-        self.run_via(&[], cwd, args)
-    }
-
-    /// Run the binary with `prefix` (a program and its arguments) in front of it.
-    fn run_via(&self, prefix: &[String], cwd: &Path, args: &[&str]) -> RunResult {
         for (k, v) in &self.vars {
             // Tokens and passwords, not every name with TOKEN in it: the value of
             // ACTIONS_ID_TOKEN_REQUEST_URL is a URL that other tests print on purpose.
             if k.ends_with("TOKEN") || k.ends_with("PASSWORD") {
                 register_secret(v);
             }
-        }
-        let mut cmd = match prefix.split_first() {
-            Some((program, rest)) => {
-                let mut c = Command::new(program);
-                c.args(rest).arg(sdd_publish_bin());
-                c
+            // A real user's name: `Basic base64(user:password)` is a form to look for too.
+            if k.ends_with("_USERNAME") && !v.is_empty() {
+                register_user(v);
             }
-            None => Command::new(sdd_publish_bin()),
-        };
+        }
+        let mut cmd = Command::new(sdd_publish_bin());
         let out: Output = cmd
             .args(args)
             .current_dir(cwd)
