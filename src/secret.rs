@@ -74,7 +74,17 @@ pub fn without_credentials(cmd: &mut std::process::Command) -> &mut std::process
 /// replaced by `***@`, whether or not the rest parses (a value is often shown because it
 /// does not). `https://u:pw@host/x` -> `https://***@host/x`.
 pub fn url_shown(raw: &str) -> String {
-    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
+    // `://` ends a scheme only after one (`u:pw@host/cb?next=https://x` has none).
+    let scheme = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    };
+    let Some(scheme_end) = raw
+        .find("://")
+        .filter(|&i| scheme(&raw[..i]))
+        .map(|i| i + 3)
+    else {
         // No scheme: the authority, if any, runs to the first `/`.
         return hide_userinfo(raw, 0);
     };
@@ -84,7 +94,8 @@ pub fn url_shown(raw: &str) -> String {
 /// Free text as it may be shown (a line of a requirements file, a command line): every
 /// URL in it through [`url_shown`], the rest as is.
 pub fn urls_shown(text: &str) -> String {
-    text.split_inclusive(char::is_whitespace)
+    // `=` too: `--index-url=https://u:pw@host/` is an option and a URL.
+    text.split_inclusive(|c: char| c.is_whitespace() || c == '=')
         .map(|t| {
             if t.contains("://") {
                 url_shown(t)
@@ -401,6 +412,7 @@ mod tests {
             ("https://u:pw@bad host/x?y@z", "https://***@bad host/x?y@z"),
             ("ftp://user:hunter22@x", "ftp://***@x"),
             ("u:pw@host/path", "***@host/path"),
+            ("u:pw@host/cb?next=https://x", "***@host/cb?next=https://x"),
             ("https://host/a@b", "https://host/a@b"),
             ("not a url", "not a url"),
         ] {

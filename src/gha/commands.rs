@@ -300,9 +300,11 @@ impl Runtime {
         if secret.expose().is_empty() {
             return;
         }
-        if let Ok(mut r) = self.redactor.write() {
-            r.add(secret);
-        }
+        // Never fail open: a poisoned lock still takes the secret.
+        self.redactor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(secret);
         if self.actions {
             // Mask each line too: the runner matches masks per log line.
             self.raw_out(&command_raw("add-mask", secret.expose()));
@@ -317,9 +319,10 @@ impl Runtime {
     /// A user name credentials are sent with: its `user:password` (Basic) forms of every
     /// secret are cut out too.
     pub fn mask_user(&self, user: &str) {
-        if let Ok(mut r) = self.redactor.write() {
-            r.add_user(user);
-        }
+        self.redactor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add_user(user);
     }
 
     pub fn info(&self, message: &str) {

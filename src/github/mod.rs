@@ -576,9 +576,15 @@ impl GitHub {
             if let Some(c) = &cached {
                 req = req.header("If-None-Match", c.etag.as_str());
             }
-            let mut req = req.build().map_err(|e| Attempt::Transport {
-                message: e.to_string(),
-                connected: false,
+            // A request that cannot be built never will be: not a network failure to retry.
+            let mut req = req.build().map_err(|e| {
+                Attempt::Fatal(GitHubError::Transport {
+                    method: method.name(),
+                    url: key.to_owned(),
+                    message: e.to_string(),
+                    attempts: 1,
+                    repeatable: true,
+                })
             })?;
             // This request's own limit, cut to what is left of the stage's: a server that
             // drips its answer cannot hold the run past its deadline.
@@ -614,7 +620,10 @@ impl GitHub {
             }
             if status.is_redirection() {
                 // Only a redirect off the API's origin comes back (the client follows the rest).
-                let to = header(&headers, "location").unwrap_or_default();
+                // Shown in the error: without any credential the address carries.
+                let to = crate::secret::url_shown(
+                    &self.scrub(&header(&headers, "location").unwrap_or_default()),
+                );
                 return Err(Attempt::Fatal(GitHubError::Redirect {
                     method: method.name(),
                     url: key.to_owned(),

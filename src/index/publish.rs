@@ -685,7 +685,7 @@ async fn same_as_published(
         .tempfile_in(&opts.scratch)
         .map_err(|e| {
             format!(
-                "Its contents could not be compared: cannot create a file in `{}` for the published copy: {e}.",
+                "Its contents could not be compared: cannot create a file in `{}` for the published copy: {e}; point RUNNER_TEMP (TMPDIR outside Actions) at a writable directory.",
                 opts.scratch.display()
             )
         })?

@@ -583,9 +583,10 @@ fn screen_file(
     }
     let mut lines = text.lines().enumerate();
     while let Some((i, first)) = lines.next() {
-        // A trailing backslash continues the line, as in pip.
+        // A trailing backslash continues the line, as in pip, unless the line holds a
+        // comment (pip does not continue those either).
         let mut logical = first.to_owned();
-        while logical.ends_with('\\') {
+        while logical.ends_with('\\') && strip_comment(&logical) == logical {
             logical.pop();
             match lines.next() {
                 Some((_, more)) => logical.push_str(more),
@@ -597,7 +598,30 @@ fn screen_file(
             continue;
         }
         let line = Some(i + 1);
-        if let Some(nested) = include_target(content) {
+        if !content.starts_with('-') && is_project_root(content) {
+            return Err(refuse(line, content, THE_PROJECT.into()));
+        }
+        // Every option on the line counts (pip reads them all), by its full name or by an
+        // abbreviation pip would accept.
+        let tokens: Vec<&str> = content.split_whitespace().collect();
+        for (t, token) in tokens.iter().enumerate() {
+            let Some(option) = option_of(token) else {
+                continue;
+            };
+            if let Some((_, why)) = REFUSED_OPTIONS.iter().find(|(o, _)| *o == option) {
+                return Err(refuse(line, content, (*why).into()));
+            }
+            if !matches!(option, "-r" | "--requirement" | "-c" | "--constraint") {
+                continue;
+            }
+            // The file: attached (`-rfile`, `--requirement=file`) or the next token.
+            let attached = match token.strip_prefix("--") {
+                Some(long) => long.split_once('=').map(|(_, v)| v),
+                None => token.get(2..).filter(|v| !v.is_empty()),
+            };
+            let Some(nested) = attached.or_else(|| tokens.get(t + 1).copied()) else {
+                continue;
+            };
             if nested.contains("://") {
                 return Err(refuse(line, content, "a requirements file fetched from a URL can say anything by the time the pre-flight runs; keep it in the repository".into()));
             }
@@ -605,25 +629,55 @@ fn screen_file(
                 return Err(refuse(
                     line,
                     content,
-                    format!("includes nest deeper than {MAX_NESTING} files (a loop?)"),
+                    format!("includes more than {MAX_NESTING} nested `-r`/`-c` files"),
                 ));
             }
             let base = file.parent().unwrap_or(Path::new("."));
             screen_file(&base.join(nested), depth + 1, seen)?;
-        } else if content.starts_with('-') {
-            let token = content.split([' ', '\t', '=']).next().unwrap_or_default();
-            let refused = REFUSED_OPTIONS.iter().find(|(opt, _)| {
-                token == *opt
-                    || (opt.len() == 2 && token.starts_with(opt) && !token.starts_with("--"))
-            });
-            if let Some((_, why)) = refused {
-                return Err(refuse(line, content, (*why).into()));
-            }
-        } else if is_project_root(content) {
-            return Err(refuse(line, content, THE_PROJECT.into()));
         }
     }
     Ok(())
+}
+
+/// The options pip reads in a requirements file (`pip/_internal/req/req_file.py`).
+const FILE_OPTIONS: &[&str] = &[
+    "--index-url",
+    "--extra-index-url",
+    "--no-index",
+    "--constraint",
+    "--requirement",
+    "--editable",
+    "--find-links",
+    "--no-binary",
+    "--only-binary",
+    "--prefer-binary",
+    "--require-hashes",
+    "--pre",
+    "--trusted-host",
+    "--use-feature",
+    "--config-settings",
+    "--hash",
+];
+
+/// The option a token names: a short one (`-r`, `-rfile`, `-i`), or the long one it spells
+/// out or abbreviates unambiguously, as pip's option parser accepts (`--extra-index` is
+/// `--extra-index-url`). `None` for a value or an unknown or ambiguous option.
+fn option_of(token: &str) -> Option<&'static str> {
+    if let Some(long) = token.strip_prefix("--") {
+        let name = format!("--{}", long.split('=').next().unwrap_or_default());
+        if let Some(exact) = FILE_OPTIONS.iter().find(|o| **o == name) {
+            return Some(exact);
+        }
+        let mut matches = FILE_OPTIONS.iter().filter(|o| o.starts_with(&name));
+        return match (matches.next(), matches.next()) {
+            (Some(one), None) if name.len() > 2 => Some(one),
+            _ => None,
+        };
+    }
+    let short = token.strip_prefix('-')?;
+    ["-r", "-c", "-e", "-i", "-f"]
+        .into_iter()
+        .find(|o| short.starts_with(&o[1..]))
 }
 
 /// pip's comments: `#` at the start or after whitespace (a URL's `#egg=` fragment is not one).
@@ -636,26 +690,6 @@ fn strip_comment(line: &str) -> &str {
         prev_space = c.is_whitespace();
     }
     line
-}
-
-/// The file an `-r`/`-c` line includes (`-r x`, `-rx`, `--requirement x`, `--requirement=x`).
-fn include_target(line: &str) -> Option<&str> {
-    for long in ["--requirement", "--constraint"] {
-        if let Some(rest) = line.strip_prefix(long) {
-            if let Some(v) = rest
-                .strip_prefix('=')
-                .or_else(|| rest.strip_prefix([' ', '\t']))
-            {
-                return Some(v.trim());
-            }
-        }
-    }
-    ["-r", "-c"]
-        .iter()
-        .find_map(|short| line.strip_prefix(short))
-        .filter(|rest| !rest.starts_with('-'))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 /// `.`, `./`, `.[test]`, `./[test]`: the folder the install runs from, which is the project.
@@ -718,6 +752,13 @@ mod tests {
             (".[test,docs]", "from its source tree"),
             ("./ ; python_version >= '3.10'", "from its source tree"),
             ("-r https://example.org/req.txt", "from a URL"),
+            // pip reads every option on a line, and unique abbreviations of long ones.
+            ("--pre --extra-index-url https://x/simple/", "other sources"),
+            ("--extra-index=https://x/simple/", "other sources"),
+            ("--index https://x/simple/", "other sources"),
+            ("--find ./wheels", "other sources"),
+            ("--edit .", "source tree"),
+            ("--no-ind", "other sources"),
         ] {
             let main = write(
                 d.path(),
@@ -758,6 +799,44 @@ mod tests {
             assert!(!msg.contains("hunter2"), "{msg}");
             assert!(msg.contains("https://***@mirror.example/"), "{msg}");
         }
+    }
+
+    /// Where pip and a naive reading part ways: a comment line ending in `\` continues
+    /// nothing, and an abbreviated `--requirement` still includes its file.
+    #[test]
+    fn requirement_files_are_read_as_pip_reads_them() {
+        let d = tempfile::tempdir().unwrap();
+        let main = write(
+            d.path(),
+            "req.txt",
+            "pytest\n# see the docs \\\n--index-url https://x/simple/\n",
+        );
+        let msg = screen_requirements(&main).unwrap_err().to_string();
+        assert!(msg.contains("line 3: `--index-url"), "{msg}");
+        write(d.path(), "inner.txt", "-e .\n");
+        for line in [
+            "--requirem inner.txt",
+            "--requirement=inner.txt",
+            "-rinner.txt",
+            "--pre -r inner.txt",
+        ] {
+            let main = write(d.path(), "outer.txt", &format!("{line}\n"));
+            let msg = screen_requirements(&main).unwrap_err().to_string();
+            assert!(msg.contains("inner.txt` line 1: `-e .`"), "{line}: {msg}");
+        }
+        // Twenty files each including the next: cut, and said so.
+        for i in 0..20 {
+            write(
+                d.path(),
+                &format!("chain{i}.txt"),
+                &format!("-r chain{}.txt\n", i + 1),
+            );
+        }
+        write(d.path(), "chain20.txt", "pytest\n");
+        let msg = screen_requirements(&d.path().join("chain0.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("more than 16 nested `-r`/`-c` files"), "{msg}");
     }
 
     #[test]
