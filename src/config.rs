@@ -308,10 +308,12 @@ fn username(input: &str, value: Option<&str>) -> Result<String, InputError> {
     };
     if v.contains(':') || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         // `user:password` is the usual paste: what follows a `:` is never shown.
-        let shown = match v.split_once(':') {
-            Some((user, _)) => format!("{user}:***"),
-            None => v.to_owned(),
-        };
+        // Nor what follows a space or a line break: `alice hunter22` is a paste too.
+        let user = v
+            .split(|c: char| c == ':' || c.is_whitespace() || c.is_control())
+            .next()
+            .unwrap_or_default();
+        let shown = format!("{user}***");
         return Err(InputError::Invalid {
             input: input.into(),
             value: shown,
@@ -1255,13 +1257,17 @@ mod tests {
         assert!(i.pypi.credentials().is_none());
         for (k, bad) in [
             ("INPUT_PYPI_USERNAME", "alice:hunter22"),
-            ("INPUT_TESTPYPI_USERNAME", "al ice"),
+            ("INPUT_TESTPYPI_USERNAME", "alice hunter22"),
+            ("INPUT_PYPI_USERNAME", "alice\nhunter22"),
         ] {
             let msg = Settings::from_env(&env(&[(k, bad)]))
                 .unwrap_err()
                 .to_string();
-            // A pasted `user:password` shows the user only.
-            assert!(!msg.contains("hunter22"), "{msg}");
+            // A pasted `user:password` (or `user password`) shows the user only.
+            assert!(
+                !msg.contains("hunter22") && msg.contains("alice***"),
+                "{msg}"
+            );
             let input = k
                 .trim_start_matches("INPUT_")
                 .to_lowercase()

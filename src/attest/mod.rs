@@ -89,7 +89,7 @@ pub enum AttestError {
     },
     #[error("{service} answered something unexpected: {detail}; is the configured {service} URL really {service}?")]
     Malformed { service: Service, detail: String },
-    #[error("the ID token names no workflow (its `job_workflow_ref` claim is missing or unreadable), so the certificate's identity could not be checked and nothing was signed; attest from a GitHub Actions job with `permissions: id-token: write`, or set `attestations: false`")]
+    #[error("the ID token names no workflow (its `job_workflow_ref` claim is missing or unreadable), so the certificate's identity could not be checked and nothing was signed; attest from a GitHub Actions job with `permissions: id-token: write`")]
     IdentityUnknown,
     #[error("identity mismatch: Fulcio certified `{certified}`, but this job runs `{expected}`; the Fulcio URL must point at a Fulcio that trusts GitHub's tokens as issued (a proxy or private instance rewrote the identity)")]
     IdentityMismatch { certified: String, expected: String },

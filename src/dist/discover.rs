@@ -450,6 +450,10 @@ fn archive_problem(path: &Path, filename: &str, kind: DistKind, e: ArchiveError)
         DistKind::Sdist => "sdist (tar.gz)",
     };
     let (rule, fix) = match &e {
+        ArchiveError::TooManyMembers { .. } if kind == DistKind::Sdist => (
+            rules::ARCHIVE_CORRUPT,
+            "leave generated or vendored trees out of the sdist (MANIFEST.in, or the build backend's sdist `exclude`), or ship bulk data as its own download",
+        ),
         ArchiveError::TooManyMembers { .. } => (
             rules::ARCHIVE_CORRUPT,
             "leave generated or vendored trees out of the wheel (check `packages`/`package-data` and MANIFEST.in), or ship bulk data as its own download",

@@ -128,6 +128,11 @@ fn compare_with(
             Some(l) if r.kind != l.kind => {
                 format!("`{path}` is a {} here, a {} there", l.kind, r.kind)
             }
+            // Cut at its limit, the published member is longer than what was read of it.
+            Some(l) if r.digest == TOO_LONG => format!(
+                "`{path}` has other contents ({} bytes here, more than {} there)",
+                l.size, l.size
+            ),
             Some(l) if r.digest != l.digest => format!(
                 "`{path}` has other contents ({} bytes here, {} there)",
                 l.size, r.size
@@ -463,20 +468,15 @@ mod tests {
         let bomb = vec![0u8; 256 << 20];
         zip(&b, &[("p/data", &bomb)], Some(9), 2000);
         drop(bomb);
-        let started = std::time::Instant::now();
+        // "More than 5": reading stopped at the local member's size (a digest of the whole
+        // member would give its real size instead).
         match same_content(&a, &b).unwrap() {
-            Sameness::Differ(m) => assert!(
-                m.starts_with("`p/data` has other contents (5 bytes here"),
-                "{m}"
+            Sameness::Differ(m) => assert_eq!(
+                m,
+                "`p/data` has other contents (5 bytes here, more than 5 there)"
             ),
             Sameness::Same => panic!("a bomb is not the same"),
         }
-        // Reading it all would take seconds in a debug build; a first chunk takes none.
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
     }
 
     #[test]

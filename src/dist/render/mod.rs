@@ -285,15 +285,6 @@ fn rendered(v: Verdict) -> Rendered {
     }
 }
 
-/// Render every text, all known up front (see [`Batch`]).
-pub fn render(texts: &[String], s: &Settings) -> Result<Vec<Rendered>, RenderError> {
-    let mut batch = Batch::start(s);
-    for t in texts {
-        batch.submit(t);
-    }
-    batch.finish()
-}
-
 /// A started worker whose Python has readme_renderer, and that Python: the user's if it has
 /// the renderer, else the cached environment's (built first if needed).
 fn reference_worker(s: &Settings) -> Result<(Worker, PathBuf), RenderError> {

@@ -364,7 +364,11 @@ pub fn serve(
                         // Started without holding a text: another worker may take it meanwhile.
                         s.starting += 1;
                         drop(s);
-                        worker = start();
+                        // A panic while starting must not leave `starting` counted, or the
+                        // others would wait for this worker forever: it counts as no start.
+                        worker = std::panic::catch_unwind(std::panic::AssertUnwindSafe(start))
+                            .ok()
+                            .flatten();
                         s = queue.lock();
                         s.starting -= 1;
                         if worker.is_none() {
@@ -525,6 +529,22 @@ for line in sys.stdin:
             assert!(!alive.is_empty());
         });
         assert_eq!(queue.verdicts(), [Verdict::Ok, Verdict::Ok]);
+    }
+
+    /// A start that panics counts as a failed start: the texts are reported, nothing hangs.
+    #[test]
+    fn a_start_that_panics_leaves_no_one_waiting() {
+        let queue = Queue::default();
+        queue.push(Arc::from("a"));
+        queue.push(Arc::from("b"));
+        queue.close();
+        let start = || -> Option<Worker> { panic!("no threads left") };
+        let alive = serve(&queue, Vec::new(), &start, 2, STARTUP);
+        assert!(alive.is_empty());
+        assert!(queue
+            .verdicts()
+            .iter()
+            .all(|v| matches!(v, Verdict::Died(_))));
     }
 
     /// A batch given up on (the caller stopped on an error) renders nothing more.
