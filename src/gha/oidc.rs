@@ -103,6 +103,12 @@ impl IdTokenRequest {
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             bytes.extend_from_slice(&chunk);
             if bytes.len() > MAX_BODY {
+                // A long refusal is still a refusal (its status says why); only a long
+                // success is not the answer we expect.
+                if !status.is_success() {
+                    bytes.truncate(MAX_BODY);
+                    break;
+                }
                 return Err(IdTokenError::Malformed {
                     detail: format!("the answer is longer than {MAX_BODY} bytes"),
                 });
@@ -292,6 +298,44 @@ mod tests {
         ));
         assert!(ok("http://127.0.0.1:9/x"));
         assert!(!ok("http://pipelines.actions.githubusercontent.com/x"));
+    }
+
+    /// A refusal longer than the cap is still a refusal with its status, not "malformed".
+    #[tokio::test]
+    async fn a_long_refusal_keeps_its_status() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            let body = format!(
+                "{{\"message\":\"no id-token permission{}\"}}",
+                " ".repeat(MAX_BODY)
+            );
+            let answer = format!(
+                "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(answer.as_bytes()).await;
+        });
+        let r = IdTokenRequest {
+            url: format!("http://127.0.0.1:{port}/token?api-version=2.0"),
+            token: Secret::new("bearer-secret"),
+        };
+        let err = r.fetch("pypi").await.unwrap_err();
+        assert!(
+            matches!(err, IdTokenError::Refused { status: 403, .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test]

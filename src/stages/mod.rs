@@ -127,6 +127,13 @@ fn github_fix(e: &GitHubError, need: &str) -> Option<String> {
         GitHubError::BadUrl { .. } => Some(
             "Set GITHUB_API_URL to e.g. https://api.github.com or https://HOST/api/v3".into(),
         ),
+        GitHubError::Redirect { .. } => Some(
+            "If that address is really the API, set GITHUB_API_URL to it; otherwise a proxy between the runner and GitHub is redirecting API calls".into(),
+        ),
+        GitHubError::ForeignUrl { .. } => Some(
+            "The API sent a URL on another host: check GITHUB_API_URL and any proxy in between, and re-run".into(),
+        ),
+        GitHubError::Deadline { .. } => Some("Re-run the job when GitHub answers in time".into()),
         _ => None,
     }
 }
@@ -287,6 +294,35 @@ mod tests {
                 "on the runner). Re-run the job after the limit resets, or pass a `github-token` with a limit of its own"
             ),
             "{limited}"
+        );
+        let redirected: RunError = StageError::Gate(WaitError::Api(GitHubError::Redirect {
+            method: "GET",
+            url: "https://api.github.com/x".into(),
+            status: 301,
+            to: "https://elsewhere.example/x".into(),
+            allowed: "https://api.github.com".into(),
+        }))
+        .into();
+        assert!(
+            redirected.to_string().contains("is not followed")
+                && redirected.to_string().ends_with("set GITHUB_API_URL to it; otherwise a proxy between the runner and GitHub is redirecting API calls"),
+            "{redirected}"
+        );
+        let foreign: RunError = StageError::Release(ReleaseError::GitHub {
+            tag: "v1.2.0".into(),
+            source: GitHubError::ForeignUrl {
+                method: "POST",
+                url: "https://uploads.evil.example/x".into(),
+                origin: "https://uploads.evil.example".into(),
+                allowed: "https://api.github.com".into(),
+            },
+        })
+        .into();
+        assert!(
+            foreign
+                .to_string()
+                .ends_with("check GITHUB_API_URL and any proxy in between, and re-run"),
+            "{foreign}"
         );
         // A failed check is not the workflow's to fix.
         let failed = StageError::Gate(WaitError::Failed {
