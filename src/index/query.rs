@@ -108,6 +108,12 @@ pub enum QueryError {
         attempts: usize,
         last: Box<QueryError>,
     },
+    #[error("cannot keep the index page `{url}` in a temporary file while reading it: {source}; point TMPDIR (RUNNER_TEMP in Actions) at a writable directory with free space")]
+    Spool {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write the published copy to `{}`: {source}; the packages dir must be writable", path.display())]
     Save {
         path: std::path::PathBuf,
@@ -364,14 +370,17 @@ impl IndexQuery {
                 dialect: Dialect::Pep503Html,
             });
         }
+        let spool = |url: &Url| {
+            let url = url.to_string();
+            move |source| QueryError::Spool { url, source }
+        };
         if fetched.content_type.starts_with(PEP691_JSON) || fetched.content_type.contains("json") {
+            let reader = fetched.body.reader().map_err(spool(&fetched.url))?;
             let files =
-                read_pep691(fetched.body.reader(), &fetched.url, &keep).map_err(|detail| {
-                    QueryError::Parse {
-                        url: fetched.url.to_string(),
-                        what: "PEP 691 JSON project page",
-                        detail,
-                    }
+                read_pep691(reader, &fetched.url, &keep).map_err(|detail| QueryError::Parse {
+                    url: fetched.url.to_string(),
+                    what: "PEP 691 JSON project page",
+                    detail,
                 })?;
             return Ok(Listing {
                 files,
@@ -380,7 +389,8 @@ impl IndexQuery {
         }
         // HTML: a PyPI-like index may still have the richer JSON API beside it. An index
         // that showed it has none is not asked again (pypiserver has none).
-        let html = read_pep503(fetched.body.reader(), &fetched.url, &keep);
+        let reader = fetched.body.reader().map_err(spool(&fetched.url))?;
+        let html = read_pep503(reader, &fetched.url, &keep).map_err(spool(&fetched.url))?;
         drop(fetched);
         let api = self
             .json_api_url(project, version)
@@ -388,7 +398,12 @@ impl IndexQuery {
         if let Some(api) = api {
             let absent = match self.get(&api, "application/json", deadline).await {
                 Ok(got) if got.status == StatusCode::OK && got.content_type.contains("json") => {
-                    match read_json_api(got.body.reader(), &got.url, &keep) {
+                    match got
+                        .body
+                        .reader()
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| read_json_api(r, &got.url, &keep))
+                    {
                         Ok(files) => {
                             self.json_api.store(JSON_API_PRESENT, Ordering::Relaxed);
                             return Ok(Listing {
@@ -470,10 +485,9 @@ impl IndexQuery {
         }
         let mut body = Body::default();
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            body.write(&chunk).map_err(|e| QueryError::Parse {
+            body.write(&chunk).map_err(|source| QueryError::Spool {
                 url: url.to_string(),
-                what: "project page that can be buffered",
-                detail: e.to_string(),
+                source,
             })?;
             if body.len > MAX_PAGE {
                 return Err(too_big());
@@ -522,17 +536,16 @@ impl Body {
         }
     }
 
-    /// The body from its start.
-    fn reader(&self) -> Box<dyn BufRead + '_> {
+    /// The body from its start (a spooled one that cannot be read back is an error, never
+    /// an empty page: that would say the index lacks files it has).
+    fn reader(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
         match &self.file {
             Some(f) => {
                 let mut f = f;
-                if f.rewind().is_err() {
-                    return Box::new(std::io::empty());
-                }
-                Box::new(BufReader::with_capacity(64 * 1024, f))
+                f.rewind()?;
+                Ok(Box::new(BufReader::with_capacity(64 * 1024, f)))
             }
-            None => Box::new(self.memory.as_slice()),
+            None => Ok(Box::new(self.memory.as_slice())),
         }
     }
 }
@@ -821,22 +834,27 @@ fn resolve(page: &Url, href: &str) -> String {
 /// anchor text, or the URL's last path segment when the text is empty.
 #[cfg(test)]
 pub fn parse_pep503(html: &str, page: &Url) -> BTreeMap<String, IndexFile> {
-    read_pep503(html.as_bytes(), page, &|_| true)
+    read_pep503(html.as_bytes(), page, &|_| true).expect("reading memory")
 }
 
 /// [`parse_pep503`] as a stream, keeping only the files `keep` names: the page is read in
 /// pieces that end after an `</a>` outside any comment (at most [`MAX_PIECE`] each), so
-/// memory holds one piece whatever the page's size. A read error ends the page.
+/// memory holds one piece whatever the page's size. A read error is an error, not the end
+/// of the page.
 pub fn read_pep503(
     mut body: impl Read,
     page: &Url,
     keep: &dyn Fn(&str) -> bool,
-) -> BTreeMap<String, IndexFile> {
+) -> std::io::Result<BTreeMap<String, IndexFile>> {
     let mut out = BTreeMap::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let n = body.read(&mut chunk).unwrap_or(0);
+        let n = match body.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         buf.extend_from_slice(&chunk[..n]);
         let cut = if n == 0 {
             Some(buf.len())
@@ -849,7 +867,7 @@ pub fn read_pep503(
             anchors_into(&piece, page, keep, &mut out);
         }
         if n == 0 {
-            return out;
+            return Ok(out);
         }
     }
 }
@@ -1443,6 +1461,57 @@ mod tests {
         }
     }
 
+    /// A page that cannot be read to its end (a failing read, a spool file that cannot be
+    /// read back) is an error naming the fix, never a shorter page: a shorter page would
+    /// say the index lacks files it has.
+    #[test]
+    fn a_page_that_cannot_be_read_back_is_an_error_not_a_shorter_page() {
+        struct Fails<'a>(&'a [u8]);
+        impl Read for Fails<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("disk gone"));
+                }
+                let n = self.0.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let html = format!("<a href=\"/p/x-1.0.tar.gz#sha256={SHA}\">x-1.0.tar.gz</a>\n");
+        let e = read_pep503(Fails(html.as_bytes()), &page(), &|_| true).unwrap_err();
+        assert_eq!(e.to_string(), "disk gone");
+
+        // A spool "file" that cannot seek back to its start: a FIFO.
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo)
+            .unwrap();
+        let body = Body {
+            memory: Vec::new(),
+            file: Some(f),
+            len: 1,
+        };
+        assert!(body.reader().is_err());
+        let shown = QueryError::Spool {
+            url: "https://pypi.org/simple/x/".into(),
+            source: std::io::Error::other("No space left on device"),
+        }
+        .to_string();
+        assert!(
+            shown.contains("`https://pypi.org/simple/x/`") && shown.contains("point TMPDIR"),
+            "{shown}"
+        );
+    }
+
     #[test]
     fn html_read_in_pieces_finds_the_same_files() {
         let mut html = String::new();
@@ -1459,7 +1528,11 @@ mod tests {
         assert_eq!(whole.len(), 200);
         for step in [1, 7, 64, 4096] {
             let r = Trickle(html.as_bytes(), step);
-            assert_eq!(read_pep503(r, &page(), &|_| true), whole, "reads of {step}");
+            assert_eq!(
+                read_pep503(r, &page(), &|_| true).unwrap(),
+                whole,
+                "reads of {step}"
+            );
         }
         assert_eq!(piece_end(b"<a>x</a><a>y</A >z"), Some(17));
         assert_eq!(piece_end(b"<a>x</a> <!-- <a>y</a>"), Some(9));
