@@ -62,8 +62,18 @@ pub fn is_credential_var(name: &std::ffi::OsStr) -> bool {
 
 /// Remove every credential variable of this process from a child's environment.
 pub fn without_credentials(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    without_credentials_except(cmd, &[])
+}
+
+/// [`without_credentials`], keeping those whose names start with one of `keep` (a tool's
+/// own credentials: `PIP_`, `UV_`).
+pub fn without_credentials_except<'c>(
+    cmd: &'c mut std::process::Command,
+    keep: &[&str],
+) -> &'c mut std::process::Command {
     for (k, _) in std::env::vars_os() {
-        if is_credential_var(&k) {
+        let name = k.to_string_lossy().to_ascii_uppercase();
+        if is_credential_var(&k) && !keep.iter().any(|p| name.starts_with(p)) {
             cmd.env_remove(k);
         }
     }

@@ -432,10 +432,6 @@ impl Outcome {
     }
 }
 
-fn sha256(path: &Path) -> String {
-    sha256_file(path)
-}
-
 fn run_case(case: Case) -> Outcome {
     let ws = workspace_with_dists(VERSION);
     let dist = ws.path().join("dist");
@@ -453,7 +449,7 @@ fn run_case(case: Case) -> Outcome {
     }
     let files = [WHEEL, SDIST]
         .iter()
-        .map(|f| (f.to_string(), sha256(&dist.join(f))))
+        .map(|f| (f.to_string(), sha256_file(&dist.join(f))))
         .collect();
     let scratch = tempfile::tempdir().unwrap();
     let (index, l_index) = Server::bind();
@@ -1415,7 +1411,7 @@ cases! {
 // ---------------------------------------------------------------------------------------
 
 /// Our wheel listed with other bytes at a URL that never ends.
-fn endless_published_copy(req: &Req, w: &World) -> Option<Act> {
+fn endless_published_copy(req: &Req, _: &World) -> Option<Act> {
     if req.method != "GET" {
         return None;
     }
@@ -1429,7 +1425,6 @@ fn endless_published_copy(req: &Req, w: &World) -> Option<Act> {
             ),
         ));
     }
-    let _ = w;
     req.path.starts_with("/files/").then(|| {
         Act::Endless(
             200,
@@ -1460,7 +1455,7 @@ fn packages_dir_untouched(o: &Outcome) {
         .collect();
     names.sort();
     assert_eq!(names, [WHEEL, SDIST]);
-    assert_eq!(sha256(&o.dist.join(WHEEL)), o.world.files[0].1);
+    assert_eq!(sha256_file(&o.dist.join(WHEEL)), o.world.files[0].1);
 }
 
 /// A 62 MB PEP 691 page (other versions' files), listing ours too once uploaded.

@@ -270,15 +270,7 @@ fn build(tmp: &Path, base: &Hello, s: &Settings) -> Result<(), RenderError> {
 fn run(mut cmd: Command, deadline: Duration) -> Result<(), String> {
     // Pinned wheels need no credential of this job; the installer keeps its own
     // (`PIP_*`, `UV_INDEX_*_PASSWORD`) for a mirror that asks for one.
-    for (k, _) in std::env::vars_os() {
-        let own = k.to_string_lossy().to_ascii_uppercase();
-        if crate::secret::is_credential_var(&k)
-            && !own.starts_with("PIP_")
-            && !own.starts_with("UV_")
-        {
-            cmd.env_remove(k);
-        }
-    }
+    crate::secret::without_credentials_except(&mut cmd, &["PIP_", "UV_"]);
     let out = tempfile::tempfile().map_err(|e| e.to_string())?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     let mut child = cmd
